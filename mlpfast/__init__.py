@@ -1,0 +1,10 @@
+"""mlpfast: scikit-learn's multilayer perceptron, trained by compiled kernels.
+
+``MLPClassifier`` and ``MLPRegressor`` take the same parameters and give the
+same fitted model as their scikit-learn namesakes.
+"""
+from mlpfast._estimators import MLPClassifier, MLPRegressor
+
+__version__ = "0.1.0"
+
+__all__ = ["MLPClassifier", "MLPRegressor", "__version__"]

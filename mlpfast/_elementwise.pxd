@@ -1,0 +1,119 @@
+# cython: language_level=3
+"""Fused-type front for the plain C element-wise kernels in src_c/.
+
+Each inline function picks the float or double C routine at compile time.
+"""
+from cython cimport floating
+
+
+cdef extern from "mlpfast_elementwise.h" nogil:
+    enum mlpf_activation:
+        MLPF_IDENTITY
+        MLPF_LOGISTIC
+        MLPF_TANH
+        MLPF_RELU
+        MLPF_SOFTMAX
+
+    enum mlpf_loss:
+        MLPF_SQUARED_LOSS
+        MLPF_LOG_LOSS
+        MLPF_BINARY_LOG_LOSS
+
+    ctypedef struct mlpf_sgd_step:
+        double learning_rate
+        double momentum
+        int nesterov
+
+    ctypedef struct mlpf_adam_step:
+        double learning_rate
+        double beta_1
+        double beta_2
+        double epsilon
+
+    void mlpf_bias_activation_f64(double *z, const double *bias, Py_ssize_t n_rows,
+                                  Py_ssize_t n_cols, int activation)
+    void mlpf_bias_activation_f32(float *z, const float *bias, Py_ssize_t n_rows,
+                                  Py_ssize_t n_cols, int activation)
+    void mlpf_multiply_derivative_f64(const double *a, double *delta, Py_ssize_t n,
+                                      int activation)
+    void mlpf_multiply_derivative_f32(const float *a, float *delta, Py_ssize_t n,
+                                      int activation)
+    double mlpf_loss_and_output_delta_f64(const double *out, const double *y, double *delta,
+                                          Py_ssize_t n_rows, Py_ssize_t n_cols, int loss)
+    double mlpf_loss_and_output_delta_f32(const float *out, const float *y, float *delta,
+                                          Py_ssize_t n_rows, Py_ssize_t n_cols, int loss)
+    void mlpf_finish_weight_gradient_f64(double *grad, const double *weights, Py_ssize_t n,
+                                         double alpha, double n_samples)
+    void mlpf_finish_weight_gradient_f32(float *grad, const float *weights, Py_ssize_t n,
+                                         double alpha, double n_samples)
+    void mlpf_column_means_f64(const double *delta, Py_ssize_t n_rows, Py_ssize_t n_cols,
+                               double *out)
+    void mlpf_column_means_f32(const float *delta, Py_ssize_t n_rows, Py_ssize_t n_cols,
+                               float *out)
+    void mlpf_sgd_update_f64(double *params, double *velocity, const double *grad,
+                             Py_ssize_t n, const mlpf_sgd_step *step)
+    void mlpf_sgd_update_f32(float *params, float *velocity, const float *grad,
+                             Py_ssize_t n, const mlpf_sgd_step *step)
+    void mlpf_adam_update_f64(double *params, double *m, double *v, const double *grad,
+                              Py_ssize_t n, const mlpf_adam_step *step)
+    void mlpf_adam_update_f32(float *params, float *m, float *v, const float *grad,
+                              Py_ssize_t n, const mlpf_adam_step *step)
+
+
+cdef inline void bias_activation(floating *z, const floating *bias, Py_ssize_t n_rows,
+                                 Py_ssize_t n_cols, int activation) noexcept nogil:
+    if floating is double:
+        mlpf_bias_activation_f64(z, bias, n_rows, n_cols, activation)
+    else:
+        mlpf_bias_activation_f32(z, bias, n_rows, n_cols, activation)
+
+
+cdef inline void multiply_derivative(const floating *a, floating *delta, Py_ssize_t n,
+                                     int activation) noexcept nogil:
+    if floating is double:
+        mlpf_multiply_derivative_f64(a, delta, n, activation)
+    else:
+        mlpf_multiply_derivative_f32(a, delta, n, activation)
+
+
+cdef inline double loss_and_output_delta(const floating *out, const floating *y,
+                                         floating *delta, Py_ssize_t n_rows,
+                                         Py_ssize_t n_cols, int loss) noexcept nogil:
+    if floating is double:
+        return mlpf_loss_and_output_delta_f64(out, y, delta, n_rows, n_cols, loss)
+    else:
+        return mlpf_loss_and_output_delta_f32(out, y, delta, n_rows, n_cols, loss)
+
+
+cdef inline void finish_weight_gradient(floating *grad, const floating *weights,
+                                        Py_ssize_t n, double alpha,
+                                        double n_samples) noexcept nogil:
+    if floating is double:
+        mlpf_finish_weight_gradient_f64(grad, weights, n, alpha, n_samples)
+    else:
+        mlpf_finish_weight_gradient_f32(grad, weights, n, alpha, n_samples)
+
+
+cdef inline void column_means(const floating *delta, Py_ssize_t n_rows, Py_ssize_t n_cols,
+                              floating *out) noexcept nogil:
+    if floating is double:
+        mlpf_column_means_f64(delta, n_rows, n_cols, out)
+    else:
+        mlpf_column_means_f32(delta, n_rows, n_cols, out)
+
+
+cdef inline void sgd_update(floating *params, floating *velocity, const floating *grad,
+                            Py_ssize_t n, const mlpf_sgd_step *step) noexcept nogil:
+    if floating is double:
+        mlpf_sgd_update_f64(params, velocity, grad, n, step)
+    else:
+        mlpf_sgd_update_f32(params, velocity, grad, n, step)
+
+
+cdef inline void adam_update(floating *params, floating *m, floating *v,
+                             const floating *grad, Py_ssize_t n,
+                             const mlpf_adam_step *step) noexcept nogil:
+    if floating is double:
+        mlpf_adam_update_f64(params, m, v, grad, n, step)
+    else:
+        mlpf_adam_update_f32(params, m, v, grad, n, step)

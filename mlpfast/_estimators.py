@@ -1,0 +1,706 @@
+"""scikit-learn estimators backed by mlpfast's compiled kernels.
+
+The estimators own parameters, validation, fitted attributes and what
+happens between epochs; every numeric loop runs in ``mlpfast._kernels``.
+Behaviour follows scikit-learn 1.9's ``MLPClassifier``/``MLPRegressor``,
+quirks included, so results reproduce (see SKLEARN_MLP_REFERENCE.md).
+"""
+import warnings
+
+import numpy as np
+import scipy.sparse
+from sklearn import get_config
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.model_selection import train_test_split
+from sklearn.neural_network import MLPClassifier as _SklearnMLPClassifier
+from sklearn.neural_network import MLPRegressor as _SklearnMLPRegressor
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils import check_random_state, column_or_1d
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import type_of_target, unique_labels
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from mlpfast import _kernels
+from mlpfast._network import NetworkLayout, glorot_uniform_params
+from mlpfast._solvers import EpochRunner, make_optimizer
+
+_STOCHASTIC_SOLVERS = ("sgd", "adam")
+
+
+def _reject_unsupported_input(X, sample_weight):
+    """Features that this release does not implement yet fail loudly."""
+    if sample_weight is not None:
+        raise NotImplementedError("mlpfast does not support sample_weight yet")
+    if scipy.sparse.issparse(X):
+        raise NotImplementedError("mlpfast does not support sparse input yet")
+
+
+class _BaseMLP(BaseEstimator):
+    """Shared machinery of MLPClassifier and MLPRegressor.
+
+    Fitted parameters live in one flat vector ``_params`` laid out by
+    ``_layout``; ``coefs_`` and ``intercepts_`` are views into it.
+    """
+
+    def __init__(self, hidden_layer_sizes, activation, solver, alpha, batch_size,
+                 learning_rate, learning_rate_init, power_t, max_iter, loss, shuffle,
+                 random_state, tol, verbose, warm_start, momentum, nesterovs_momentum,
+                 early_stopping, validation_fraction, beta_1, beta_2, epsilon,
+                 n_iter_no_change, max_fun):
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.loss = loss
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+
+    # ------------------------------------------------------------------
+    # Parameters: the flat vector and its views
+    # ------------------------------------------------------------------
+    def _set_params_vector(self, layout, params):
+        self._layout = layout
+        self._params = params
+        self.coefs_ = layout.coef_views(params)
+        self.intercepts_ = layout.intercept_views(params)
+
+    def _sync_params_vector(self):
+        """Rebuild the flat vector if coefs_/intercepts_ were reassigned."""
+        if not self._layout.holds(self._params, self.coefs_, self.intercepts_):
+            dtype = np.result_type(*self.coefs_, *self.intercepts_)
+            self._set_params_vector(
+                self._layout, self._layout.pack(self.coefs_, self.intercepts_, dtype)
+            )
+
+    def _network(self):
+        return _kernels.Network(self._layout, self.activation, self.out_activation_,
+                                float(self.alpha))
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        if "_params" in state:
+            # The views are rebuilt on load; store the vector they look into.
+            self._sync_params_vector()
+            state["_params"] = self._params
+            state.pop("coefs_", None)
+            state.pop("intercepts_", None)
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if "_params" in state:
+            self._set_params_vector(self._layout, self._params)
+
+    # ------------------------------------------------------------------
+    # Fitting
+    # ------------------------------------------------------------------
+    def _check_params(self):
+        if not get_config().get("skip_parameter_validation", False):
+            self._validate_params()
+        if self.solver == "lbfgs":
+            raise NotImplementedError("mlpfast does not support solver='lbfgs' yet")
+        if self.loss == "poisson":
+            raise NotImplementedError("mlpfast does not support loss='poisson' yet")
+
+    def _hidden_layer_sizes_list(self):
+        sizes = self.hidden_layer_sizes
+        if not hasattr(sizes, "__iter__"):
+            sizes = [sizes]
+        sizes = list(sizes)
+        if np.any(np.array(sizes) <= 0):
+            raise ValueError("hidden_layer_sizes must be > 0, got %s." % sizes)
+        return sizes
+
+    def _fit(self, X, y, sample_weight=None, incremental=False):
+        hidden_sizes = self._hidden_layer_sizes_list()
+        _reject_unsupported_input(X, sample_weight)
+        first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
+        X, y = self._validate_input(X, y, incremental, reset=first_pass)
+        if y.ndim == 1:
+            y = y.reshape((-1, 1))
+        self.n_outputs_ = y.shape[1]
+        layer_units = [X.shape[1]] + hidden_sizes + [self.n_outputs_]
+
+        self._random_state = check_random_state(self.random_state)
+        if first_pass:
+            self._initialize(y, layer_units, X.dtype)
+        else:
+            self._sync_params_vector()
+            if self._layout.layer_units != tuple(layer_units):
+                raise ValueError(
+                    f"the network has layers {list(self._layout.layer_units)} but the new "
+                    f"data and hidden_layer_sizes need {layer_units}"
+                )
+        self._fit_stochastic(X, y, incremental)
+
+        if not np.isfinite(self._params).all():
+            raise ValueError(
+                "Solver produced non-finite parameter weights. The input data may "
+                "contain large values and need to be preprocessed."
+            )
+        return self
+
+    def _initialize(self, y, layer_units, dtype):
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.n_outputs_ = y.shape[1]
+        self.n_layers_ = len(layer_units)
+        if not is_classifier(self):
+            self.out_activation_ = "identity"
+        elif self._label_binarizer.y_type_ == "multiclass":
+            self.out_activation_ = "softmax"
+        else:
+            self.out_activation_ = "logistic"
+
+        layout = NetworkLayout(layer_units)
+        self._set_params_vector(
+            layout, glorot_uniform_params(layout, self.activation, self._random_state, dtype)
+        )
+        self._best_params = self._params.copy()
+
+        self.loss_curve_ = []
+        self._no_improvement_count = 0
+        if self.early_stopping:
+            self.validation_scores_ = []
+            self.best_validation_score_ = -np.inf
+            self.best_loss_ = None
+        else:
+            self.best_loss_ = np.inf
+            self.validation_scores_ = None
+            self.best_validation_score_ = None
+
+    def _batch_size_for(self, n_samples):
+        if self.batch_size == "auto":
+            return min(200, n_samples)
+        if self.batch_size > n_samples:
+            warnings.warn(
+                "Got `batch_size` less than 1 or larger than sample size. It is going "
+                "to be clipped"
+            )
+        return int(np.clip(self.batch_size, 1, n_samples))
+
+    def _split_validation(self, X, y):
+        """Hold out the early-stopping validation rows, as scikit-learn does."""
+        stratify = y if is_classifier(self) and self.n_outputs_ == 1 else None
+        X_train, X_val, y_train, y_val = train_test_split(
+            X, y, random_state=self._random_state, test_size=self.validation_fraction,
+            stratify=stratify,
+        )
+        if X_val.shape[0] < 2:
+            raise ValueError(
+                "The validation set is too small. Increase 'validation_fraction' or "
+                "the size of your dataset."
+            )
+        if is_classifier(self):
+            y_val = self._label_binarizer.inverse_transform(y_val)
+        return X_train, X_val, y_train, y_val
+
+    def _fit_stochastic(self, X, y, incremental):
+        dtype = self._params.dtype
+        if not incremental or not hasattr(self, "_optimizer"):
+            self._optimizer = make_optimizer(self, self._layout.n_params, dtype)
+        if self.early_stopping and incremental:
+            raise ValueError("partial_fit does not support early_stopping=True")
+
+        early_stopping = self.early_stopping
+        if early_stopping:
+            X_train, X_val, y_train, y_val = self._split_validation(X, y)
+        else:
+            X_train, y_train = X, y
+            X_val = y_val = None
+        n_samples = X_train.shape[0]
+        runner = EpochRunner(
+            self._network(),
+            np.ascontiguousarray(X_train, dtype=dtype),
+            np.ascontiguousarray(y_train, dtype=dtype),
+            self._batch_size_for(n_samples),
+            self.shuffle,
+        )
+
+        try:
+            self.n_iter_ = 0
+            for _ in range(self.max_iter):
+                self.loss_ = runner.run_epoch(self._params, self._optimizer,
+                                              self._random_state)
+                self.n_iter_ += 1
+                self.t_ += n_samples
+                self.loss_curve_.append(self.loss_)
+                if self.verbose:
+                    print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
+
+                self._update_no_improvement_count(early_stopping, X_val, y_val)
+                self._optimizer.iteration_ends(self.t_)
+
+                if self._no_improvement_count > self.n_iter_no_change:
+                    if early_stopping:
+                        msg = (
+                            "Validation score did not improve more than "
+                            "tol=%f for %d consecutive epochs."
+                            % (self.tol, self.n_iter_no_change)
+                        )
+                    else:
+                        msg = (
+                            "Training loss did not improve more than tol=%f"
+                            " for %d consecutive epochs." % (self.tol, self.n_iter_no_change)
+                        )
+                    if self._optimizer.trigger_stopping(msg, self.verbose):
+                        break
+                    self._no_improvement_count = 0
+
+                if incremental:
+                    break
+
+                if self.n_iter_ == self.max_iter:
+                    warnings.warn(
+                        "Stochastic Optimizer: Maximum iterations (%d) reached and "
+                        "the optimization hasn't converged yet." % self.max_iter,
+                        ConvergenceWarning,
+                    )
+        except KeyboardInterrupt:
+            warnings.warn("Training interrupted by user.")
+
+        if early_stopping:
+            self._params[...] = self._best_params
+
+    def _update_no_improvement_count(self, early_stopping, X_val, y_val):
+        if early_stopping:
+            score = self._score_unchecked(X_val, y_val)
+            self.validation_scores_.append(score)
+            if self.verbose:
+                print("Validation score: %f" % self.validation_scores_[-1])
+            if score < self.best_validation_score_ + self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            if score > self.best_validation_score_:
+                self.best_validation_score_ = score
+                self._best_params = self._params.copy()
+        else:
+            if self.loss_curve_[-1] > self.best_loss_ - self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            if self.loss_curve_[-1] < self.best_loss_:
+                self.best_loss_ = self.loss_curve_[-1]
+
+    def _score_unchecked(self, X, y):
+        """Validation score; NaN when the predictions are not finite."""
+        y_pred = self._predict(X, check_input=False)
+        if np.issubdtype(y_pred.dtype, np.floating) and not np.isfinite(y_pred).all():
+            return np.nan
+        return self._score_function(y, y_pred)
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model to data matrix X and target(s) y.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+            The input data.
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            The targets (class labels in classification, real numbers in
+            regression).
+        sample_weight : None
+            Not supported yet: anything but None raises NotImplementedError.
+
+        Returns
+        -------
+        self : object
+            Returns a trained MLP model.
+        """
+        self._check_params()
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+
+    def _check_solver(self):
+        if self.solver not in _STOCHASTIC_SOLVERS:
+            raise AttributeError(
+                "partial_fit is only available for stochastic optimizers. "
+                "%s is not stochastic." % self.solver
+            )
+        return True
+
+    # ------------------------------------------------------------------
+    # Prediction
+    # ------------------------------------------------------------------
+    def _forward_pass_fast(self, X, check_input=True):
+        """Network output for X, shape (n_samples, n_outputs_)."""
+        if check_input:
+            if scipy.sparse.issparse(X):
+                raise NotImplementedError("mlpfast does not support sparse input yet")
+            X = validate_data(self, X, reset=False)
+        self._sync_params_vector()
+        # The output dtype follows numpy's promotion of X with the weights.
+        dtype = np.result_type(X.dtype, self._params.dtype)
+        if dtype not in (np.float32, np.float64):
+            dtype = np.float64
+        X = np.ascontiguousarray(X, dtype=dtype)
+        params = self._params.astype(dtype, copy=False)
+        return _kernels.forward(self._network(), X, params)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        return tags
+
+
+class MLPClassifier(ClassifierMixin, _BaseMLP):
+    """Multi-layer perceptron classifier, trained by compiled kernels.
+
+    A drop-in replacement for :class:`sklearn.neural_network.MLPClassifier`:
+    same parameters, attributes and results (a float64 fit with the same
+    ``random_state`` lands on the same weights). This release supports the
+    'sgd' and 'adam' solvers; 'lbfgs', ``sample_weight`` and sparse input
+    raise NotImplementedError.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
+        The ith element is the number of neurons in the ith hidden layer.
+    activation : {'identity', 'logistic', 'tanh', 'relu'}, default='relu'
+        Activation function of the hidden layers.
+    solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
+        The weight optimizer.
+    alpha : float, default=0.0001
+        Strength of the L2 penalty, divided by the batch size in the loss.
+    batch_size : int or 'auto', default='auto'
+        Minibatch size; 'auto' is ``min(200, n_samples)``.
+    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
+        Learning-rate schedule for 'sgd'.
+    learning_rate_init : float, default=0.001
+        Initial learning rate for 'sgd' and 'adam'.
+    power_t : float, default=0.5
+        Exponent of the 'invscaling' schedule.
+    max_iter : int, default=200
+        Maximum number of epochs.
+    shuffle : bool, default=True
+        Whether to shuffle the samples in each epoch.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, the early-stopping split and shuffling.
+    tol : float, default=1e-4
+        Minimum improvement of loss or validation score.
+    verbose : bool, default=False
+        Print progress after each epoch.
+    warm_start : bool, default=False
+        Reuse the previous solution as initialisation.
+    momentum : float, default=0.9
+        Momentum for 'sgd'.
+    nesterovs_momentum : bool, default=True
+        Use Nesterov's momentum with 'sgd'.
+    early_stopping : bool, default=False
+        Stop when the score on a held-out validation split stops improving.
+    validation_fraction : float, default=0.1
+        Share of the training data held out for early stopping.
+    beta_1, beta_2 : float, default=0.9, 0.999
+        Adam's moment decay rates.
+    epsilon : float, default=1e-8
+        Adam's numerical-stability constant.
+    n_iter_no_change : int, default=10
+        Epochs without ``tol`` improvement before stopping.
+    max_fun : int, default=15000
+        Function-evaluation budget of 'lbfgs'.
+
+    Attributes
+    ----------
+    classes_ : ndarray or list of ndarray
+    loss_ : float
+    best_loss_ : float or None
+    loss_curve_ : list of float
+    validation_scores_ : list of float or None
+    best_validation_score_ : float or None
+    t_ : int
+        Training samples seen.
+    coefs_ : list of ndarray of shape (n_fan_in, n_fan_out)
+        Weight matrices (views into one flat parameter vector).
+    intercepts_ : list of ndarray of shape (n_fan_out,)
+        Bias vectors (views into the same vector).
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+    n_iter_ : int
+    n_layers_ : int
+    n_outputs_ : int
+    out_activation_ : str
+    """
+
+    _parameter_constraints = dict(_SklearnMLPClassifier._parameter_constraints)
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
+                 alpha=0.0001, batch_size="auto", learning_rate="constant",
+                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
+                 random_state=None, tol=1e-4, verbose=False, warm_start=False,
+                 momentum=0.9, nesterovs_momentum=True, early_stopping=False,
+                 validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
+                 n_iter_no_change=10, max_fun=15000):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
+            alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init, power_t=power_t, max_iter=max_iter,
+            loss="log_loss", shuffle=shuffle, random_state=random_state, tol=tol,
+            verbose=verbose, warm_start=warm_start, momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
+            validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
+            epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun,
+        )
+
+    def _validate_input(self, X, y, incremental, reset):
+        X, y = validate_data(self, X, y, multi_output=True,
+                             dtype=(np.float64, np.float32), reset=reset)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+
+        if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
+            self._label_binarizer = LabelBinarizer()
+            self._label_binarizer.fit(y)
+            self.classes_ = self._label_binarizer.classes_
+        else:
+            classes = unique_labels(y)
+            if self.warm_start:
+                if set(classes) != set(self.classes_):
+                    raise ValueError(
+                        "warm_start can only be used where `y` has the same classes as "
+                        f"in the previous call to fit. Previously got {self.classes_}, "
+                        f"`y` has {classes}"
+                    )
+            elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
+                raise ValueError(
+                    f"`y` has classes not in `self.classes_`. `self.classes_` has "
+                    f"{self.classes_}. 'y' has {classes}."
+                )
+        # bool keeps float32 X from being upcast when y is combined with it.
+        y = self._label_binarizer.transform(y).astype(bool)
+        return X, y
+
+    def _score_function(self, y_true, y_pred):
+        return accuracy_score(y_true, y_pred)
+
+    def predict(self, X):
+        """Predict using the multi-layer perceptron classifier.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            The predicted classes.
+        """
+        check_is_fitted(self)
+        return self._predict(X)
+
+    def _predict(self, X, check_input=True):
+        y_pred = self._forward_pass_fast(X, check_input=check_input)
+        if self.n_outputs_ == 1:
+            y_pred = y_pred.ravel()
+        return self._label_binarizer.inverse_transform(y_pred)
+
+    @available_if(lambda est: est._check_solver())
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """Update the model with a single epoch over the given data.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The input data.
+        y : array-like of shape (n_samples,)
+            The target values.
+        sample_weight : None
+            Not supported yet: anything but None raises NotImplementedError.
+        classes : array of shape (n_classes,), default=None
+            Classes across all calls to partial_fit; required on the first
+            call, optional later.
+
+        Returns
+        -------
+        self : object
+            Trained MLP model.
+        """
+        self._check_params()
+        if self._first_partial_fit_call(classes):
+            self._label_binarizer = LabelBinarizer()
+            if type_of_target(y).startswith("multilabel"):
+                self._label_binarizer.fit(y)
+            else:
+                self._label_binarizer.fit(classes)
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+
+    def _first_partial_fit_call(self, classes):
+        """Check ``classes`` against earlier calls; True on the first call."""
+        known = getattr(self, "classes_", None)
+        if known is None and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        if classes is None:
+            return False
+        if known is None:
+            self.classes_ = unique_labels(classes)
+            return True
+        if not np.array_equal(known, unique_labels(classes)):
+            raise ValueError(
+                "`classes=%r` is not the same as on last call to partial_fit, was: %r"
+                % (classes, known)
+            )
+        return False
+
+    def predict_log_proba(self, X):
+        """Logarithm of the probability estimates.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        log_y_prob : ndarray of shape (n_samples, n_classes)
+            ``log(predict_proba(X))``.
+        """
+        y_prob = self.predict_proba(X)
+        return np.log(y_prob, out=y_prob)
+
+    def predict_proba(self, X):
+        """Probability estimates.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        y_prob : ndarray of shape (n_samples, n_classes)
+            Probability of each class (two columns for a binary problem).
+        """
+        check_is_fitted(self)
+        y_pred = self._forward_pass_fast(X)
+        if self.n_outputs_ == 1:
+            y_pred = y_pred.ravel()
+        if y_pred.ndim == 1:
+            return np.vstack([1 - y_pred, y_pred]).T
+        return y_pred
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+
+class MLPRegressor(RegressorMixin, _BaseMLP):
+    """Multi-layer perceptron regressor, trained by compiled kernels.
+
+    A drop-in replacement for :class:`sklearn.neural_network.MLPRegressor`:
+    same parameters (``loss`` first), attributes and results. This release
+    supports ``loss='squared_error'`` with the 'sgd' and 'adam' solvers;
+    'poisson', 'lbfgs', ``sample_weight`` and sparse input raise
+    NotImplementedError.
+
+    Parameters
+    ----------
+    loss : {'squared_error', 'poisson'}, default='squared_error'
+        The loss function.
+    hidden_layer_sizes, activation, solver, alpha, batch_size, learning_rate, \
+learning_rate_init, power_t, max_iter, shuffle, random_state, tol, verbose, \
+warm_start, momentum, nesterovs_momentum, early_stopping, validation_fraction, \
+beta_1, beta_2, epsilon, n_iter_no_change, max_fun
+        As in :class:`MLPClassifier`.
+
+    Attributes
+    ----------
+    loss_, best_loss_, loss_curve_, validation_scores_, best_validation_score_, \
+t_, coefs_, intercepts_, n_features_in_, feature_names_in_, n_iter_, n_layers_, \
+n_outputs_, out_activation_
+        As in :class:`MLPClassifier`; ``out_activation_`` is 'identity'.
+    """
+
+    _parameter_constraints = dict(_SklearnMLPRegressor._parameter_constraints)
+
+    def __init__(self, loss="squared_error", hidden_layer_sizes=(100,), activation="relu",
+                 *, solver="adam", alpha=0.0001, batch_size="auto",
+                 learning_rate="constant", learning_rate_init=0.001, power_t=0.5,
+                 max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False,
+                 warm_start=False, momentum=0.9, nesterovs_momentum=True,
+                 early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
+                 epsilon=1e-8, n_iter_no_change=10, max_fun=15000):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
+            alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init, power_t=power_t, max_iter=max_iter,
+            loss=loss, shuffle=shuffle, random_state=random_state, tol=tol,
+            verbose=verbose, warm_start=warm_start, momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
+            validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
+            epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun,
+        )
+
+    def _validate_input(self, X, y, incremental, reset):
+        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True,
+                             dtype=(np.float64, np.float32), reset=reset)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        return X, y
+
+    def _score_function(self, y_true, y_pred):
+        return r2_score(y_true, y_pred)
+
+    def predict(self, X):
+        """Predict using the multi-layer perceptron model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            The predicted values.
+        """
+        check_is_fitted(self)
+        return self._predict(X)
+
+    def _predict(self, X, check_input=True):
+        y_pred = self._forward_pass_fast(X, check_input=check_input)
+        if y_pred.shape[1] == 1:
+            return y_pred.ravel()
+        return y_pred
+
+    # scikit-learn's condition returns the bound method without calling it, so
+    # partial_fit is always available on the regressor; kept for parity.
+    @available_if(lambda est: est._check_solver)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Update the model with a single epoch over the given data.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The input data.
+        y : ndarray of shape (n_samples,)
+            The target values.
+        sample_weight : None
+            Not supported yet: anything but None raises NotImplementedError.
+
+        Returns
+        -------
+        self : object
+            Trained MLP model.
+        """
+        self._check_params()
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True)

@@ -1,0 +1,407 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+# cython: initializedcheck=False
+"""Compiled forward pass, backward pass and training epoch of an MLP.
+
+Layout conventions (see mlpfast._network.NetworkLayout): all weights and
+biases live in one flat vector; layer ``l`` has its weight matrix, row-major
+of shape ``(units[l], units[l + 1])``, at ``coef_offsets[l]`` and its bias
+vector at ``intercept_offsets[l]``.  Gradients and optimizer moments are flat
+vectors of the same layout, so an optimizer step is one loop over all
+parameters.
+
+Every ``def`` function checks the shapes of what it is given before any
+unchecked (nogil) code runs; the ``cdef`` functions below them trust their
+arguments.
+"""
+from libc.math cimport pow, sqrt
+from libc.stdlib cimport free, malloc
+from libc.string cimport memcpy, memset
+
+import numpy as np
+
+from cython cimport floating
+
+from mlpfast._blas cimport dot, matmul, matmul_transposed_a, matmul_transposed_b
+from mlpfast._elementwise cimport (
+    MLPF_BINARY_LOG_LOSS, MLPF_IDENTITY, MLPF_LOG_LOSS, MLPF_LOGISTIC, MLPF_RELU,
+    MLPF_SOFTMAX, MLPF_SQUARED_LOSS, MLPF_TANH, adam_update, bias_activation,
+    column_means, finish_weight_gradient, loss_and_output_delta, mlpf_adam_step,
+    mlpf_sgd_step, multiply_derivative, sgd_update,
+)
+
+ctypedef Py_ssize_t intp_t
+
+ACTIVATION_CODES = {
+    "identity": MLPF_IDENTITY,
+    "logistic": MLPF_LOGISTIC,
+    "tanh": MLPF_TANH,
+    "relu": MLPF_RELU,
+    "softmax": MLPF_SOFTMAX,
+}
+
+# The loss that pairs with each output activation (its canonical link), so
+# that the output delta is always ``out - y``.
+LOSS_OF_OUTPUT = {
+    "identity": MLPF_SQUARED_LOSS,
+    "softmax": MLPF_LOG_LOSS,
+    "logistic": MLPF_BINARY_LOG_LOSS,
+}
+
+cdef enum:
+    # Rows per forward chunk in predict: bounds the workspace, not the result.
+    PREDICT_CHUNK_ROWS = 4096
+    # BLAS takes 32-bit sizes.
+    MAX_BLAS_INT = 2147483647
+
+
+cdef struct NetShape:
+    Py_ssize_t n_layers          # number of weight layers
+    const Py_ssize_t *units      # n_layers + 1 widths, input first
+    const Py_ssize_t *coef_offset
+    const Py_ssize_t *intercept_offset
+    int hidden_activation
+    int output_activation
+    int loss
+    double alpha
+
+
+cdef class Network:
+    """The compiled view of a network: widths, offsets, activations, alpha.
+
+    Parameters
+    ----------
+    layout : mlpfast._network.NetworkLayout
+        Layer widths and the offsets of each layer in the flat vector.
+    hidden_activation : {'identity', 'logistic', 'tanh', 'relu'}
+    output_activation : {'identity', 'logistic', 'softmax'}
+    alpha : float
+        L2 penalty strength (scikit-learn's definition).
+    """
+    cdef NetShape shape
+    cdef Py_ssize_t[::1] _units
+    cdef Py_ssize_t[::1] _coef_offset
+    cdef Py_ssize_t[::1] _intercept_offset
+    cdef readonly Py_ssize_t n_params
+
+    def __init__(self, layout, str hidden_activation, str output_activation, double alpha):
+        if output_activation not in LOSS_OF_OUTPUT:
+            raise ValueError(f"unsupported output activation {output_activation!r}")
+        self._units = np.asarray(layout.layer_units, dtype=np.intp)
+        self._coef_offset = np.asarray(layout.coef_offsets, dtype=np.intp)
+        self._intercept_offset = np.asarray(layout.intercept_offsets, dtype=np.intp)
+        self.n_params = layout.n_params
+        self.shape.n_layers = self._units.shape[0] - 1
+        self.shape.units = &self._units[0]
+        self.shape.coef_offset = &self._coef_offset[0]
+        self.shape.intercept_offset = &self._intercept_offset[0]
+        self.shape.hidden_activation = ACTIVATION_CODES[hidden_activation]
+        self.shape.output_activation = ACTIVATION_CODES[output_activation]
+        self.shape.loss = LOSS_OF_OUTPUT[output_activation]
+        self.shape.alpha = alpha
+
+    cdef Py_ssize_t workspace_size(self, Py_ssize_t n_rows):
+        """Length of the buffer holding activations and deltas of n_rows rows."""
+        cdef Py_ssize_t total = 0, l
+        for l in range(1, self.shape.n_layers + 1):
+            total += 2 * n_rows * self.shape.units[l]
+        return total
+
+    cdef void check_rows(self, Py_ssize_t n_rows) except *:
+        cdef Py_ssize_t l
+        for l in range(self.shape.n_layers + 1):
+            if n_rows * self.shape.units[l] > MAX_BLAS_INT:
+                raise ValueError(
+                    f"a batch of {n_rows} rows of a {self.shape.units[l]}-wide layer "
+                    "exceeds the 2**31 - 1 elements a BLAS call can address"
+                )
+
+    cdef void check_sizes(self, Py_ssize_t n_features, Py_ssize_t n_outputs,
+                          Py_ssize_t n_params) except *:
+        """Raise ValueError unless the sizes fit this network (-1 skips n_outputs)."""
+        cdef Py_ssize_t n_layers = self.shape.n_layers
+        if n_features != self.shape.units[0]:
+            raise ValueError(
+                f"X has {n_features} columns, the network expects {self.shape.units[0]}"
+            )
+        if n_outputs != -1 and n_outputs != self.shape.units[n_layers]:
+            raise ValueError(
+                f"Y has {n_outputs} columns, the network has {self.shape.units[n_layers]} outputs"
+            )
+        if n_params != self.n_params:
+            raise ValueError(f"params has {n_params} entries, the network has {self.n_params}")
+
+
+cdef class LayerPointers:
+    """Per-call tables of pointers to each layer's activations and deltas.
+
+    Owned by one call of a kernel, so concurrent calls never share them.
+    """
+    cdef void **activations   # n_layers + 1 entries, the input first
+    cdef void **deltas        # n_layers entries
+
+    def __cinit__(self, Py_ssize_t n_layers):
+        self.activations = <void **> malloc((n_layers + 1) * sizeof(void *))
+        self.deltas = <void **> malloc(n_layers * sizeof(void *))
+        if self.activations == NULL or self.deltas == NULL:
+            raise MemoryError("cannot allocate the layer pointer tables")
+
+    def __dealloc__(self):
+        free(self.activations)
+        free(self.deltas)
+
+
+cdef void carve_workspace(const NetShape *net, floating *workspace, Py_ssize_t n_rows,
+                          floating **activations, floating **deltas) noexcept nogil:
+    """Point activations[1:] and deltas[:] at consecutive slices of workspace."""
+    cdef Py_ssize_t l
+    for l in range(1, net.n_layers + 1):
+        activations[l] = workspace
+        workspace += n_rows * net.units[l]
+        deltas[l - 1] = workspace
+        workspace += n_rows * net.units[l]
+
+
+cdef void forward_layers(const NetShape *net, const floating *params,
+                         floating **activations, Py_ssize_t n_rows) noexcept nogil:
+    """activations[l + 1] = f(activations[l] @ W_l + b_l) for every layer."""
+    cdef Py_ssize_t l
+    cdef int activation
+    for l in range(net.n_layers):
+        matmul(activations[l], params + net.coef_offset[l], activations[l + 1],
+               n_rows, net.units[l], net.units[l + 1])
+        activation = (net.output_activation if l == net.n_layers - 1
+                      else net.hidden_activation)
+        bias_activation(activations[l + 1], params + net.intercept_offset[l],
+                        n_rows, net.units[l + 1], activation)
+
+
+cdef double sum_of_squared_weights(const NetShape *net, const floating *params) noexcept nogil:
+    cdef double total = 0.0
+    cdef Py_ssize_t l
+    for l in range(net.n_layers):
+        total += dot(<int> (net.units[l] * net.units[l + 1]),
+                     params + net.coef_offset[l], params + net.coef_offset[l])
+    return total
+
+
+cdef double backprop_layers(const NetShape *net, const floating *params,
+                            floating **activations, floating **deltas, const floating *y,
+                            Py_ssize_t n_rows, floating *grad) noexcept nogil:
+    """Loss of a batch whose forward pass is done, and its gradient into grad.
+
+    Returns the mean data loss plus the L2 term ``alpha/2 * ||W||^2 / n_rows``,
+    scikit-learn's per-batch loss.
+    """
+    cdef Py_ssize_t l, last = net.n_layers - 1
+    cdef Py_ssize_t fan_in, fan_out
+    cdef double loss = loss_and_output_delta(activations[last + 1], y, deltas[last], n_rows,
+                                             net.units[last + 1], net.loss)
+    loss += 0.5 * net.alpha * sum_of_squared_weights(net, params) / n_rows
+    for l in range(last, -1, -1):
+        fan_in = net.units[l]
+        fan_out = net.units[l + 1]
+        matmul_transposed_a(activations[l], deltas[l], grad + net.coef_offset[l],
+                            fan_in, n_rows, fan_out)
+        finish_weight_gradient(grad + net.coef_offset[l], params + net.coef_offset[l],
+                               fan_in * fan_out, net.alpha, n_rows)
+        column_means(deltas[l], n_rows, fan_out, grad + net.intercept_offset[l])
+        if l > 0:
+            matmul_transposed_b(deltas[l], params + net.coef_offset[l], deltas[l - 1],
+                                n_rows, fan_out, fan_in)
+            multiply_derivative(activations[l], deltas[l - 1], n_rows * fan_in,
+                                net.hidden_activation)
+    return loss
+
+
+cdef void gather_rows(const floating *source, Py_ssize_t width, const intp_t *rows,
+                      Py_ssize_t n_rows, floating *target) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(n_rows):
+        memcpy(target + i * width, source + rows[i] * width, width * sizeof(floating))
+
+
+cdef struct OptimizerStep:
+    bint is_adam
+    mlpf_sgd_step sgd
+    mlpf_adam_step adam
+    double learning_rate_init
+    long t   # Adam's step counter
+
+
+cdef OptimizerStep read_optimizer(optimizer) except *:
+    cdef OptimizerStep step
+    memset(&step, 0, sizeof(step))
+    step.is_adam = optimizer.name == "adam"
+    if step.is_adam:
+        step.learning_rate_init = optimizer.learning_rate_init
+        step.adam.learning_rate = optimizer.learning_rate
+        step.adam.beta_1 = optimizer.beta_1
+        step.adam.beta_2 = optimizer.beta_2
+        step.adam.epsilon = optimizer.epsilon
+        step.t = optimizer.t
+    else:
+        step.sgd.learning_rate = optimizer.learning_rate
+        step.sgd.momentum = optimizer.momentum
+        step.sgd.nesterov = optimizer.nesterov
+    return step
+
+
+cdef void apply_update(OptimizerStep *step, floating *params, floating *grad,
+                       floating *moment_1, floating *moment_2, Py_ssize_t n) noexcept nogil:
+    if step.is_adam:
+        step.t += 1
+        step.adam.learning_rate = (step.learning_rate_init
+                                   * sqrt(1.0 - pow(step.adam.beta_2, <double> step.t))
+                                   / (1.0 - pow(step.adam.beta_1, <double> step.t)))
+        adam_update(params, moment_1, moment_2, grad, n, &step.adam)
+    else:
+        sgd_update(params, moment_1, grad, n, &step.sgd)
+
+
+def train_epoch(Network net, const floating[:, ::1] X, const floating[:, ::1] Y,
+                const intp_t[::1] sample_order, Py_ssize_t batch_size,
+                floating[::1] params, optimizer):
+    """Run one epoch of mini-batch training, updating params in place.
+
+    Parameters
+    ----------
+    net : Network
+    X : ndarray of shape (n_samples, n_features)
+    Y : ndarray of shape (n_samples, n_outputs), same dtype as X
+        Targets, already binarized for classifiers.
+    sample_order : ndarray of shape (n_samples,), intp
+        The row order of this epoch; batches are consecutive slices of it.
+    batch_size : int
+    params : ndarray of shape (n_params,)
+        The flat parameter vector, updated in place after every batch.
+    optimizer : SGDOptimizer or AdamOptimizer from mlpfast._solvers
+        Its moment arrays (``moment_1``, and Adam's ``moment_2``) are updated
+        in place; Adam's step counter ``t`` and ``learning_rate`` are written
+        back.
+
+    Returns
+    -------
+    loss_sum : float
+        Sum over batches of batch loss times batch length (scikit-learn's
+        epoch loss before its division by n_samples).
+    """
+    cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1]
+    cdef Py_ssize_t n_outputs = Y.shape[1], i
+    net.check_sizes(n_features, n_outputs, params.shape[0])
+    if Y.shape[0] != n_samples or sample_order.shape[0] != n_samples:
+        raise ValueError("X, Y and sample_order must have the same number of rows")
+    if not 1 <= batch_size <= n_samples:
+        raise ValueError(f"batch_size must be in [1, {n_samples}], got {batch_size}")
+    for i in range(n_samples):
+        if not 0 <= sample_order[i] < n_samples:
+            raise ValueError("sample_order holds a row index out of range")
+    net.check_rows(batch_size)
+
+    dtype = np.float64 if floating is double else np.float32
+    cdef floating[::1] moment_1 = optimizer.moment_1
+    cdef floating[::1] moment_2 = optimizer.moment_2 if optimizer.name == "adam" else moment_1
+    if moment_1.shape[0] != net.n_params or moment_2.shape[0] != net.n_params:
+        raise ValueError("optimizer state does not match the network")
+    cdef floating[::1] grad = np.empty(net.n_params, dtype=dtype)
+    cdef floating[::1] workspace = np.empty(net.workspace_size(batch_size), dtype=dtype)
+    cdef floating[:, ::1] x_batch = np.empty((batch_size, n_features), dtype=dtype)
+    cdef floating[:, ::1] y_batch = np.empty((batch_size, n_outputs), dtype=dtype)
+    cdef OptimizerStep step = read_optimizer(optimizer)
+    cdef LayerPointers pointers = LayerPointers(net.shape.n_layers)
+    cdef floating **activations = <floating **> pointers.activations
+    cdef floating **deltas = <floating **> pointers.deltas
+    cdef const NetShape *shape = &net.shape
+    cdef Py_ssize_t start = 0, n_rows
+    cdef double loss_sum = 0.0
+
+    with nogil:
+        carve_workspace(shape, &workspace[0], batch_size, activations, deltas)
+        activations[0] = &x_batch[0, 0]
+        while start < n_samples:
+            n_rows = min(batch_size, n_samples - start)
+            gather_rows(&X[0, 0], n_features, &sample_order[start], n_rows, &x_batch[0, 0])
+            gather_rows(&Y[0, 0], n_outputs, &sample_order[start], n_rows, &y_batch[0, 0])
+            forward_layers(shape, &params[0], activations, n_rows)
+            loss_sum += n_rows * backprop_layers(shape, &params[0], activations, deltas,
+                                                 &y_batch[0, 0], n_rows, &grad[0])
+            apply_update(&step, &params[0], &grad[0], &moment_1[0], &moment_2[0],
+                         net.n_params)
+            start += n_rows
+    if step.is_adam:
+        optimizer.t = step.t
+        optimizer.learning_rate = step.adam.learning_rate
+    return loss_sum
+
+
+def forward(Network net, const floating[:, ::1] X, const floating[::1] params):
+    """Network output for every row of X, computed in row chunks.
+
+    Returns
+    -------
+    out : ndarray of shape (n_samples, n_outputs), dtype of X
+    """
+    cdef Py_ssize_t n_samples = X.shape[0]
+    net.check_sizes(X.shape[1], -1, params.shape[0])
+    cdef const NetShape *shape = &net.shape
+    cdef Py_ssize_t n_layers = shape.n_layers
+    cdef Py_ssize_t chunk = max(1, min(n_samples, PREDICT_CHUNK_ROWS))
+    net.check_rows(chunk)
+    dtype = np.float64 if floating is double else np.float32
+    out_array = np.empty((n_samples, shape.units[n_layers]), dtype=dtype)
+    if n_samples == 0:
+        return out_array
+    cdef floating[:, ::1] out = out_array
+    cdef floating[::1] workspace = np.empty(net.workspace_size(chunk), dtype=dtype)
+    cdef LayerPointers pointers = LayerPointers(n_layers)
+    cdef floating **activations = <floating **> pointers.activations
+    cdef floating **deltas = <floating **> pointers.deltas
+    cdef Py_ssize_t start = 0, n_rows
+
+    with nogil:
+        carve_workspace(shape, &workspace[0], chunk, activations, deltas)
+        while start < n_samples:
+            n_rows = min(chunk, n_samples - start)
+            # The input is only read; the pointer table is shared with
+            # writable layers, hence the cast.
+            activations[0] = <floating *> &X[start, 0]
+            activations[n_layers] = &out[start, 0]
+            forward_layers(shape, &params[0], activations, n_rows)
+            start += n_rows
+    return out_array
+
+
+def loss_gradient(Network net, const floating[:, ::1] X, const floating[:, ::1] Y,
+                  const floating[::1] params, floating[::1] grad):
+    """Loss of the whole of (X, Y) as one batch, and its gradient into grad.
+
+    The loss is scikit-learn's: the mean data loss plus
+    ``alpha/2 * ||W||^2 / n_samples``.
+
+    Returns
+    -------
+    loss : float
+    """
+    cdef Py_ssize_t n_samples = X.shape[0]
+    net.check_sizes(X.shape[1], Y.shape[1], params.shape[0])
+    if Y.shape[0] != n_samples:
+        raise ValueError("X and Y must have the same number of rows")
+    if grad.shape[0] != net.n_params:
+        raise ValueError(f"grad has {grad.shape[0]} entries, the network has {net.n_params}")
+    if n_samples == 0:
+        raise ValueError("the loss of zero samples is undefined")
+    net.check_rows(n_samples)
+    dtype = np.float64 if floating is double else np.float32
+    cdef floating[::1] workspace = np.empty(net.workspace_size(n_samples), dtype=dtype)
+    cdef const NetShape *shape = &net.shape
+    cdef LayerPointers pointers = LayerPointers(shape.n_layers)
+    cdef floating **activations = <floating **> pointers.activations
+    cdef floating **deltas = <floating **> pointers.deltas
+    cdef double loss
+
+    with nogil:
+        carve_workspace(shape, &workspace[0], n_samples, activations, deltas)
+        activations[0] = <floating *> &X[0, 0]
+        forward_layers(shape, &params[0], activations, n_samples)
+        loss = backprop_layers(shape, &params[0], activations, deltas, &Y[0, 0],
+                               n_samples, &grad[0])
+    return loss

@@ -1,0 +1,130 @@
+"""Layer layout over one flat parameter vector, and weight initialisation.
+
+All weight matrices come first, then all bias vectors (the order in which
+scikit-learn packs parameters for L-BFGS), so the vector can be handed to
+``scipy.optimize`` as it is.
+"""
+import numpy as np
+
+
+class NetworkLayout:
+    """Where each layer's weights and biases sit in the flat parameter vector.
+
+    Parameters
+    ----------
+    layer_units : sequence of int
+        Widths of every layer, the input first and the output last.
+
+    Attributes
+    ----------
+    layer_units : tuple of int
+    coef_offsets : tuple of int
+        Start of layer ``l``'s weight matrix, row-major
+        ``(layer_units[l], layer_units[l + 1])``.
+    intercept_offsets : tuple of int
+        Start of layer ``l``'s bias vector, length ``layer_units[l + 1]``.
+    n_params : int
+        Length of the flat vector.
+    """
+
+    def __init__(self, layer_units):
+        self.layer_units = tuple(int(units) for units in layer_units)
+        fan_pairs = list(zip(self.layer_units[:-1], self.layer_units[1:]))
+        offset = 0
+        coef_offsets = []
+        for fan_in, fan_out in fan_pairs:
+            coef_offsets.append(offset)
+            offset += fan_in * fan_out
+        intercept_offsets = []
+        for _, fan_out in fan_pairs:
+            intercept_offsets.append(offset)
+            offset += fan_out
+        self.coef_offsets = tuple(coef_offsets)
+        self.intercept_offsets = tuple(intercept_offsets)
+        self.n_params = offset
+
+    @property
+    def n_weight_layers(self):
+        return len(self.layer_units) - 1
+
+    def coef_views(self, params):
+        """Weight matrices as views into ``params``."""
+        return [
+            params[start : start + fan_in * fan_out].reshape(fan_in, fan_out)
+            for start, fan_in, fan_out in zip(
+                self.coef_offsets, self.layer_units[:-1], self.layer_units[1:]
+            )
+        ]
+
+    def intercept_views(self, params):
+        """Bias vectors as views into ``params``."""
+        return [
+            params[start : start + fan_out]
+            for start, fan_out in zip(self.intercept_offsets, self.layer_units[1:])
+        ]
+
+    def pack(self, coefs, intercepts, dtype):
+        """A new flat vector holding copies of the given layer arrays."""
+        params = np.empty(self.n_params, dtype=dtype)
+        for view, array in zip(self.coef_views(params), coefs):
+            view[...] = array
+        for view, array in zip(self.intercept_views(params), intercepts):
+            view[...] = array
+        return params
+
+    def holds(self, params, coefs, intercepts):
+        """True when ``coefs`` and ``intercepts`` are exactly the views of ``params``.
+
+        Users may assign new arrays to ``coefs_``/``intercepts_``; then the
+        flat vector is stale and has to be rebuilt from the lists.
+        """
+        if len(coefs) != self.n_weight_layers or len(intercepts) != self.n_weight_layers:
+            return False
+        base = params.ctypes.data
+        itemsize = params.itemsize
+        expected = zip(
+            list(coefs) + list(intercepts),
+            self.coef_offsets + self.intercept_offsets,
+            self.coef_views(params) + self.intercept_views(params),
+        )
+        return all(
+            isinstance(array, np.ndarray)
+            and array.dtype == params.dtype
+            and array.shape == view.shape
+            and array.strides == view.strides
+            and array.ctypes.data == base + offset * itemsize
+            for array, offset, view in expected
+        )
+
+
+def glorot_uniform_params(layout, activation, random_state, dtype):
+    """Initial parameters drawn exactly as scikit-learn draws them.
+
+    For each layer in order, the weights and then the biases come from
+    ``random_state.uniform(-bound, bound, shape)`` in float64 with
+    ``bound = sqrt(factor / (fan_in + fan_out))``, factor 2 for a logistic
+    hidden activation and 6 otherwise (the output layer included), and are
+    then cast to ``dtype``.
+
+    Parameters
+    ----------
+    layout : NetworkLayout
+    activation : str
+        The hidden activation.
+    random_state : numpy.random.RandomState
+    dtype : numpy dtype
+
+    Returns
+    -------
+    params : ndarray of shape (layout.n_params,)
+    """
+    factor = 2.0 if activation == "logistic" else 6.0
+    params = np.empty(layout.n_params, dtype=dtype)
+    coef_views = layout.coef_views(params)
+    intercept_views = layout.intercept_views(params)
+    for coef, intercept in zip(coef_views, intercept_views):
+        fan_in, fan_out = coef.shape
+        bound = np.sqrt(factor / (fan_in + fan_out))
+        coef[...] = random_state.uniform(-bound, bound, (fan_in, fan_out))
+        intercept[...] = random_state.uniform(-bound, bound, fan_out)
+    return params

@@ -1,0 +1,71 @@
+/*
+ * mlpfast element-wise kernels: everything an MLP does between two matrix
+ * products.  Each function exists in a double (_f64) and a float (_f32)
+ * version, generated from one body in elementwise_impl.h.
+ *
+ * The arithmetic follows scikit-learn's numpy expressions operation by
+ * operation (same order, same divisions, same summation order) so that a
+ * float64 fit reproduces scikit-learn's weights up to libm rounding.  The
+ * library must therefore be compiled without floating-point contraction
+ * (-ffp-contract=off): a fused multiply-add rounds differently.
+ */
+#ifndef MLPFAST_ELEMENTWISE_H
+#define MLPFAST_ELEMENTWISE_H
+
+#include <stddef.h>
+
+/* Activation functions, applied in place to a layer's pre-activations. */
+enum mlpf_activation {
+    MLPF_IDENTITY = 0,
+    MLPF_LOGISTIC = 1,
+    MLPF_TANH = 2,
+    MLPF_RELU = 3,
+    MLPF_SOFTMAX = 4
+};
+
+/* Loss functions, each paired with the output activation of its canonical link. */
+enum mlpf_loss {
+    MLPF_SQUARED_LOSS = 0,     /* identity output */
+    MLPF_LOG_LOSS = 1,         /* softmax output */
+    MLPF_BINARY_LOG_LOSS = 2   /* logistic output, one or more independent labels */
+};
+
+/* One SGD step: v = momentum*v - lr*g, then params += v (or the Nesterov look-ahead). */
+typedef struct {
+    double learning_rate;
+    double momentum;
+    int nesterov;
+} mlpf_sgd_step;
+
+/* One Adam step; learning_rate is the bias-corrected rate of this step. */
+typedef struct {
+    double learning_rate;
+    double beta_1;
+    double beta_2;
+    double epsilon;
+} mlpf_adam_step;
+
+#define MLPF_DECLARE(REAL, SFX)                                                  \
+    void mlpf_bias_activation##SFX(REAL *z, const REAL *bias, ptrdiff_t n_rows,  \
+                                   ptrdiff_t n_cols, int activation);            \
+    void mlpf_multiply_derivative##SFX(const REAL *a, REAL *delta, ptrdiff_t n,  \
+                                       int activation);                         \
+    double mlpf_loss_and_output_delta##SFX(const REAL *out, const REAL *y,       \
+                                           REAL *delta, ptrdiff_t n_rows,        \
+                                           ptrdiff_t n_cols, int loss);          \
+    void mlpf_finish_weight_gradient##SFX(REAL *grad, const REAL *weights,       \
+                                          ptrdiff_t n, double alpha,            \
+                                          double n_samples);                    \
+    void mlpf_column_means##SFX(const REAL *delta, ptrdiff_t n_rows,             \
+                                ptrdiff_t n_cols, REAL *out);                    \
+    void mlpf_sgd_update##SFX(REAL *params, REAL *velocity, const REAL *grad,    \
+                              ptrdiff_t n, const mlpf_sgd_step *step);           \
+    void mlpf_adam_update##SFX(REAL *params, REAL *m, REAL *v, const REAL *grad, \
+                               ptrdiff_t n, const mlpf_adam_step *step);
+
+MLPF_DECLARE(double, _f64)
+MLPF_DECLARE(float, _f32)
+
+#undef MLPF_DECLARE
+
+#endif /* MLPFAST_ELEMENTWISE_H */
