@@ -25,6 +25,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from mlpfast import _kernels
 from mlpfast._network import NetworkLayout, glorot_uniform_params
 from mlpfast._solvers import EpochRunner, make_optimizer
+from mlpfast._threads import blas_threads_for
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
 
@@ -84,19 +85,28 @@ class _BaseMLP(BaseEstimator):
         self.intercepts_ = layout.intercept_views(params)
 
     def _sync_params_vector(self):
-        """Rebuild the flat vector if coefs_/intercepts_ were reassigned."""
-        if not self._layout.holds(self._params, self.coefs_, self.intercepts_):
-            dtype = np.result_type(*self.coefs_, *self.intercepts_)
-            self._set_params_vector(
-                self._layout, self._layout.pack(self.coefs_, self.intercepts_, dtype)
-            )
+        """Rebuild the flat vector if coefs_/intercepts_ were assigned by hand.
+
+        scikit-learn reads the lists at every use, so users (and its own
+        tests) may set them directly, even before the first fit.
+        """
+        if hasattr(self, "_params") and self._layout.holds(
+            self._params, self.coefs_, self.intercepts_
+        ):
+            return
+        coefs = [np.asarray(coef) for coef in self.coefs_]
+        intercepts = [np.asarray(intercept) for intercept in self.intercepts_]
+        layout = NetworkLayout([coefs[0].shape[0]] + [coef.shape[1] for coef in coefs])
+        dtype = np.result_type(*coefs, *intercepts)
+        self._set_params_vector(layout, layout.pack(coefs, intercepts, dtype))
 
     def _network(self):
         return _kernels.Network(self._layout, self.activation, self.out_activation_,
                                 float(self.alpha))
 
     def __getstate__(self):
-        state = super().__getstate__()
+        # A copy: BaseEstimator may hand back the live __dict__ itself.
+        state = dict(super().__getstate__())
         if "_params" in state:
             # The views are rebuilt on load; store the vector they look into.
             self._sync_params_vector()
@@ -228,14 +238,22 @@ class _BaseMLP(BaseEstimator):
             X_train, y_train = X, y
             X_val = y_val = None
         n_samples = X_train.shape[0]
+        batch_size = self._batch_size_for(n_samples)
         runner = EpochRunner(
             self._network(),
             np.ascontiguousarray(X_train, dtype=dtype),
             np.ascontiguousarray(y_train, dtype=dtype),
-            self._batch_size_for(n_samples),
+            batch_size,
             self.shuffle,
         )
 
+        with blas_threads_for(self._layout.layer_units, batch_size):
+            self._run_epochs(runner, incremental, early_stopping, X_val, y_val)
+        if early_stopping:
+            self._params[...] = self._best_params
+
+    def _run_epochs(self, runner, incremental, early_stopping, X_val, y_val):
+        n_samples = runner.X.shape[0]
         try:
             self.n_iter_ = 0
             for _ in range(self.max_iter):
@@ -277,9 +295,6 @@ class _BaseMLP(BaseEstimator):
                     )
         except KeyboardInterrupt:
             warnings.warn("Training interrupted by user.")
-
-        if early_stopping:
-            self._params[...] = self._best_params
 
     def _update_no_improvement_count(self, early_stopping, X_val, y_val):
         if early_stopping:
