@@ -16,15 +16,15 @@ from scipy.linalg.cython_blas cimport ddot, dgemm, dgemv, sdot, sgemm, sgemv
 
 cdef inline void gemm(char trans_a, char trans_b, int m, int n, int k,
                       const floating *a, int lda, const floating *b, int ldb,
-                      floating *c, int ldc) noexcept nogil:
-    """Column-major c (m x n) = op(a) @ op(b), op(x) = x or x^T."""
-    cdef floating one = 1.0, zero = 0.0
+                      floating beta, floating *c, int ldc) noexcept nogil:
+    """Column-major c (m x n) = op(a) @ op(b) + beta * c, op(x) = x or x^T."""
+    cdef floating one = 1.0
     if floating is double:
         dgemm(&trans_a, &trans_b, &m, &n, &k, &one, <double *> a, &lda,
-              <double *> b, &ldb, &zero, c, &ldc)
+              <double *> b, &ldb, &beta, c, &ldc)
     else:
         sgemm(&trans_a, &trans_b, &m, &n, &k, &one, <float *> a, &lda,
-              <float *> b, &ldb, &zero, c, &ldc)
+              <float *> b, &ldb, &beta, c, &ldc)
 
 
 cdef inline void gemv(char trans, int m, int n, const floating *a, int lda,
@@ -59,7 +59,7 @@ cdef inline void matmul(const floating *a, const floating *b, floating *c,
     elif n == 1:
         gemv(c'T', k, m, a, k, b, c)
     else:
-        gemm(c'N', c'N', n, m, k, b, n, a, k, c, n)
+        gemm(c'N', c'N', n, m, k, b, n, a, k, 0.0, c, n)
 
 
 cdef inline void matmul_transposed_b(const floating *a, const floating *b, floating *c,
@@ -78,7 +78,7 @@ cdef inline void matmul_transposed_b(const floating *a, const floating *b, float
     elif n == 1:
         gemv(c'T', k, m, a, k, b, c)
     else:
-        gemm(c'T', c'N', n, m, k, b, k, a, k, c, n)
+        gemm(c'T', c'N', n, m, k, b, k, a, k, 0.0, c, n)
 
 
 cdef inline void matmul_transposed_a(const floating *a, const floating *b, floating *c,
@@ -96,4 +96,14 @@ cdef inline void matmul_transposed_a(const floating *a, const floating *b, float
     elif n == 1:
         gemv(c'N', m, k, a, m, b, c)
     else:
-        gemm(c'N', c'T', n, m, k, b, n, a, m, c, n)
+        gemm(c'N', c'T', n, m, k, b, n, a, m, 0.0, c, n)
+
+
+cdef inline void add_matmul_transposed_a(const floating *a, const floating *b, floating *c,
+                                         int m, int k, int n) noexcept nogil:
+    """c (m x n) += a^T @ b, for row-major a (k x m) and b (k x n).
+
+    Accumulates a gradient over row chunks; only the first chunk needs
+    numpy's exact rounding, so this always calls gemm.
+    """
+    gemm(c'N', c'T', n, m, k, b, n, a, m, 1.0, c, n)

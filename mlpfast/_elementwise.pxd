@@ -13,11 +13,13 @@ cdef extern from "mlpfast_elementwise.h" nogil:
         MLPF_TANH
         MLPF_RELU
         MLPF_SOFTMAX
+        MLPF_EXP
 
     enum mlpf_loss:
         MLPF_SQUARED_LOSS
         MLPF_LOG_LOSS
         MLPF_BINARY_LOG_LOSS
+        MLPF_POISSON_LOSS
 
     ctypedef struct mlpf_sgd_step:
         double learning_rate
@@ -38,18 +40,24 @@ cdef extern from "mlpfast_elementwise.h" nogil:
                                       int activation)
     void mlpf_multiply_derivative_f32(const float *a, float *delta, Py_ssize_t n,
                                       int activation)
-    double mlpf_loss_and_output_delta_f64(const double *out, const double *y, double *delta,
+    double mlpf_loss_and_output_delta_f64(const double *out, const double *y,
+                                          const double *sample_weight, double *delta,
                                           Py_ssize_t n_rows, Py_ssize_t n_cols, int loss)
-    double mlpf_loss_and_output_delta_f32(const float *out, const float *y, float *delta,
+    double mlpf_loss_and_output_delta_f32(const float *out, const float *y,
+                                          const float *sample_weight, float *delta,
                                           Py_ssize_t n_rows, Py_ssize_t n_cols, int loss)
     void mlpf_finish_weight_gradient_f64(double *grad, const double *weights, Py_ssize_t n,
-                                         double alpha, double n_samples)
+                                         double alpha, double weight_sum)
     void mlpf_finish_weight_gradient_f32(float *grad, const float *weights, Py_ssize_t n,
-                                         double alpha, double n_samples)
-    void mlpf_column_means_f64(const double *delta, Py_ssize_t n_rows, Py_ssize_t n_cols,
-                               double *out)
-    void mlpf_column_means_f32(const float *delta, Py_ssize_t n_rows, Py_ssize_t n_cols,
-                               float *out)
+                                         double alpha, double weight_sum)
+    void mlpf_column_sums_f64(const double *delta, Py_ssize_t n_rows, Py_ssize_t n_cols,
+                              double *out, int accumulate)
+    void mlpf_column_sums_f32(const float *delta, Py_ssize_t n_rows, Py_ssize_t n_cols,
+                              float *out, int accumulate)
+    void mlpf_divide_f64(double *x, Py_ssize_t n, double divisor)
+    void mlpf_divide_f32(float *x, Py_ssize_t n, double divisor)
+    double mlpf_sum_f64(const double *x, Py_ssize_t n)
+    float mlpf_sum_f32(const float *x, Py_ssize_t n)
     void mlpf_sgd_update_f64(double *params, double *velocity, const double *grad,
                              Py_ssize_t n, const mlpf_sgd_step *step)
     void mlpf_sgd_update_f32(float *params, float *velocity, const float *grad,
@@ -77,29 +85,39 @@ cdef inline void multiply_derivative(const floating *a, floating *delta, Py_ssiz
 
 
 cdef inline double loss_and_output_delta(const floating *out, const floating *y,
-                                         floating *delta, Py_ssize_t n_rows,
-                                         Py_ssize_t n_cols, int loss) noexcept nogil:
+                                         const floating *sample_weight, floating *delta,
+                                         Py_ssize_t n_rows, Py_ssize_t n_cols,
+                                         int loss) noexcept nogil:
     if floating is double:
-        return mlpf_loss_and_output_delta_f64(out, y, delta, n_rows, n_cols, loss)
+        return mlpf_loss_and_output_delta_f64(out, y, sample_weight, delta, n_rows, n_cols,
+                                              loss)
     else:
-        return mlpf_loss_and_output_delta_f32(out, y, delta, n_rows, n_cols, loss)
+        return mlpf_loss_and_output_delta_f32(out, y, sample_weight, delta, n_rows, n_cols,
+                                              loss)
 
 
 cdef inline void finish_weight_gradient(floating *grad, const floating *weights,
                                         Py_ssize_t n, double alpha,
-                                        double n_samples) noexcept nogil:
+                                        double weight_sum) noexcept nogil:
     if floating is double:
-        mlpf_finish_weight_gradient_f64(grad, weights, n, alpha, n_samples)
+        mlpf_finish_weight_gradient_f64(grad, weights, n, alpha, weight_sum)
     else:
-        mlpf_finish_weight_gradient_f32(grad, weights, n, alpha, n_samples)
+        mlpf_finish_weight_gradient_f32(grad, weights, n, alpha, weight_sum)
 
 
-cdef inline void column_means(const floating *delta, Py_ssize_t n_rows, Py_ssize_t n_cols,
-                              floating *out) noexcept nogil:
+cdef inline void column_sums(const floating *delta, Py_ssize_t n_rows, Py_ssize_t n_cols,
+                             floating *out, bint accumulate) noexcept nogil:
     if floating is double:
-        mlpf_column_means_f64(delta, n_rows, n_cols, out)
+        mlpf_column_sums_f64(delta, n_rows, n_cols, out, accumulate)
     else:
-        mlpf_column_means_f32(delta, n_rows, n_cols, out)
+        mlpf_column_sums_f32(delta, n_rows, n_cols, out, accumulate)
+
+
+cdef inline void divide(floating *x, Py_ssize_t n, double divisor) noexcept nogil:
+    if floating is double:
+        mlpf_divide_f64(x, n, divisor)
+    else:
+        mlpf_divide_f32(x, n, divisor)
 
 
 cdef inline void sgd_update(floating *params, floating *velocity, const floating *grad,
@@ -117,3 +135,10 @@ cdef inline void adam_update(floating *params, floating *m, floating *v,
         mlpf_adam_update_f64(params, m, v, grad, n, step)
     else:
         mlpf_adam_update_f32(params, m, v, grad, n, step)
+
+
+cdef inline floating vector_sum(const floating *x, Py_ssize_t n) noexcept nogil:
+    if floating is double:
+        return mlpf_sum_f64(x, n)
+    else:
+        return mlpf_sum_f32(x, n)

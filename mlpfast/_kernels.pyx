@@ -9,25 +9,34 @@ vector at ``intercept_offsets[l]``.  Gradients and optimizer moments are flat
 vectors of the same layout, so an optimizer step is one loop over all
 parameters.
 
+The input X is either a C-contiguous array or a CSR matrix whose
+``indices``/``indptr`` are intp arrays and whose structure the caller has
+validated (mlpfast._sparse_input); only the first layer's products differ.
+
 Every ``def`` function checks the shapes of what it is given before any
 unchecked (nogil) code runs; the ``cdef`` functions below them trust their
 arguments.
 """
+from cpython.exc cimport PyErr_CheckSignals
 from libc.math cimport pow, sqrt
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memset
 
 import numpy as np
+import scipy.sparse
 
 from cython cimport floating
 
-from mlpfast._blas cimport dot, matmul, matmul_transposed_a, matmul_transposed_b
-from mlpfast._elementwise cimport (
-    MLPF_BINARY_LOG_LOSS, MLPF_IDENTITY, MLPF_LOG_LOSS, MLPF_LOGISTIC, MLPF_RELU,
-    MLPF_SOFTMAX, MLPF_SQUARED_LOSS, MLPF_TANH, adam_update, bias_activation,
-    column_means, finish_weight_gradient, loss_and_output_delta, mlpf_adam_step,
-    mlpf_sgd_step, multiply_derivative, sgd_update,
+from mlpfast._blas cimport (
+    add_matmul_transposed_a, dot, matmul, matmul_transposed_a, matmul_transposed_b,
 )
+from mlpfast._elementwise cimport (
+    MLPF_BINARY_LOG_LOSS, MLPF_EXP, MLPF_IDENTITY, MLPF_LOG_LOSS, MLPF_LOGISTIC,
+    MLPF_POISSON_LOSS, MLPF_RELU, MLPF_SOFTMAX, MLPF_SQUARED_LOSS, MLPF_TANH, adam_update,
+    bias_activation, column_sums, divide, finish_weight_gradient, loss_and_output_delta,
+    mlpf_adam_step, mlpf_sgd_step, multiply_derivative, sgd_update, vector_sum,
+)
+from mlpfast._sparse cimport SparseRows, sparse_matmul, sparse_transposed_matmul
 
 ctypedef Py_ssize_t intp_t
 
@@ -37,6 +46,7 @@ ACTIVATION_CODES = {
     "tanh": MLPF_TANH,
     "relu": MLPF_RELU,
     "softmax": MLPF_SOFTMAX,
+    "exp": MLPF_EXP,
 }
 
 # The loss that pairs with each output activation (its canonical link), so
@@ -45,13 +55,17 @@ LOSS_OF_OUTPUT = {
     "identity": MLPF_SQUARED_LOSS,
     "softmax": MLPF_LOG_LOSS,
     "logistic": MLPF_BINARY_LOG_LOSS,
+    "exp": MLPF_POISSON_LOSS,
 }
 
 cdef enum:
-    # Rows per forward chunk in predict: bounds the workspace, not the result.
-    PREDICT_CHUNK_ROWS = 4096
+    # Rows per chunk in predict and in the full-data loss: bounds the
+    # workspace, not the result.
+    CHUNK_ROWS = 4096
     # BLAS takes 32-bit sizes.
     MAX_BLAS_INT = 2147483647
+    # Mini-batches between checks for Ctrl-C inside an epoch.
+    SIGNAL_CHECK_BATCHES = 4
 
 
 cdef struct NetShape:
@@ -73,7 +87,7 @@ cdef class Network:
     layout : mlpfast._network.NetworkLayout
         Layer widths and the offsets of each layer in the flat vector.
     hidden_activation : {'identity', 'logistic', 'tanh', 'relu'}
-    output_activation : {'identity', 'logistic', 'softmax'}
+    output_activation : {'identity', 'logistic', 'softmax', 'exp'}
     alpha : float
         L2 penalty strength (scikit-learn's definition).
     """
@@ -150,6 +164,57 @@ cdef class LayerPointers:
         free(self.deltas)
 
 
+cdef inline const void *data_pointer(array):
+    return <const void *> <size_t> array.ctypes.data
+
+
+cdef class InputMatrix:
+    """X as the kernels read it: a dense row-major array, or CSR arrays.
+
+    Checks dtype, layout and CSR consistency, and holds X for as long as the
+    raw pointers are in use.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_rows, n_features), C-contiguous, or CSR matrix
+        with intp ``indices`` and ``indptr``, whose indices the caller has
+        checked to lie in [0, n_features).
+    dtype : numpy dtype the kernel computes in
+    """
+    cdef readonly bint is_sparse
+    cdef readonly Py_ssize_t n_rows, n_features
+    cdef object owner
+    cdef const void *dense_data
+    cdef SparseRows sparse_rows
+
+    def __init__(self, X, dtype):
+        self.owner = X
+        self.is_sparse = scipy.sparse.issparse(X)
+        if X.ndim != 2:
+            raise ValueError(f"X must be 2-dimensional, got shape {X.shape}")
+        self.n_rows, self.n_features = X.shape
+        if X.dtype != dtype:
+            raise ValueError(f"X has dtype {X.dtype}, the kernel computes in {np.dtype(dtype)}")
+        memset(&self.sparse_rows, 0, sizeof(SparseRows))
+        if not self.is_sparse:
+            if not (isinstance(X, np.ndarray) and X.flags.c_contiguous):
+                raise ValueError("dense X must be a C-contiguous ndarray")
+            self.dense_data = data_pointer(X)
+            return
+        if X.format != "csr":
+            raise ValueError("sparse X must be in CSR format")
+        if X.indices.dtype != np.intp or X.indptr.dtype != np.intp:
+            raise ValueError("CSR indices and indptr must be intp arrays")
+        if (X.indptr.shape[0] != self.n_rows + 1 or X.indptr[0] != 0
+                or X.indptr[self.n_rows] != X.data.shape[0] or X.indices.shape[0] != X.data.shape[0]
+                or not (X.data.flags.c_contiguous and X.indices.flags.c_contiguous
+                        and X.indptr.flags.c_contiguous)):
+            raise ValueError("X is not a consistent CSR matrix")
+        self.sparse_rows.values = data_pointer(X.data)
+        self.sparse_rows.indices = <const intp_t *> data_pointer(X.indices)
+        self.sparse_rows.indptr = <const intp_t *> data_pointer(X.indptr)
+
+
 cdef void carve_workspace(const NetShape *net, floating *workspace, Py_ssize_t n_rows,
                           floating **activations, floating **deltas) noexcept nogil:
     """Point activations[1:] and deltas[:] at consecutive slices of workspace."""
@@ -162,55 +227,85 @@ cdef void carve_workspace(const NetShape *net, floating *workspace, Py_ssize_t n
 
 
 cdef void forward_layers(const NetShape *net, const floating *params,
-                         floating **activations, Py_ssize_t n_rows) noexcept nogil:
-    """activations[l + 1] = f(activations[l] @ W_l + b_l) for every layer."""
+                         floating **activations, Py_ssize_t n_rows,
+                         const SparseRows *sparse) noexcept nogil:
+    """activations[l + 1] = f(activations[l] @ W_l + b_l) for every layer.
+
+    With sparse input, the first product reads the CSR rows instead of
+    activations[0].
+    """
     cdef Py_ssize_t l
     cdef int activation
     for l in range(net.n_layers):
-        matmul(activations[l], params + net.coef_offset[l], activations[l + 1],
-               n_rows, net.units[l], net.units[l + 1])
+        if l == 0 and sparse != NULL:
+            sparse_matmul(sparse, n_rows, params + net.coef_offset[0], activations[1],
+                          net.units[1])
+        else:
+            matmul(activations[l], params + net.coef_offset[l], activations[l + 1],
+                   n_rows, net.units[l], net.units[l + 1])
         activation = (net.output_activation if l == net.n_layers - 1
                       else net.hidden_activation)
         bias_activation(activations[l + 1], params + net.intercept_offset[l],
                         n_rows, net.units[l + 1], activation)
 
 
-cdef double sum_of_squared_weights(const NetShape *net, const floating *params) noexcept nogil:
-    cdef double total = 0.0
-    cdef Py_ssize_t l
-    for l in range(net.n_layers):
-        total += dot(<int> (net.units[l] * net.units[l + 1]),
-                     params + net.coef_offset[l], params + net.coef_offset[l])
-    return total
+cdef double add_chunk_gradient(const NetShape *net, const floating *params,
+                               floating **activations, floating **deltas,
+                               const floating *y, const floating *sample_weight,
+                               Py_ssize_t n_rows, const SparseRows *sparse,
+                               floating *grad, bint first_chunk) noexcept nogil:
+    """Backward pass of rows whose forward pass is done.
 
-
-cdef double backprop_layers(const NetShape *net, const floating *params,
-                            floating **activations, floating **deltas, const floating *y,
-                            Py_ssize_t n_rows, floating *grad) noexcept nogil:
-    """Loss of a batch whose forward pass is done, and its gradient into grad.
-
-    Returns the mean data loss plus the L2 term ``alpha/2 * ||W||^2 / n_rows``,
-    scikit-learn's per-batch loss.
+    Writes (first_chunk) or adds the raw gradient sums ``a^T delta`` and
+    ``sum(delta)`` into grad, before the L2 term and the division by the
+    weight sum (finish_gradient).  Returns the chunk's loss summed over rows,
+    weighted when sample_weight is not NULL.
     """
     cdef Py_ssize_t l, last = net.n_layers - 1
     cdef Py_ssize_t fan_in, fan_out
-    cdef double loss = loss_and_output_delta(activations[last + 1], y, deltas[last], n_rows,
-                                             net.units[last + 1], net.loss)
-    loss += 0.5 * net.alpha * sum_of_squared_weights(net, params) / n_rows
+    cdef floating *coef_grad
+    cdef double loss_sum = loss_and_output_delta(activations[last + 1], y, sample_weight,
+                                                 deltas[last], n_rows,
+                                                 net.units[last + 1], net.loss)
     for l in range(last, -1, -1):
         fan_in = net.units[l]
         fan_out = net.units[l + 1]
-        matmul_transposed_a(activations[l], deltas[l], grad + net.coef_offset[l],
-                            fan_in, n_rows, fan_out)
-        finish_weight_gradient(grad + net.coef_offset[l], params + net.coef_offset[l],
-                               fan_in * fan_out, net.alpha, n_rows)
-        column_means(deltas[l], n_rows, fan_out, grad + net.intercept_offset[l])
+        coef_grad = grad + net.coef_offset[l]
+        if l == 0 and sparse != NULL:
+            sparse_transposed_matmul(sparse, n_rows, deltas[0], coef_grad, fan_in, fan_out,
+                                     not first_chunk)
+        elif first_chunk:
+            matmul_transposed_a(activations[l], deltas[l], coef_grad, fan_in, n_rows, fan_out)
+        else:
+            add_matmul_transposed_a(activations[l], deltas[l], coef_grad, fan_in, n_rows,
+                                    fan_out)
+        column_sums(deltas[l], n_rows, fan_out, grad + net.intercept_offset[l],
+                    not first_chunk)
         if l > 0:
             matmul_transposed_b(deltas[l], params + net.coef_offset[l], deltas[l - 1],
                                 n_rows, fan_out, fan_in)
             multiply_derivative(activations[l], deltas[l - 1], n_rows * fan_in,
                                 net.hidden_activation)
-    return loss
+    return loss_sum
+
+
+cdef double finish_gradient(const NetShape *net, const floating *params, floating *grad,
+                            double weight_sum) noexcept nogil:
+    """Add the L2 term and divide by the weight sum; return the L2 loss term.
+
+    scikit-learn's gradient is ``(a^T delta + alpha W) / weight_sum`` and
+    ``sum(delta) / weight_sum``; its loss adds ``alpha/2 ||W||^2 / weight_sum``.
+    """
+    cdef Py_ssize_t l, n_weights
+    cdef double squared_weights = 0.0
+    for l in range(net.n_layers):
+        n_weights = net.units[l] * net.units[l + 1]
+        squared_weights += dot(<int> n_weights, params + net.coef_offset[l],
+                               params + net.coef_offset[l])
+        finish_weight_gradient(grad + net.coef_offset[l], params + net.coef_offset[l],
+                               n_weights, net.alpha, weight_sum)
+        divide(grad + net.intercept_offset[l], net.units[l + 1], weight_sum)
+    return 0.5 * net.alpha * squared_weights / weight_sum
 
 
 cdef void gather_rows(const floating *source, Py_ssize_t width, const intp_t *rows,
@@ -258,16 +353,21 @@ cdef void apply_update(OptimizerStep *step, floating *params, floating *grad,
         sgd_update(params, moment_1, grad, n, &step.sgd)
 
 
-def train_epoch(Network net, const floating[:, ::1] X, const floating[:, ::1] Y,
-                const intp_t[::1] sample_order, Py_ssize_t batch_size,
-                floating[::1] params, optimizer):
+cdef void check_sample_weight(sample_weight, Py_ssize_t n_samples) except *:
+    if sample_weight is not None and (sample_weight.ndim != 1
+                                      or sample_weight.shape[0] != n_samples):
+        raise ValueError(f"sample_weight must have shape ({n_samples},)")
+
+
+def train_epoch(Network net, X, const floating[:, ::1] Y, const intp_t[::1] sample_order,
+                Py_ssize_t batch_size, floating[::1] params, optimizer, sample_weight=None):
     """Run one epoch of mini-batch training, updating params in place.
 
     Parameters
     ----------
     net : Network
-    X : ndarray of shape (n_samples, n_features)
-    Y : ndarray of shape (n_samples, n_outputs), same dtype as X
+    X : ndarray of shape (n_samples, n_features) or CSR matrix, Y's dtype
+    Y : ndarray of shape (n_samples, n_outputs)
         Targets, already binarized for classifiers.
     sample_order : ndarray of shape (n_samples,), intp
         The row order of this epoch; batches are consecutive slices of it.
@@ -277,19 +377,28 @@ def train_epoch(Network net, const floating[:, ::1] X, const floating[:, ::1] Y,
     optimizer : SGDOptimizer or AdamOptimizer from mlpfast._solvers
         Its moment arrays (``moment_1``, and Adam's ``moment_2``) are updated
         in place; Adam's step counter ``t`` and ``learning_rate`` are written
-        back.
+        back, also when the epoch is interrupted.
+    sample_weight : ndarray of shape (n_samples,), Y's dtype, or None
 
     Returns
     -------
     loss_sum : float
         Sum over batches of batch loss times batch length (scikit-learn's
         epoch loss before its division by n_samples).
+
+    Raises
+    ------
+    KeyboardInterrupt
+        On Ctrl-C, between two mini-batches; params hold the last update.
     """
-    cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1]
+    dtype = np.float64 if floating is double else np.float32
+    cdef InputMatrix inputs = InputMatrix(X, dtype)
+    cdef Py_ssize_t n_samples = inputs.n_rows, n_features = inputs.n_features
     cdef Py_ssize_t n_outputs = Y.shape[1], i
     net.check_sizes(n_features, n_outputs, params.shape[0])
     if Y.shape[0] != n_samples or sample_order.shape[0] != n_samples:
         raise ValueError("X, Y and sample_order must have the same number of rows")
+    check_sample_weight(sample_weight, n_samples)
     if not 1 <= batch_size <= n_samples:
         raise ValueError(f"batch_size must be in [1, {n_samples}], got {batch_size}")
     for i in range(n_samples):
@@ -297,59 +406,94 @@ def train_epoch(Network net, const floating[:, ::1] X, const floating[:, ::1] Y,
             raise ValueError("sample_order holds a row index out of range")
     net.check_rows(batch_size)
 
-    dtype = np.float64 if floating is double else np.float32
+    cdef const floating *x_data = <const floating *> inputs.dense_data
+    cdef SparseRows sparse_rows = inputs.sparse_rows
+    cdef SparseRows *sparse = &sparse_rows if inputs.is_sparse else NULL
+    cdef const floating[::1] weights
+    cdef floating[:, ::1] x_batch = np.empty((batch_size, n_features), dtype=dtype)
+    cdef floating[::1] weight_batch = np.empty(batch_size, dtype=dtype)
+    cdef const floating *weight_batch_ptr = NULL
+    if sample_weight is not None:
+        weights = sample_weight
+        weight_batch_ptr = &weight_batch[0]
+    else:
+        weights = weight_batch
+
     cdef floating[::1] moment_1 = optimizer.moment_1
     cdef floating[::1] moment_2 = optimizer.moment_2 if optimizer.name == "adam" else moment_1
     if moment_1.shape[0] != net.n_params or moment_2.shape[0] != net.n_params:
         raise ValueError("optimizer state does not match the network")
     cdef floating[::1] grad = np.empty(net.n_params, dtype=dtype)
     cdef floating[::1] workspace = np.empty(net.workspace_size(batch_size), dtype=dtype)
-    cdef floating[:, ::1] x_batch = np.empty((batch_size, n_features), dtype=dtype)
     cdef floating[:, ::1] y_batch = np.empty((batch_size, n_outputs), dtype=dtype)
     cdef OptimizerStep step = read_optimizer(optimizer)
     cdef LayerPointers pointers = LayerPointers(net.shape.n_layers)
     cdef floating **activations = <floating **> pointers.activations
     cdef floating **deltas = <floating **> pointers.deltas
     cdef const NetShape *shape = &net.shape
-    cdef Py_ssize_t start = 0, n_rows
-    cdef double loss_sum = 0.0
+    cdef Py_ssize_t start = 0, n_rows, batch_index = 0
+    cdef double loss_sum = 0.0, weight_sum, batch_loss
 
-    with nogil:
-        carve_workspace(shape, &workspace[0], batch_size, activations, deltas)
-        activations[0] = &x_batch[0, 0]
-        while start < n_samples:
-            n_rows = min(batch_size, n_samples - start)
-            gather_rows(&X[0, 0], n_features, &sample_order[start], n_rows, &x_batch[0, 0])
-            gather_rows(&Y[0, 0], n_outputs, &sample_order[start], n_rows, &y_batch[0, 0])
-            forward_layers(shape, &params[0], activations, n_rows)
-            loss_sum += n_rows * backprop_layers(shape, &params[0], activations, deltas,
-                                                 &y_batch[0, 0], n_rows, &grad[0])
-            apply_update(&step, &params[0], &grad[0], &moment_1[0], &moment_2[0],
-                         net.n_params)
-            start += n_rows
-    if step.is_adam:
-        optimizer.t = step.t
-        optimizer.learning_rate = step.adam.learning_rate
+    try:
+        with nogil:
+            carve_workspace(shape, &workspace[0], batch_size, activations, deltas)
+            activations[0] = &x_batch[0, 0]
+            while start < n_samples:
+                if batch_index % SIGNAL_CHECK_BATCHES == 0:
+                    with gil:
+                        PyErr_CheckSignals()
+                n_rows = min(batch_size, n_samples - start)
+                if sparse != NULL:
+                    sparse.rows = &sample_order[start]
+                else:
+                    gather_rows(x_data, n_features, &sample_order[start], n_rows,
+                                &x_batch[0, 0])
+                gather_rows(&Y[0, 0], n_outputs, &sample_order[start], n_rows,
+                            &y_batch[0, 0])
+                if weight_batch_ptr != NULL:
+                    gather_rows(&weights[0], 1, &sample_order[start], n_rows,
+                                &weight_batch[0])
+                    weight_sum = vector_sum(&weight_batch[0], n_rows)
+                else:
+                    weight_sum = n_rows
+                forward_layers(shape, &params[0], activations, n_rows, sparse)
+                batch_loss = add_chunk_gradient(shape, &params[0], activations, deltas,
+                                                &y_batch[0, 0], weight_batch_ptr, n_rows,
+                                                sparse, &grad[0], True) / weight_sum
+                batch_loss += finish_gradient(shape, &params[0], &grad[0], weight_sum)
+                loss_sum += n_rows * batch_loss
+                apply_update(&step, &params[0], &grad[0], &moment_1[0], &moment_2[0],
+                             net.n_params)
+                start += n_rows
+                batch_index += 1
+    finally:
+        if step.is_adam:
+            optimizer.t = step.t
+            optimizer.learning_rate = step.adam.learning_rate
     return loss_sum
 
 
-def forward(Network net, const floating[:, ::1] X, const floating[::1] params):
-    """Network output for every row of X, computed in row chunks.
+def forward(Network net, X, const floating[::1] params):
+    """Network output for every row of X (dense or CSR, params' dtype), in row chunks.
 
     Returns
     -------
-    out : ndarray of shape (n_samples, n_outputs), dtype of X
+    out : ndarray of shape (n_samples, n_outputs), params' dtype
     """
-    cdef Py_ssize_t n_samples = X.shape[0]
-    net.check_sizes(X.shape[1], -1, params.shape[0])
+    dtype = np.float64 if floating is double else np.float32
+    cdef InputMatrix inputs = InputMatrix(X, dtype)
+    cdef Py_ssize_t n_samples = inputs.n_rows
+    net.check_sizes(inputs.n_features, -1, params.shape[0])
     cdef const NetShape *shape = &net.shape
     cdef Py_ssize_t n_layers = shape.n_layers
-    cdef Py_ssize_t chunk = max(1, min(n_samples, PREDICT_CHUNK_ROWS))
+    cdef Py_ssize_t chunk = max(1, min(n_samples, CHUNK_ROWS))
     net.check_rows(chunk)
-    dtype = np.float64 if floating is double else np.float32
     out_array = np.empty((n_samples, shape.units[n_layers]), dtype=dtype)
     if n_samples == 0:
         return out_array
+    cdef const floating *x_data = <const floating *> inputs.dense_data
+    cdef SparseRows sparse_rows = inputs.sparse_rows
+    cdef SparseRows *sparse = &sparse_rows if inputs.is_sparse else NULL
     cdef floating[:, ::1] out = out_array
     cdef floating[::1] workspace = np.empty(net.workspace_size(chunk), dtype=dtype)
     cdef LayerPointers pointers = LayerPointers(n_layers)
@@ -361,47 +505,77 @@ def forward(Network net, const floating[:, ::1] X, const floating[::1] params):
         carve_workspace(shape, &workspace[0], chunk, activations, deltas)
         while start < n_samples:
             n_rows = min(chunk, n_samples - start)
-            # The input is only read; the pointer table is shared with
-            # writable layers, hence the cast.
-            activations[0] = <floating *> &X[start, 0]
+            if sparse != NULL:
+                sparse.first_row = start
+            else:
+                # The input is only read; the pointer table is shared with
+                # writable layers, hence the cast.
+                activations[0] = <floating *> (x_data + start * inputs.n_features)
             activations[n_layers] = &out[start, 0]
-            forward_layers(shape, &params[0], activations, n_rows)
+            forward_layers(shape, &params[0], activations, n_rows, sparse)
             start += n_rows
     return out_array
 
 
-def loss_gradient(Network net, const floating[:, ::1] X, const floating[:, ::1] Y,
-                  const floating[::1] params, floating[::1] grad):
-    """Loss of the whole of (X, Y) as one batch, and its gradient into grad.
+def loss_gradient(Network net, X, const floating[:, ::1] Y, const floating[::1] params,
+                  floating[::1] grad, sample_weight=None):
+    """Loss of all of (X, Y) as one batch, and its gradient into grad.
 
-    The loss is scikit-learn's: the mean data loss plus
-    ``alpha/2 * ||W||^2 / n_samples``.
+    The loss is scikit-learn's: the (weighted) mean data loss plus
+    ``alpha/2 * ||W||^2 / weight_sum``.  Rows are processed in chunks that
+    reuse one workspace; data of up to one chunk rounds exactly as
+    scikit-learn's full-batch products do.
 
     Returns
     -------
     loss : float
     """
-    cdef Py_ssize_t n_samples = X.shape[0]
-    net.check_sizes(X.shape[1], Y.shape[1], params.shape[0])
+    dtype = np.float64 if floating is double else np.float32
+    cdef InputMatrix inputs = InputMatrix(X, dtype)
+    cdef Py_ssize_t n_samples = inputs.n_rows
+    net.check_sizes(inputs.n_features, Y.shape[1], params.shape[0])
     if Y.shape[0] != n_samples:
         raise ValueError("X and Y must have the same number of rows")
     if grad.shape[0] != net.n_params:
         raise ValueError(f"grad has {grad.shape[0]} entries, the network has {net.n_params}")
     if n_samples == 0:
         raise ValueError("the loss of zero samples is undefined")
-    net.check_rows(n_samples)
-    dtype = np.float64 if floating is double else np.float32
-    cdef floating[::1] workspace = np.empty(net.workspace_size(n_samples), dtype=dtype)
+    check_sample_weight(sample_weight, n_samples)
+    cdef Py_ssize_t chunk = min(n_samples, CHUNK_ROWS)
+    net.check_rows(chunk)
+    cdef const floating *x_data = <const floating *> inputs.dense_data
+    cdef SparseRows sparse_rows = inputs.sparse_rows
+    cdef SparseRows *sparse = &sparse_rows if inputs.is_sparse else NULL
+    cdef const floating[::1] weights
+    cdef const floating *weights_ptr = NULL
+    cdef double weight_sum = n_samples
+    if sample_weight is not None:
+        weights = sample_weight
+        weights_ptr = &weights[0]
+        weight_sum = vector_sum(weights_ptr, n_samples)
+    cdef floating[::1] workspace = np.empty(net.workspace_size(chunk), dtype=dtype)
     cdef const NetShape *shape = &net.shape
     cdef LayerPointers pointers = LayerPointers(shape.n_layers)
     cdef floating **activations = <floating **> pointers.activations
     cdef floating **deltas = <floating **> pointers.deltas
-    cdef double loss
+    cdef double loss_sum = 0.0
+    cdef Py_ssize_t start = 0, n_rows
 
     with nogil:
-        carve_workspace(shape, &workspace[0], n_samples, activations, deltas)
-        activations[0] = <floating *> &X[0, 0]
-        forward_layers(shape, &params[0], activations, n_samples)
-        loss = backprop_layers(shape, &params[0], activations, deltas, &Y[0, 0],
-                               n_samples, &grad[0])
-    return loss
+        carve_workspace(shape, &workspace[0], chunk, activations, deltas)
+        while start < n_samples:
+            n_rows = min(chunk, n_samples - start)
+            if sparse != NULL:
+                sparse.first_row = start
+            else:
+                activations[0] = <floating *> (x_data + start * inputs.n_features)
+            forward_layers(shape, &params[0], activations, n_rows, sparse)
+            loss_sum += add_chunk_gradient(
+                shape, &params[0], activations, deltas, &Y[start, 0],
+                weights_ptr + start if weights_ptr != NULL else NULL,
+                n_rows, sparse, &grad[0], start == 0,
+            )
+            start += n_rows
+        loss_sum = loss_sum / weight_sum + finish_gradient(shape, &params[0], &grad[0],
+                                                           weight_sum)
+    return loss_sum

@@ -118,6 +118,11 @@ void MLPF_NAME(mlpf_bias_activation, SFX)(REAL *z, const REAL *bias, ptrdiff_t n
             }
             MLPF_NAME(softmax_row, SFX)(row, n_cols);
             break;
+        case MLPF_EXP:
+            for (ptrdiff_t j = 0; j < n_cols; j++) {
+                row[j] = EXP(row[j] + bias[j]);
+            }
+            break;
         default: /* identity */
             for (ptrdiff_t j = 0; j < n_cols; j++) {
                 row[j] += bias[j];
@@ -157,67 +162,88 @@ void MLPF_NAME(mlpf_multiply_derivative, SFX)(const REAL *a, REAL *delta, ptrdif
 }
 
 /*
- * Mean loss of a batch, and the output delta (out - y) in the same pass.
- * The delta is the gradient of the loss with respect to the pre-activation
- * for each loss's canonical output activation; probabilities are clipped in
- * the loss only, never in the delta.
+ * Loss of a batch, and the output delta in the same pass.
+ *
+ * Returns the loss summed over rows (each row times its sample weight, when
+ * sample_weight is not NULL); dividing by the rows' weight sum gives
+ * scikit-learn's loss.  The delta is out - y, the gradient of the loss with
+ * respect to the pre-activation for each loss's canonical output
+ * activation, times the row's weight.  Probabilities are clipped in the loss
+ * only, never in the delta.
  */
 double MLPF_NAME(mlpf_loss_and_output_delta, SFX)(const REAL *out, const REAL *y,
-                                                  REAL *delta, ptrdiff_t n_rows,
-                                                  ptrdiff_t n_cols, int loss)
+                                                  const REAL *sample_weight, REAL *delta,
+                                                  ptrdiff_t n_rows, ptrdiff_t n_cols,
+                                                  int loss)
 {
-    const ptrdiff_t n = n_rows * n_cols;
     double total = 0.0;
-    switch (loss) {
-    case MLPF_LOG_LOSS:
-        for (ptrdiff_t i = 0; i < n; i++) {
-            total -= MLPF_NAME(xlogy, SFX)(y[i], MLPF_NAME(clip_probability, SFX)(out[i]));
-            delta[i] = out[i] - y[i];
+    for (ptrdiff_t i = 0; i < n_rows; i++) {
+        const REAL *out_row = out + i * n_cols, *y_row = y + i * n_cols;
+        REAL *delta_row = delta + i * n_cols;
+        double row_loss = 0.0;
+        for (ptrdiff_t j = 0; j < n_cols; j++) {
+            REAL p = out_row[j], target = y_row[j];
+            switch (loss) {
+            case MLPF_LOG_LOSS:
+                row_loss -= MLPF_NAME(xlogy, SFX)(target, MLPF_NAME(clip_probability, SFX)(p));
+                break;
+            case MLPF_BINARY_LOG_LOSS: {
+                REAL clipped = MLPF_NAME(clip_probability, SFX)(p);
+                row_loss -= MLPF_NAME(xlogy, SFX)(target, clipped) +
+                            MLPF_NAME(xlogy, SFX)((REAL)1 - target, (REAL)1 - clipped);
+                break;
+            }
+            case MLPF_POISSON_LOSS:
+                row_loss += MLPF_NAME(xlogy, SFX)(target, target / p) - (double)target + (double)p;
+                break;
+            default: { /* squared error, averaged over outputs and halved below */
+                double residual = (double)target - (double)p;
+                row_loss += residual * residual;
+            }
+            }
+            delta_row[j] = p - target;
         }
-        return total / (double)n_rows;
-    case MLPF_BINARY_LOG_LOSS:
-        for (ptrdiff_t i = 0; i < n; i++) {
-            REAL p = MLPF_NAME(clip_probability, SFX)(out[i]);
-            total -= MLPF_NAME(xlogy, SFX)(y[i], p) +
-                     MLPF_NAME(xlogy, SFX)((REAL)1 - y[i], (REAL)1 - p);
-            delta[i] = out[i] - y[i];
+        if (sample_weight != NULL) {
+            row_loss *= (double)sample_weight[i];
+            for (ptrdiff_t j = 0; j < n_cols; j++) {
+                delta_row[j] *= sample_weight[i];
+            }
         }
-        return total / (double)n_rows;
-    default: /* squared error, averaged over rows and outputs, halved */
-        for (ptrdiff_t i = 0; i < n; i++) {
-            double residual = (double)y[i] - (double)out[i];
-            total += residual * residual;
-            delta[i] = out[i] - y[i];
-        }
-        return 0.5 * total / (double)n;
+        total += row_loss;
     }
+    if (loss == MLPF_SQUARED_LOSS) {
+        total *= 0.5 / (double)n_cols;
+    }
+    return total;
 }
 
-/* grad = (grad + alpha * weights) / n_samples: the L2 term, then the mean. */
+/* grad = (grad + alpha * weights) / weight_sum: the L2 term, then the mean. */
 void MLPF_NAME(mlpf_finish_weight_gradient, SFX)(REAL *grad, const REAL *weights,
                                                  ptrdiff_t n, double alpha,
-                                                 double n_samples)
+                                                 double weight_sum)
 {
-    const REAL alpha_r = (REAL)alpha, n_samples_r = (REAL)n_samples;
+    const REAL alpha_r = (REAL)alpha, weight_sum_r = (REAL)weight_sum;
     for (ptrdiff_t i = 0; i < n; i++) {
-        grad[i] = (grad[i] + alpha_r * weights[i]) / n_samples_r;
+        grad[i] = (grad[i] + alpha_r * weights[i]) / weight_sum_r;
     }
 }
 
 /*
- * Bias gradient: the mean of delta over rows.  numpy sums a (n, 1) column
- * pairwise but accumulates wider arrays row after row; both orders are kept.
+ * Column sums of delta into out, or added onto out when accumulate is set.
+ * A fresh sum keeps numpy's order: a (n, 1) column is summed pairwise,
+ * wider arrays row after row.
  */
-void MLPF_NAME(mlpf_column_means, SFX)(const REAL *delta, ptrdiff_t n_rows,
-                                       ptrdiff_t n_cols, REAL *out)
+void MLPF_NAME(mlpf_column_sums, SFX)(const REAL *delta, ptrdiff_t n_rows,
+                                      ptrdiff_t n_cols, REAL *out, int accumulate)
 {
-    const REAL n_rows_r = (REAL)n_rows;
-    if (n_cols == 1) {
-        out[0] = MLPF_NAME(pairwise_sum, SFX)(delta, n_rows, 1) / n_rows_r;
+    if (n_cols == 1 && !accumulate) {
+        out[0] = MLPF_NAME(pairwise_sum, SFX)(delta, n_rows, 1);
         return;
     }
-    for (ptrdiff_t j = 0; j < n_cols; j++) {
-        out[j] = 0;
+    if (!accumulate) {
+        for (ptrdiff_t j = 0; j < n_cols; j++) {
+            out[j] = 0;
+        }
     }
     for (ptrdiff_t i = 0; i < n_rows; i++) {
         const REAL *row = delta + i * n_cols;
@@ -225,8 +251,19 @@ void MLPF_NAME(mlpf_column_means, SFX)(const REAL *delta, ptrdiff_t n_rows,
             out[j] += row[j];
         }
     }
-    for (ptrdiff_t j = 0; j < n_cols; j++) {
-        out[j] /= n_rows_r;
+}
+
+/* Sum of a contiguous vector, in numpy's order (a batch's weight sum). */
+REAL MLPF_NAME(mlpf_sum, SFX)(const REAL *x, ptrdiff_t n)
+{
+    return MLPF_NAME(pairwise_sum, SFX)(x, n, 1);
+}
+
+void MLPF_NAME(mlpf_divide, SFX)(REAL *x, ptrdiff_t n, double divisor)
+{
+    const REAL divisor_r = (REAL)divisor;
+    for (ptrdiff_t i = 0; i < n; i++) {
+        x[i] /= divisor_r;
     }
 }
 

@@ -20,14 +20,16 @@ enum mlpf_activation {
     MLPF_LOGISTIC = 1,
     MLPF_TANH = 2,
     MLPF_RELU = 3,
-    MLPF_SOFTMAX = 4
+    MLPF_SOFTMAX = 4,
+    MLPF_EXP = 5
 };
 
 /* Loss functions, each paired with the output activation of its canonical link. */
 enum mlpf_loss {
     MLPF_SQUARED_LOSS = 0,     /* identity output */
     MLPF_LOG_LOSS = 1,         /* softmax output */
-    MLPF_BINARY_LOG_LOSS = 2   /* logistic output, one or more independent labels */
+    MLPF_BINARY_LOG_LOSS = 2,  /* logistic output, one or more independent labels */
+    MLPF_POISSON_LOSS = 3      /* exp output, half Poisson deviance */
 };
 
 /* One SGD step: v = momentum*v - lr*g, then params += v (or the Nesterov look-ahead). */
@@ -51,13 +53,16 @@ typedef struct {
     void mlpf_multiply_derivative##SFX(const REAL *a, REAL *delta, ptrdiff_t n,  \
                                        int activation);                         \
     double mlpf_loss_and_output_delta##SFX(const REAL *out, const REAL *y,       \
+                                           const REAL *sample_weight,            \
                                            REAL *delta, ptrdiff_t n_rows,        \
                                            ptrdiff_t n_cols, int loss);          \
     void mlpf_finish_weight_gradient##SFX(REAL *grad, const REAL *weights,       \
                                           ptrdiff_t n, double alpha,            \
-                                          double n_samples);                    \
-    void mlpf_column_means##SFX(const REAL *delta, ptrdiff_t n_rows,             \
-                                ptrdiff_t n_cols, REAL *out);                    \
+                                          double weight_sum);                   \
+    void mlpf_column_sums##SFX(const REAL *delta, ptrdiff_t n_rows,              \
+                               ptrdiff_t n_cols, REAL *out, int accumulate);     \
+    void mlpf_divide##SFX(REAL *x, ptrdiff_t n, double divisor);                 \
+    REAL mlpf_sum##SFX(const REAL *x, ptrdiff_t n);                              \
     void mlpf_sgd_update##SFX(REAL *params, REAL *velocity, const REAL *grad,    \
                               ptrdiff_t n, const mlpf_sgd_step *step);           \
     void mlpf_adam_update##SFX(REAL *params, REAL *m, REAL *v, const REAL *grad, \
