@@ -3,8 +3,19 @@
 Environment variables read at build time:
   MLPFAST_NATIVE=1  add -march=native (faster on the build machine only;
                     the default flags are portable).
+  MLPFAST_DEBUG=1   debug build: Cython boundscheck, wraparound and
+                    initializedcheck on, and `-O1 -g -fsanitize=address
+                    -fno-omit-frame-pointer` (AddressSanitizer, where the
+                    compiler supports it). Generated C and objects go to
+                    build/debug*, apart from the normal build's. Run Python
+                    with LD_PRELOAD=$(gcc -print-file-name=libasan.so) and
+                    ASAN_OPTIONS=detect_leaks=0 to import the result.
 """
 import os
+import subprocess
+import sys
+import sysconfig
+import tempfile
 
 import numpy  # noqa: F401  (build requirement; fails early if missing)
 from Cython.Build import cythonize
@@ -16,12 +27,49 @@ compile_args = ["-O3", "-ffp-contract=off", "-fno-math-errno"]
 if os.environ.get("MLPFAST_NATIVE") == "1":
     compile_args.append("-march=native")
 
+DEBUG = os.environ.get("MLPFAST_DEBUG") == "1"
+SANITIZE = ["-fsanitize=address", "-fno-omit-frame-pointer"]
+
+
+def _compiler_accepts(flags):
+    """True if the C compiler builds and links a shared object with these flags."""
+    compiler = (sysconfig.get_config_var("CC") or "cc").split()
+    with tempfile.TemporaryDirectory() as tmp:
+        source = os.path.join(tmp, "probe.c")
+        with open(source, "w") as probe:
+            probe.write("int mlpfast_probe(int x) { return x + 1; }\n")
+        try:
+            result = subprocess.run(
+                compiler + flags + ["-shared", "-fPIC", source, "-o",
+                                    os.path.join(tmp, "probe.so")],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )
+        except OSError:
+            return False
+    return result.returncode == 0
+
+
+link_args = []
+if DEBUG:
+    compile_args = ["-O1", "-g", "-ffp-contract=off", "-fno-math-errno"]
+    if _compiler_accepts(SANITIZE):
+        compile_args += SANITIZE
+        link_args += ["-fsanitize=address"]
+    else:
+        print("MLPFAST_DEBUG: the compiler rejects -fsanitize=address; building "
+              "with Cython checks only", file=sys.stderr)
+# Checks inside the kernels: off for speed (every def function checks shapes
+# before its nogil code), on in the debug build.
+directives = {"language_level": "3", "boundscheck": DEBUG, "wraparound": DEBUG,
+              "initializedcheck": DEBUG}
+
 extensions = [
     Extension(
         "mlpfast._kernels",
         sources=["mlpfast/_kernels.pyx", "src_c/elementwise.c"],
         include_dirs=["src_c"],
         extra_compile_args=compile_args,
+        extra_link_args=link_args,
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
     ),
 ]
@@ -29,6 +77,10 @@ extensions = [
 setup(
     ext_modules=cythonize(
         extensions,
-        compiler_directives={"language_level": "3"},
+        compiler_directives=directives,
+        # The debug build regenerates its C apart from the normal build's, so
+        # neither build picks up the other's generated code or objects.
+        **({"build_dir": "build/debug-cython", "force": True} if DEBUG else {}),
     ),
+    options={"build": {"build_base": "build/debug"}} if DEBUG else {},
 )

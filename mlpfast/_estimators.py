@@ -8,6 +8,7 @@ quirks included, so results reproduce (see SKLEARN_MLP_REFERENCE.md).
 import warnings
 
 import numpy as np
+import scipy.optimize
 import scipy.sparse
 from sklearn import get_config
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
@@ -22,7 +23,8 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from mlpfast import _kernels
+from mlpfast import _checks, _kernels
+from mlpfast._inputs import check_sample_weight, kernel_matrix
 from mlpfast._network import NetworkLayout, glorot_uniform_params
 from mlpfast._solvers import EpochRunner, make_optimizer
 from mlpfast._threads import blas_threads_for
@@ -30,12 +32,34 @@ from mlpfast._threads import blas_threads_for
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
 
 
-def _reject_unsupported_input(X, sample_weight):
-    """Features that this release does not implement yet fail loudly."""
-    if sample_weight is not None:
-        raise NotImplementedError("mlpfast does not support sample_weight yet")
-    if scipy.sparse.issparse(X):
-        raise NotImplementedError("mlpfast does not support sparse input yet")
+# Where the L-BFGS convergence warning sends users.
+_SCALING_DOCS_URL = "https://scikit-learn.org/stable/modules/preprocessing.html"
+
+
+def _warn_if_lbfgs_failed(result, max_iter):
+    """scikit-learn's ConvergenceWarning for an unsuccessful L-BFGS run.
+
+    Returns
+    -------
+    n_iter : int
+        Iterations run, at most max_iter.
+    """
+    n_iter = min(result.nit, max_iter)
+    if result.status != 0:
+        message = (
+            f"lbfgs failed to converge after {n_iter} iteration(s) "
+            f"(status={result.status}):\n{result.message}\n"
+        )
+        if n_iter == max_iter:
+            message += (
+                "\nIncrease the number of iterations to improve the convergence "
+                f"(max_iter={max_iter})."
+            )
+        message += (
+            "\nYou might also want to scale the data as shown in:\n    " + _SCALING_DOCS_URL
+        )
+        warnings.warn(message, ConvergenceWarning, stacklevel=3)
+    return n_iter
 
 
 class _BaseMLP(BaseEstimator):
@@ -126,29 +150,24 @@ class _BaseMLP(BaseEstimator):
     def _check_params(self):
         if not get_config().get("skip_parameter_validation", False):
             self._validate_params()
-        if self.solver == "lbfgs":
-            raise NotImplementedError("mlpfast does not support solver='lbfgs' yet")
-        if self.loss == "poisson":
-            raise NotImplementedError("mlpfast does not support loss='poisson' yet")
 
     def _hidden_layer_sizes_list(self):
-        sizes = self.hidden_layer_sizes
-        if not hasattr(sizes, "__iter__"):
-            sizes = [sizes]
-        sizes = list(sizes)
-        if np.any(np.array(sizes) <= 0):
-            raise ValueError("hidden_layer_sizes must be > 0, got %s." % sizes)
-        return sizes
+        return _checks.hidden_layer_sizes_list(self.hidden_layer_sizes)
 
     def _fit(self, X, y, sample_weight=None, incremental=False):
         hidden_sizes = self._hidden_layer_sizes_list()
-        _reject_unsupported_input(X, sample_weight)
+        _checks.reject_dates(X)
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         X, y = self._validate_input(X, y, incremental, reset=first_pass)
+        sample_weight = check_sample_weight(sample_weight, X.shape[0])
         if y.ndim == 1:
             y = y.reshape((-1, 1))
         self.n_outputs_ = y.shape[1]
         layer_units = [X.shape[1]] + hidden_sizes + [self.n_outputs_]
+        if not is_classifier(self):
+            _checks.check_regression_targets(y)
+        _checks.check_network_size(layer_units, X.dtype, X.shape[0], self.batch_size,
+                                   self.solver)
 
         self._random_state = check_random_state(self.random_state)
         if first_pass:
@@ -160,7 +179,10 @@ class _BaseMLP(BaseEstimator):
                     f"the network has layers {list(self._layout.layer_units)} but the new "
                     f"data and hidden_layer_sizes need {layer_units}"
                 )
-        self._fit_stochastic(X, y, incremental)
+        if self.solver in _STOCHASTIC_SOLVERS:
+            self._fit_stochastic(X, y, sample_weight, incremental)
+        else:
+            self._fit_lbfgs(X, y, sample_weight)
 
         if not np.isfinite(self._params).all():
             raise ValueError(
@@ -175,7 +197,7 @@ class _BaseMLP(BaseEstimator):
         self.n_outputs_ = y.shape[1]
         self.n_layers_ = len(layer_units)
         if not is_classifier(self):
-            self.out_activation_ = "identity"
+            self.out_activation_ = "exp" if self.loss == "poisson" else "identity"
         elif self._label_binarizer.y_type_ == "multiclass":
             self.out_activation_ = "softmax"
         else:
@@ -186,6 +208,8 @@ class _BaseMLP(BaseEstimator):
             layout, glorot_uniform_params(layout, self.activation, self._random_state, dtype)
         )
         self._best_params = self._params.copy()
+        if self.solver not in _STOCHASTIC_SOLVERS:
+            return
 
         self.loss_curve_ = []
         self._no_improvement_count = 0
@@ -208,13 +232,22 @@ class _BaseMLP(BaseEstimator):
             )
         return int(np.clip(self.batch_size, 1, n_samples))
 
-    def _split_validation(self, X, y):
-        """Hold out the early-stopping validation rows, as scikit-learn does."""
+    def _split_validation(self, X, y, sample_weight):
+        """Hold out the early-stopping validation rows, as scikit-learn does.
+
+        Returns
+        -------
+        (X_train, y_train, sample_weight_train), (X_val, y_val, sample_weight_val)
+            The weights are None when sample_weight is None.
+        """
         stratify = y if is_classifier(self) and self.n_outputs_ == 1 else None
-        X_train, X_val, y_train, y_val = train_test_split(
-            X, y, random_state=self._random_state, test_size=self.validation_fraction,
+        arrays = (X, y) if sample_weight is None else (X, y, sample_weight)
+        parts = train_test_split(
+            *arrays, random_state=self._random_state, test_size=self.validation_fraction,
             stratify=stratify,
         )
+        X_train, X_val, y_train, y_val = parts[:4]
+        sample_weight_train, sample_weight_val = parts[4:] or (None, None)
         if X_val.shape[0] < 2:
             raise ValueError(
                 "The validation set is too small. Increase 'validation_fraction' or "
@@ -222,9 +255,9 @@ class _BaseMLP(BaseEstimator):
             )
         if is_classifier(self):
             y_val = self._label_binarizer.inverse_transform(y_val)
-        return X_train, X_val, y_train, y_val
+        return (X_train, y_train, sample_weight_train), (X_val, y_val, sample_weight_val)
 
-    def _fit_stochastic(self, X, y, incremental):
+    def _fit_stochastic(self, X, y, sample_weight, incremental):
         dtype = self._params.dtype
         if not incremental or not hasattr(self, "_optimizer"):
             self._optimizer = make_optimizer(self, self._layout.n_params, dtype)
@@ -233,27 +266,37 @@ class _BaseMLP(BaseEstimator):
 
         early_stopping = self.early_stopping
         if early_stopping:
-            X_train, X_val, y_train, y_val = self._split_validation(X, y)
+            (X_train, y_train, sample_weight_train), validation = self._split_validation(
+                X, y, sample_weight
+            )
         else:
-            X_train, y_train = X, y
-            X_val = y_val = None
+            X_train, y_train, sample_weight_train = X, y, sample_weight
+            validation = None
         n_samples = X_train.shape[0]
         batch_size = self._batch_size_for(n_samples)
         runner = EpochRunner(
             self._network(),
-            np.ascontiguousarray(X_train, dtype=dtype),
+            kernel_matrix(X_train, dtype),
             np.ascontiguousarray(y_train, dtype=dtype),
+            None if sample_weight_train is None else np.ascontiguousarray(
+                sample_weight_train, dtype=dtype),
             batch_size,
             self.shuffle,
         )
 
         with blas_threads_for(self._layout.layer_units, batch_size):
-            self._run_epochs(runner, incremental, early_stopping, X_val, y_val)
+            self._run_epochs(runner, incremental, validation)
         if early_stopping:
             self._params[...] = self._best_params
 
-    def _run_epochs(self, runner, incremental, early_stopping, X_val, y_val):
+    def _run_epochs(self, runner, incremental, validation):
+        """The epoch loop: loss curve, stopping rules, schedules, messages.
+
+        ``validation`` is ``(X_val, y_val, sample_weight_val)`` with early
+        stopping, else None.
+        """
         n_samples = runner.X.shape[0]
+        early_stopping = validation is not None
         try:
             self.n_iter_ = 0
             for _ in range(self.max_iter):
@@ -265,7 +308,7 @@ class _BaseMLP(BaseEstimator):
                 if self.verbose:
                     print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
 
-                self._update_no_improvement_count(early_stopping, X_val, y_val)
+                self._update_no_improvement_count(validation)
                 self._optimizer.iteration_ends(self.t_)
 
                 if self._no_improvement_count > self.n_iter_no_change:
@@ -296,9 +339,9 @@ class _BaseMLP(BaseEstimator):
         except KeyboardInterrupt:
             warnings.warn("Training interrupted by user.")
 
-    def _update_no_improvement_count(self, early_stopping, X_val, y_val):
-        if early_stopping:
-            score = self._score_unchecked(X_val, y_val)
+    def _update_no_improvement_count(self, validation):
+        if validation is not None:
+            score = self._score_unchecked(*validation)
             self.validation_scores_.append(score)
             if self.verbose:
                 print("Validation score: %f" % self.validation_scores_[-1])
@@ -317,12 +360,43 @@ class _BaseMLP(BaseEstimator):
             if self.loss_curve_[-1] < self.best_loss_:
                 self.best_loss_ = self.loss_curve_[-1]
 
-    def _score_unchecked(self, X, y):
+    def _score_unchecked(self, X, y, sample_weight):
         """Validation score; NaN when the predictions are not finite."""
         y_pred = self._predict(X, check_input=False)
         if np.issubdtype(y_pred.dtype, np.floating) and not np.isfinite(y_pred).all():
             return np.nan
-        return self._score_function(y, y_pred)
+        return self._score_function(y, y_pred, sample_weight)
+
+    def _fit_lbfgs(self, X, y, sample_weight):
+        """Full-batch L-BFGS-B on the flat parameter vector, as scikit-learn runs it.
+
+        The parameters become float64 whatever X's dtype (scipy's L-BFGS-B
+        works in float64; scikit-learn's lbfgs models are float64 too).
+        """
+        dtype = np.float64
+        X = kernel_matrix(X, dtype)
+        Y = np.ascontiguousarray(y, dtype=dtype)
+        if sample_weight is not None:
+            sample_weight = np.ascontiguousarray(sample_weight, dtype=dtype)
+        network = self._network()
+
+        def loss_and_gradient(params):
+            # A new gradient array at every call: scipy keeps earlier ones.
+            grad = np.empty_like(params)
+            loss = _kernels.loss_gradient(network, X, Y, params, grad, sample_weight)
+            return loss, grad
+
+        with blas_threads_for(self._layout.layer_units, min(X.shape[0], 4096)):
+            result = scipy.optimize.minimize(
+                loss_and_gradient,
+                self._params.astype(dtype),
+                method="L-BFGS-B",
+                jac=True,
+                options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol},
+            )
+        self.n_iter_ = _warn_if_lbfgs_failed(result, self.max_iter)
+        self.loss_ = result.fun
+        self._set_params_vector(self._layout, np.ascontiguousarray(result.x, dtype=dtype))
 
     def fit(self, X, y, sample_weight=None):
         """Fit the model to data matrix X and target(s) y.
@@ -334,8 +408,9 @@ class _BaseMLP(BaseEstimator):
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             The targets (class labels in classification, real numbers in
             regression).
-        sample_weight : None
-            Not supported yet: anything but None raises NotImplementedError.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights. The data term and the L2 term of the loss are
+            both divided by the (batch's) weight sum, as in scikit-learn.
 
         Returns
         -------
@@ -359,21 +434,19 @@ class _BaseMLP(BaseEstimator):
     def _forward_pass_fast(self, X, check_input=True):
         """Network output for X, shape (n_samples, n_outputs_)."""
         if check_input:
-            if scipy.sparse.issparse(X):
-                raise NotImplementedError("mlpfast does not support sparse input yet")
-            X = validate_data(self, X, reset=False)
+            _checks.reject_dates(X)
+            X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
         self._sync_params_vector()
         # The output dtype follows numpy's promotion of X with the weights.
         dtype = np.result_type(X.dtype, self._params.dtype)
         if dtype not in (np.float32, np.float64):
             dtype = np.float64
-        X = np.ascontiguousarray(X, dtype=dtype)
         params = self._params.astype(dtype, copy=False)
-        return _kernels.forward(self._network(), X, params)
+        return _kernels.forward(self._network(), kernel_matrix(X, dtype), params)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
+        tags.input_tags.sparse = True
         return tags
 
 
@@ -382,9 +455,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     A drop-in replacement for :class:`sklearn.neural_network.MLPClassifier`:
     same parameters, attributes and results (a float64 fit with the same
-    ``random_state`` lands on the same weights). This release supports the
-    'sgd' and 'adam' solvers; 'lbfgs', ``sample_weight`` and sparse input
-    raise NotImplementedError.
+    ``random_state`` lands on the same weights), for every solver, with
+    sample weights, and with dense or sparse (CSR/CSC) input.
 
     Parameters
     ----------
@@ -476,7 +548,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         )
 
     def _validate_input(self, X, y, incremental, reset):
-        X, y = validate_data(self, X, y, multi_output=True,
+        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
                              dtype=(np.float64, np.float32), reset=reset)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
@@ -503,8 +575,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         y = self._label_binarizer.transform(y).astype(bool)
         return X, y
 
-    def _score_function(self, y_true, y_pred):
-        return accuracy_score(y_true, y_pred)
+    def _score_function(self, y_true, y_pred, sample_weight):
+        return accuracy_score(y_true, y_pred, sample_weight=sample_weight)
 
     def predict(self, X):
         """Predict using the multi-layer perceptron classifier.
@@ -538,8 +610,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             The input data.
         y : array-like of shape (n_samples,)
             The target values.
-        sample_weight : None
-            Not supported yet: anything but None raises NotImplementedError.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
         classes : array of shape (n_classes,), default=None
             Classes across all calls to partial_fit; required on the first
             call, optional later.
@@ -622,10 +694,9 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     """Multi-layer perceptron regressor, trained by compiled kernels.
 
     A drop-in replacement for :class:`sklearn.neural_network.MLPRegressor`:
-    same parameters (``loss`` first), attributes and results. This release
-    supports ``loss='squared_error'`` with the 'sgd' and 'adam' solvers;
-    'poisson', 'lbfgs', ``sample_weight`` and sparse input raise
-    NotImplementedError.
+    same parameters (``loss`` first), attributes and results, for every
+    solver and both losses, with sample weights, and with dense or sparse
+    (CSR/CSC) input.
 
     Parameters
     ----------
@@ -642,7 +713,8 @@ beta_1, beta_2, epsilon, n_iter_no_change, max_fun
     loss_, best_loss_, loss_curve_, validation_scores_, best_validation_score_, \
 t_, coefs_, intercepts_, n_features_in_, feature_names_in_, n_iter_, n_layers_, \
 n_outputs_, out_activation_
-        As in :class:`MLPClassifier`; ``out_activation_`` is 'identity'.
+        As in :class:`MLPClassifier`; ``out_activation_`` is 'identity', or
+        'exp' for the Poisson loss.
     """
 
     _parameter_constraints = dict(_SklearnMLPRegressor._parameter_constraints)
@@ -666,14 +738,14 @@ n_outputs_, out_activation_
         )
 
     def _validate_input(self, X, y, incremental, reset):
-        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True,
-                             dtype=(np.float64, np.float32), reset=reset)
+        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
+                             y_numeric=True, dtype=(np.float64, np.float32), reset=reset)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         return X, y
 
-    def _score_function(self, y_true, y_pred):
-        return r2_score(y_true, y_pred)
+    def _score_function(self, y_true, y_pred, sample_weight):
+        return r2_score(y_true, y_pred, sample_weight=sample_weight)
 
     def predict(self, X):
         """Predict using the multi-layer perceptron model.
@@ -709,8 +781,8 @@ n_outputs_, out_activation_
             The input data.
         y : ndarray of shape (n_samples,)
             The target values.
-        sample_weight : None
-            Not supported yet: anything but None raises NotImplementedError.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
 
         Returns
         -------

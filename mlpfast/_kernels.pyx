@@ -1,5 +1,6 @@
-# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
-# cython: initializedcheck=False
+# cython: language_level=3, cdivision=True
+# boundscheck, wraparound and initializedcheck are set in setup.py (off; on in
+# the MLPFAST_DEBUG=1 build): directives written here would override setup.py's.
 """Compiled forward pass, backward pass and training epoch of an MLP.
 
 Layout conventions (see mlpfast._network.NetworkLayout): all weights and
@@ -23,7 +24,6 @@ from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memset
 
 import numpy as np
-import scipy.sparse
 
 from cython cimport floating
 
@@ -176,9 +176,10 @@ cdef class InputMatrix:
 
     Parameters
     ----------
-    X : ndarray of shape (n_rows, n_features), C-contiguous, or CSR matrix
-        with intp ``indices`` and ``indptr``, whose indices the caller has
-        checked to lie in [0, n_features).
+    X : ndarray of shape (n_rows, n_features), C-contiguous, or a CSR
+        holder (``format == 'csr'``, e.g. mlpfast._inputs.KernelCsr) with
+        intp ``indices`` and ``indptr`` whose indices the caller has checked
+        to lie in [0, n_features).
     dtype : numpy dtype the kernel computes in
     """
     cdef readonly bint is_sparse
@@ -189,7 +190,7 @@ cdef class InputMatrix:
 
     def __init__(self, X, dtype):
         self.owner = X
-        self.is_sparse = scipy.sparse.issparse(X)
+        self.is_sparse = getattr(X, "format", None) == "csr"
         if X.ndim != 2:
             raise ValueError(f"X must be 2-dimensional, got shape {X.shape}")
         self.n_rows, self.n_features = X.shape
@@ -201,8 +202,6 @@ cdef class InputMatrix:
                 raise ValueError("dense X must be a C-contiguous ndarray")
             self.dense_data = data_pointer(X)
             return
-        if X.format != "csr":
-            raise ValueError("sparse X must be in CSR format")
         if X.indices.dtype != np.intp or X.indptr.dtype != np.intp:
             raise ValueError("CSR indices and indptr must be intp arrays")
         if (X.indptr.shape[0] != self.n_rows + 1 or X.indptr[0] != 0

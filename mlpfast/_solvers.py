@@ -125,17 +125,19 @@ class EpochRunner:
     Parameters
     ----------
     network : mlpfast._kernels.Network
-    X : ndarray of shape (n_samples, n_features), C-contiguous float
+    X : ndarray of shape (n_samples, n_features) or CSR matrix, as the kernels take it
     Y : ndarray of shape (n_samples, n_outputs), C-contiguous, X's dtype
+    sample_weight : ndarray of shape (n_samples,), X's dtype, or None
     batch_size : int
         Already clipped to [1, n_samples].
     shuffle_rows : bool
     """
 
-    def __init__(self, network, X, Y, batch_size, shuffle_rows):
+    def __init__(self, network, X, Y, sample_weight, batch_size, shuffle_rows):
         self.network = network
         self.X = X
         self.Y = Y
+        self.sample_weight = sample_weight
         self.batch_size = batch_size
         self.shuffle_rows = shuffle_rows
         self.sample_order = np.arange(X.shape[0], dtype=np.intp)
@@ -146,6 +148,6 @@ class EpochRunner:
             self.sample_order = shuffle(self.sample_order, random_state=random_state)
         loss_sum = _kernels.train_epoch(
             self.network, self.X, self.Y, self.sample_order, self.batch_size,
-            params, optimizer,
+            params, optimizer, self.sample_weight,
         )
         return loss_sum / self.X.shape[0]

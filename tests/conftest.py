@@ -241,3 +241,9 @@ def assert_weights_identical(a, b):
     for i, (u, v) in enumerate(zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_)):
         assert u.dtype == v.dtype and u.shape == v.shape
         assert_array_equal(u, v, err_msg=f"parameter array {i}")
+
+
+@pytest.fixture
+def global_random_seed():
+    """The seed fixture scikit-learn's own tests take (its default, 42)."""
+    return 42

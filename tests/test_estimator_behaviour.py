@@ -589,30 +589,8 @@ def test_grid_search_works():
 
 
 # --------------------------------------------------------------------------
-# features mlpfast does not implement
+# sample weights
 # --------------------------------------------------------------------------
-
-
-@engine_only
-@pytest.mark.parametrize("task", ["binary", "reg1"])
-def test_lbfgs_not_implemented(task):
-    X, y = make_data(task)
-    cls = estimator_pair(task)[0]
-    with pytest.raises(NotImplementedError, match="lbfgs"):
-        cls(solver="lbfgs").fit(X, y)
-
-
-@engine_only
-@pytest.mark.parametrize("task", ["binary", "reg2"])
-def test_sample_weight_not_implemented(task):
-    X, y = make_data(task)
-    cls = estimator_pair(task)[0]
-    w = np.ones(len(y))
-    with pytest.raises(NotImplementedError, match="sample_weight"):
-        cls(**PARAMS).fit(X, y, sample_weight=w)
-    kw = _partial_fit_kwargs(task, y)
-    with pytest.raises(NotImplementedError, match="sample_weight"):
-        cls(**PARAMS).partial_fit(X, y, sample_weight=w, **kw)
 
 
 @pytest.mark.parametrize("task", ["binary", "reg2"])
@@ -623,26 +601,6 @@ def test_sample_weight_none_is_accepted(task):
     b = fit_quiet(cls(**PARAMS), X, y)
     assert_weights_identical(a, b)
     cls(**PARAMS).partial_fit(X, y, sample_weight=None, **_partial_fit_kwargs(task, y))
-
-
-@engine_only
-@pytest.mark.parametrize("fmt", ["csr", "csc"])
-@pytest.mark.parametrize("task", ["multiclass", "reg1"])
-def test_sparse_input_not_implemented(fmt, task):
-    X, y = make_data(task)
-    Xs = sp.csr_matrix(X) if fmt == "csr" else sp.csc_matrix(X)
-    cls = estimator_pair(task)[0]
-    with pytest.raises(NotImplementedError, match="(?i)sparse"):
-        cls(**PARAMS).fit(Xs, y)
-    with pytest.raises(NotImplementedError, match="(?i)sparse"):
-        cls(**PARAMS).partial_fit(Xs, y, **_partial_fit_kwargs(task, y))
-
-
-@engine_only
-def test_poisson_loss_not_implemented():
-    X, y = make_data("reg1")
-    with pytest.raises(NotImplementedError, match="poisson"):
-        FastRegressor(loss="poisson", **PARAMS).fit(X, np.abs(y))
 
 
 # --------------------------------------------------------------------------
