@@ -370,10 +370,11 @@ class _BaseMLP(BaseEstimator):
     def _fit_lbfgs(self, X, y, sample_weight):
         """Full-batch L-BFGS-B on the flat parameter vector, as scikit-learn runs it.
 
-        The parameters become float64 whatever X's dtype (scipy's L-BFGS-B
-        works in float64; scikit-learn's lbfgs models are float64 too).
+        scipy evaluates the objective in the dtype of the starting vector
+        (float32 weights after a float32 initialisation) and returns float64
+        parameters, which the fitted model keeps, as scikit-learn's does.
         """
-        dtype = np.float64
+        dtype = self._params.dtype
         X = kernel_matrix(X, dtype)
         Y = np.ascontiguousarray(y, dtype=dtype)
         if sample_weight is not None:
@@ -382,6 +383,7 @@ class _BaseMLP(BaseEstimator):
 
         def loss_and_gradient(params):
             # A new gradient array at every call: scipy keeps earlier ones.
+            params = np.ascontiguousarray(params, dtype=dtype)
             grad = np.empty_like(params)
             loss = _kernels.loss_gradient(network, X, Y, params, grad, sample_weight)
             return loss, grad
@@ -389,14 +391,14 @@ class _BaseMLP(BaseEstimator):
         with blas_threads_for(self._layout.layer_units, min(X.shape[0], 4096)):
             result = scipy.optimize.minimize(
                 loss_and_gradient,
-                self._params.astype(dtype),
+                self._params,
                 method="L-BFGS-B",
                 jac=True,
                 options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol},
             )
         self.n_iter_ = _warn_if_lbfgs_failed(result, self.max_iter)
         self.loss_ = result.fun
-        self._set_params_vector(self._layout, np.ascontiguousarray(result.x, dtype=dtype))
+        self._set_params_vector(self._layout, np.array(result.x, dtype=np.float64))
 
     def fit(self, X, y, sample_weight=None):
         """Fit the model to data matrix X and target(s) y.

@@ -67,6 +67,9 @@ cdef enum:
     # Mini-batches between checks for Ctrl-C inside an epoch.
     SIGNAL_CHECK_BATCHES = 4
 
+# scikit-learn's loss (numpy.average) raises this for weights summing to 0.
+ZERO_WEIGHT_SUM_MESSAGE = "Weights sum to zero, can't be normalized"
+
 
 cdef struct NetShape:
     Py_ssize_t n_layers          # number of weight layers
@@ -389,6 +392,8 @@ def train_epoch(Network net, X, const floating[:, ::1] Y, const intp_t[::1] samp
     ------
     KeyboardInterrupt
         On Ctrl-C, between two mini-batches; params hold the last update.
+    ZeroDivisionError
+        When a batch's sample weights sum to zero, before its update.
     """
     dtype = np.float64 if floating is double else np.float32
     cdef InputMatrix inputs = InputMatrix(X, dtype)
@@ -432,6 +437,7 @@ def train_epoch(Network net, X, const floating[:, ::1] Y, const intp_t[::1] samp
     cdef const NetShape *shape = &net.shape
     cdef Py_ssize_t start = 0, n_rows, batch_index = 0
     cdef double loss_sum = 0.0, weight_sum, batch_loss
+    cdef bint zero_weight_sum = False
 
     try:
         with nogil:
@@ -453,6 +459,9 @@ def train_epoch(Network net, X, const floating[:, ::1] Y, const intp_t[::1] samp
                     gather_rows(&weights[0], 1, &sample_order[start], n_rows,
                                 &weight_batch[0])
                     weight_sum = vector_sum(&weight_batch[0], n_rows)
+                    if weight_sum == 0:
+                        zero_weight_sum = True
+                        break
                 else:
                     weight_sum = n_rows
                 forward_layers(shape, &params[0], activations, n_rows, sparse)
@@ -469,6 +478,8 @@ def train_epoch(Network net, X, const floating[:, ::1] Y, const intp_t[::1] samp
         if step.is_adam:
             optimizer.t = step.t
             optimizer.learning_rate = step.adam.learning_rate
+    if zero_weight_sum:
+        raise ZeroDivisionError(ZERO_WEIGHT_SUM_MESSAGE)
     return loss_sum
 
 
@@ -552,6 +563,8 @@ def loss_gradient(Network net, X, const floating[:, ::1] Y, const floating[::1] 
         weights = sample_weight
         weights_ptr = &weights[0]
         weight_sum = vector_sum(weights_ptr, n_samples)
+        if weight_sum == 0:
+            raise ZeroDivisionError(ZERO_WEIGHT_SUM_MESSAGE)
     cdef floating[::1] workspace = np.empty(net.workspace_size(chunk), dtype=dtype)
     cdef const NetShape *shape = &net.shape
     cdef LayerPointers pointers = LayerPointers(shape.n_layers)
