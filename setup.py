@@ -17,7 +17,7 @@ import sys
 import sysconfig
 import tempfile
 
-import numpy  # noqa: F401  (build requirement; fails early if missing)
+import numpy
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
@@ -67,7 +67,7 @@ extensions = [
     Extension(
         "mlpfast._kernels",
         sources=["mlpfast/_kernels.pyx", "src_c/elementwise.c"],
-        include_dirs=["src_c"],
+        include_dirs=["src_c", numpy.get_include()],
         extra_compile_args=compile_args,
         extra_link_args=link_args,
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],

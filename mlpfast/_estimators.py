@@ -107,6 +107,7 @@ class _BaseMLP(BaseEstimator):
         self._params = params
         self.coefs_ = layout.coef_views(params)
         self.intercepts_ = layout.intercept_views(params)
+        self._views = tuple(self.coefs_ + self.intercepts_)
 
     def _sync_params_vector(self):
         """Rebuild the flat vector if coefs_/intercepts_ were assigned by hand.
@@ -114,9 +115,9 @@ class _BaseMLP(BaseEstimator):
         scikit-learn reads the lists at every use, so users (and its own
         tests) may set them directly, even before the first fit.
         """
-        if hasattr(self, "_params") and self._layout.holds(
-            self._params, self.coefs_, self.intercepts_
-        ):
+        views = getattr(self, "_views", ())
+        arrays = self.coefs_ + self.intercepts_
+        if len(arrays) == len(views) and all(a is b for a, b in zip(arrays, views)):
             return
         coefs = [np.asarray(coef) for coef in self.coefs_]
         intercepts = [np.asarray(intercept) for intercept in self.intercepts_]
@@ -125,8 +126,13 @@ class _BaseMLP(BaseEstimator):
         self._set_params_vector(layout, layout.pack(coefs, intercepts, dtype))
 
     def _network(self):
-        return _kernels.Network(self._layout, self.activation, self.out_activation_,
-                                float(self.alpha))
+        """The compiled network description, cached while nothing it holds changes."""
+        key = (self._layout, self.activation, self.out_activation_, float(self.alpha))
+        cached = getattr(self, "_network_cache", None)
+        if cached is None or cached[0] != key:
+            cached = (key, _kernels.Network(*key))
+            self._network_cache = cached
+        return cached[1]
 
     def __getstate__(self):
         # A copy: BaseEstimator may hand back the live __dict__ itself.
@@ -135,8 +141,8 @@ class _BaseMLP(BaseEstimator):
             # The views are rebuilt on load; store the vector they look into.
             self._sync_params_vector()
             state["_params"] = self._params
-            state.pop("coefs_", None)
-            state.pop("intercepts_", None)
+            for derived in ("coefs_", "intercepts_", "_views", "_network_cache"):
+                state.pop(derived, None)
         return state
 
     def __setstate__(self, state):
@@ -433,18 +439,46 @@ class _BaseMLP(BaseEstimator):
     # ------------------------------------------------------------------
     # Prediction
     # ------------------------------------------------------------------
+    def _check_fitted(self):
+        # A fitted model has its flat vector; the generic check is slow and
+        # only needed for models whose coefs_ were set by hand.
+        if "_params" not in self.__dict__:
+            check_is_fitted(self)
+
+    def _is_plain_input(self, X):
+        """True for input that scikit-learn's validation would pass unchanged.
+
+        A finite, native-endian float ndarray of the fitted width, for a model
+        fitted without feature names: predicting on it skips the generic
+        validation, which costs far more than the network on a few rows.
+        """
+        return (
+            type(X) is np.ndarray
+            and X.ndim == 2
+            and X.shape[0] > 0
+            and (X.dtype == np.float64 or X.dtype == np.float32)
+            and X.shape[1] == getattr(self, "n_features_in_", -1)
+            and not hasattr(self, "feature_names_in_")
+            and np.isfinite(X).all()
+        )
+
     def _forward_pass_fast(self, X, check_input=True):
         """Network output for X, shape (n_samples, n_outputs_)."""
-        if check_input:
+        if check_input and not self._is_plain_input(X):
             _checks.reject_dates(X)
             X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
         self._sync_params_vector()
-        # The output dtype follows numpy's promotion of X with the weights.
-        dtype = np.result_type(X.dtype, self._params.dtype)
-        if dtype not in (np.float32, np.float64):
-            dtype = np.float64
-        params = self._params.astype(dtype, copy=False)
-        return _kernels.forward(self._network(), kernel_matrix(X, dtype), params)
+        params = self._params
+        if X.dtype != params.dtype or scipy.sparse.issparse(X):
+            # The output dtype follows numpy's promotion of X with the weights.
+            dtype = np.result_type(X.dtype, params.dtype)
+            if dtype not in (np.float32, np.float64):
+                dtype = np.float64
+            params = params.astype(dtype, copy=False)
+            X = kernel_matrix(X, dtype)
+        elif not X.flags.c_contiguous:
+            X = np.ascontiguousarray(X)
+        return _kernels.forward(self._network(), X, params)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -593,14 +627,30 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         y : ndarray of shape (n_samples,) or (n_samples, n_classes)
             The predicted classes.
         """
-        check_is_fitted(self)
+        self._check_fitted()
         return self._predict(X)
 
     def _predict(self, X, check_input=True):
         y_pred = self._forward_pass_fast(X, check_input=check_input)
         if self.n_outputs_ == 1:
             y_pred = y_pred.ravel()
-        return self._label_binarizer.inverse_transform(y_pred)
+        return self._labels_of(y_pred)
+
+    def _labels_of(self, y_pred):
+        """Labels for network outputs, as LabelBinarizer.inverse_transform gives them.
+
+        The two common cases are decoded directly (the binarizer's generic
+        path costs tens of microseconds): multiclass takes the first maximum,
+        binary thresholds strictly at 0.5.
+        """
+        binarizer = self._label_binarizer
+        classes = binarizer.classes_
+        if binarizer.y_type_ == "multiclass" and y_pred.ndim == 2:
+            return classes.take(y_pred.argmax(axis=1), mode="clip")
+        if (binarizer.y_type_ == "binary" and len(classes) == 2 and y_pred.ndim == 1
+                and binarizer.neg_label == 0 and binarizer.pos_label == 1):
+            return classes[(y_pred > 0.5).astype(np.intp)]
+        return binarizer.inverse_transform(y_pred)
 
     @available_if(lambda est: est._check_solver())
     def partial_fit(self, X, y, sample_weight=None, classes=None):
@@ -678,7 +728,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         y_prob : ndarray of shape (n_samples, n_classes)
             Probability of each class (two columns for a binary problem).
         """
-        check_is_fitted(self)
+        self._check_fitted()
         y_pred = self._forward_pass_fast(X)
         if self.n_outputs_ == 1:
             y_pred = y_pred.ravel()
@@ -762,7 +812,7 @@ n_outputs_, out_activation_
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             The predicted values.
         """
-        check_is_fitted(self)
+        self._check_fitted()
         return self._predict(X)
 
     def _predict(self, X, check_input=True):

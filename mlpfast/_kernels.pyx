@@ -25,6 +25,10 @@ from libc.string cimport memcpy, memset
 
 import numpy as np
 
+cimport numpy as cnp
+
+cnp.import_array()
+
 from cython cimport floating
 
 from mlpfast._blas cimport (
@@ -167,8 +171,8 @@ cdef class LayerPointers:
         free(self.deltas)
 
 
-cdef inline const void *data_pointer(array):
-    return <const void *> <size_t> array.ctypes.data
+cdef inline const void *data_pointer(cnp.ndarray array):
+    return <const void *> cnp.PyArray_DATA(array)
 
 
 cdef class InputMatrix:
@@ -201,7 +205,7 @@ cdef class InputMatrix:
             raise ValueError(f"X has dtype {X.dtype}, the kernel computes in {np.dtype(dtype)}")
         memset(&self.sparse_rows, 0, sizeof(SparseRows))
         if not self.is_sparse:
-            if not (isinstance(X, np.ndarray) and X.flags.c_contiguous):
+            if not (isinstance(X, np.ndarray) and cnp.PyArray_IS_C_CONTIGUOUS(X)):
                 raise ValueError("dense X must be a C-contiguous ndarray")
             self.dense_data = data_pointer(X)
             return

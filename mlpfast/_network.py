@@ -72,30 +72,6 @@ class NetworkLayout:
             view[...] = array
         return params
 
-    def holds(self, params, coefs, intercepts):
-        """True when ``coefs`` and ``intercepts`` are exactly the views of ``params``.
-
-        Users may assign new arrays to ``coefs_``/``intercepts_``; then the
-        flat vector is stale and has to be rebuilt from the lists.
-        """
-        if len(coefs) != self.n_weight_layers or len(intercepts) != self.n_weight_layers:
-            return False
-        base = params.ctypes.data
-        itemsize = params.itemsize
-        expected = zip(
-            list(coefs) + list(intercepts),
-            self.coef_offsets + self.intercept_offsets,
-            self.coef_views(params) + self.intercept_views(params),
-        )
-        return all(
-            isinstance(array, np.ndarray)
-            and array.dtype == params.dtype
-            and array.shape == view.shape
-            and array.strides == view.strides
-            and array.ctypes.data == base + offset * itemsize
-            for array, offset, view in expected
-        )
-
 
 def glorot_uniform_params(layout, activation, random_state, dtype):
     """Initial parameters drawn exactly as scikit-learn draws them.
