@@ -439,6 +439,22 @@ class _BaseMLP(BaseEstimator):
     # ------------------------------------------------------------------
     # Prediction
     # ------------------------------------------------------------------
+    def predict(self, X):
+        """Predict using the multi-layer perceptron model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            The predicted classes (classifier) or values (regressor).
+        """
+        self._check_fitted()
+        return self._predict(X)
+
     def _check_fitted(self):
         # A fitted model has its flat vector; the generic check is slow and
         # only needed for models whose coefs_ were set by hand.
@@ -614,22 +630,6 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     def _score_function(self, y_true, y_pred, sample_weight):
         return accuracy_score(y_true, y_pred, sample_weight=sample_weight)
 
-    def predict(self, X):
-        """Predict using the multi-layer perceptron classifier.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            The input data.
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,) or (n_samples, n_classes)
-            The predicted classes.
-        """
-        self._check_fitted()
-        return self._predict(X)
-
     def _predict(self, X, check_input=True):
         y_pred = self._forward_pass_fast(X, check_input=check_input)
         if self.n_outputs_ == 1:
@@ -798,22 +798,6 @@ n_outputs_, out_activation_
 
     def _score_function(self, y_true, y_pred, sample_weight):
         return r2_score(y_true, y_pred, sample_weight=sample_weight)
-
-    def predict(self, X):
-        """Predict using the multi-layer perceptron model.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            The input data.
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
-            The predicted values.
-        """
-        self._check_fitted()
-        return self._predict(X)
 
     def _predict(self, X, check_input=True):
         y_pred = self._forward_pass_fast(X, check_input=check_input)

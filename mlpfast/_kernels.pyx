@@ -232,6 +232,18 @@ cdef void carve_workspace(const NetShape *net, floating *workspace, Py_ssize_t n
         workspace += n_rows * net.units[l]
 
 
+cdef inline void select_input_rows(floating **activations, SparseRows *sparse,
+                                   const floating *x_data, Py_ssize_t first_row,
+                                   Py_ssize_t n_features) noexcept nogil:
+    """Make the next forward pass read X from row first_row on."""
+    if sparse != NULL:
+        sparse.first_row = first_row
+    else:
+        # The input is only read; the pointer table is shared with writable
+        # layers, hence the cast.
+        activations[0] = <floating *> (x_data + first_row * n_features)
+
+
 cdef void forward_layers(const NetShape *net, const floating *params,
                          floating **activations, Py_ssize_t n_rows,
                          const SparseRows *sparse) noexcept nogil:
@@ -519,12 +531,7 @@ def forward(Network net, X, const floating[::1] params):
         carve_workspace(shape, &workspace[0], chunk, activations, deltas)
         while start < n_samples:
             n_rows = min(chunk, n_samples - start)
-            if sparse != NULL:
-                sparse.first_row = start
-            else:
-                # The input is only read; the pointer table is shared with
-                # writable layers, hence the cast.
-                activations[0] = <floating *> (x_data + start * inputs.n_features)
+            select_input_rows(activations, sparse, x_data, start, inputs.n_features)
             activations[n_layers] = &out[start, 0]
             forward_layers(shape, &params[0], activations, n_rows, sparse)
             start += n_rows
@@ -581,10 +588,7 @@ def loss_gradient(Network net, X, const floating[:, ::1] Y, const floating[::1] 
         carve_workspace(shape, &workspace[0], chunk, activations, deltas)
         while start < n_samples:
             n_rows = min(chunk, n_samples - start)
-            if sparse != NULL:
-                sparse.first_row = start
-            else:
-                activations[0] = <floating *> (x_data + start * inputs.n_features)
+            select_input_rows(activations, sparse, x_data, start, inputs.n_features)
             forward_layers(shape, &params[0], activations, n_rows, sparse)
             loss_sum += add_chunk_gradient(
                 shape, &params[0], activations, deltas, &Y[start, 0],
