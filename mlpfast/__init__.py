@@ -4,7 +4,8 @@
 same fitted model as their scikit-learn namesakes.
 """
 from mlpfast._estimators import MLPClassifier, MLPRegressor
+from mlpfast._persistence import load, save
 
 __version__ = "0.1.0"
 
-__all__ = ["MLPClassifier", "MLPRegressor", "__version__"]
+__all__ = ["MLPClassifier", "MLPRegressor", "__version__", "load", "save"]

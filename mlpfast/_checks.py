@@ -28,6 +28,10 @@ import numpy as np
 # Sizes handed to BLAS (and the element counts of the kernels' BLAS calls)
 # are C ints.
 MAX_BLAS_INT = 2**31 - 1
+# Rows per chunk of the full-batch loss/gradient kernel (CHUNK_ROWS in
+# _kernels.pyx), and the float64 vectors scipy's L-BFGS-B (m = 10) keeps.
+LBFGS_CHUNK_ROWS = 4096
+LBFGS_VECTORS = 25
 
 
 class NetworkTooLargeError(MemoryError, ValueError):
@@ -153,11 +157,19 @@ def check_network_size(layer_units, dtype, n_samples, batch_size, solver):
     """
     units = [int(u) for u in layer_units]
     itemsize = np.dtype(dtype).itemsize
-    if batch_size == "auto":
-        batch_rows = min(200, n_samples)
+    if solver == "lbfgs":
+        # Full batch, in chunks of the kernels' CHUNK_ROWS rows; scipy's
+        # L-BFGS-B keeps about 2 * 10 correction vectors plus a few more.
+        batch_rows = min(LBFGS_CHUNK_ROWS, max(n_samples, 1))
+        n_moments = LBFGS_VECTORS
+        dtype = np.float64  # L-BFGS-B works in float64 whatever X's dtype
+        itemsize = 8
     else:
-        batch_rows = int(np.clip(batch_size, 1, max(n_samples, 1)))
-    n_moments = 2 if solver == "adam" else 1
+        if batch_size == "auto":
+            batch_rows = min(200, n_samples)
+        else:
+            batch_rows = int(np.clip(batch_size, 1, max(n_samples, 1)))
+        n_moments = 2 if solver == "adam" else 1
     n_params, n_bytes = training_footprint(units, itemsize, batch_rows, n_moments)
     described = (
         f"a network with layers {units} has {n_params:,} parameters; training it "

@@ -66,6 +66,9 @@ cdef enum:
     # Rows per chunk in predict and in the full-data loss: bounds the
     # workspace, not the result.
     CHUNK_ROWS = 4096
+    # Most workspace elements a chunk may take (64 Mi: 512 MiB in float64),
+    # so that very wide layers get fewer rows per chunk, not a huge buffer.
+    CHUNK_ELEMENTS = 1 << 26
     # BLAS takes 32-bit sizes.
     MAX_BLAS_INT = 2147483647
     # Mini-batches between checks for Ctrl-C inside an epoch.
@@ -119,6 +122,16 @@ cdef class Network:
         self.shape.output_activation = ACTIVATION_CODES[output_activation]
         self.shape.loss = LOSS_OF_OUTPUT[output_activation]
         self.shape.alpha = alpha
+
+    cdef Py_ssize_t chunk_rows(self, Py_ssize_t n_samples):
+        """Rows per chunk for a pass over n_samples rows: at least 1, at most
+        CHUNK_ROWS, within CHUNK_ELEMENTS of workspace and BLAS's size limit."""
+        cdef Py_ssize_t rows = min(n_samples, CHUNK_ROWS), l
+        cdef Py_ssize_t widest = 1, per_row = self.workspace_size(1)
+        for l in range(self.shape.n_layers + 1):
+            widest = max(widest, self.shape.units[l])
+        rows = min(rows, CHUNK_ELEMENTS // max(per_row, 1), MAX_BLAS_INT // widest)
+        return max(rows, 1)
 
     cdef Py_ssize_t workspace_size(self, Py_ssize_t n_rows):
         """Length of the buffer holding activations and deltas of n_rows rows."""
@@ -512,7 +525,7 @@ def forward(Network net, X, const floating[::1] params):
     net.check_sizes(inputs.n_features, -1, params.shape[0])
     cdef const NetShape *shape = &net.shape
     cdef Py_ssize_t n_layers = shape.n_layers
-    cdef Py_ssize_t chunk = max(1, min(n_samples, CHUNK_ROWS))
+    cdef Py_ssize_t chunk = net.chunk_rows(n_samples)
     net.check_rows(chunk)
     out_array = np.empty((n_samples, shape.units[n_layers]), dtype=dtype)
     if n_samples == 0:
@@ -562,7 +575,7 @@ def loss_gradient(Network net, X, const floating[:, ::1] Y, const floating[::1] 
     if n_samples == 0:
         raise ValueError("the loss of zero samples is undefined")
     check_sample_weight(sample_weight, n_samples)
-    cdef Py_ssize_t chunk = min(n_samples, CHUNK_ROWS)
+    cdef Py_ssize_t chunk = net.chunk_rows(n_samples)
     net.check_rows(chunk)
     cdef const floating *x_data = <const floating *> inputs.dense_data
     cdef SparseRows sparse_rows = inputs.sparse_rows
