@@ -290,7 +290,7 @@ class _BaseMLP(BaseEstimator):
             self.shuffle,
         )
 
-        with blas_threads_for(self._layout.layer_units, batch_size):
+        with blas_threads_for(self._layout.layer_units, batch_size, dtype):
             self._run_epochs(runner, incremental, validation)
         if early_stopping:
             self._params[...] = self._best_params
@@ -394,7 +394,7 @@ class _BaseMLP(BaseEstimator):
             loss = _kernels.loss_gradient(network, X, Y, params, grad, sample_weight)
             return loss, grad
 
-        with blas_threads_for(self._layout.layer_units, min(X.shape[0], 4096)):
+        with blas_threads_for(self._layout.layer_units, min(X.shape[0], 4096), dtype):
             result = scipy.optimize.minimize(
                 loss_and_gradient,
                 self._params,
