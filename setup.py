@@ -62,11 +62,17 @@ if DEBUG:
 # before its nogil code), on in the debug build.
 directives = {"language_level": "3", "boundscheck": DEBUG, "wraparound": DEBUG,
               "initializedcheck": DEBUG}
+if DEBUG:
+    from Cython.Compiler.Options import get_directive_defaults
+
+    if "show_performance_hints" in get_directive_defaults():
+        # Every checked access would print "Use boundscheck(False)".
+        directives["show_performance_hints"] = False
 
 extensions = [
     Extension(
         "mlpfast._kernels",
-        sources=["mlpfast/_kernels.pyx", "src_c/elementwise.c"],
+        sources=["mlpfast/_kernels.pyx", "src_c/elementwise.c", "src_c/vecmath.c"],
         include_dirs=["src_c", numpy.get_include()],
         extra_compile_args=compile_args,
         extra_link_args=link_args,

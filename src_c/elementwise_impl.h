@@ -3,7 +3,9 @@
  * elementwise.c includes this file twice, with these macros defined:
  *   REAL        double or float
  *   SFX         name suffix, _f64 or _f32
- *   EXP, LOG, TANH, SQRT   the libm functions of that precision
+ *   LOG, SQRT   the libm functions of that precision
+ *   EXP_INPLACE, TANH_INPLACE, LOGISTIC_INPLACE
+ *               the array functions of that precision from mlpfast_vecmath.h
  *   REAL_EPS    machine epsilon of REAL (scikit-learn clips probabilities to it)
  */
 
@@ -49,27 +51,45 @@ static REAL MLPF_NAME(pairwise_sum, SFX)(const REAL *x, ptrdiff_t n, ptrdiff_t s
            MLPF_NAME(pairwise_sum, SFX)(x + half * stride, n - half, stride);
 }
 
-/* Max-subtracted softmax of one row, in place. */
-static void MLPF_NAME(softmax_row, SFX)(REAL *row, ptrdiff_t n_cols)
+/* z[i, :] += bias for each row of a row-major block. */
+static void MLPF_NAME(add_bias, SFX)(REAL *z, const REAL *bias, ptrdiff_t n_rows,
+                                     ptrdiff_t n_cols)
 {
-    REAL row_max = row[0];
-    for (ptrdiff_t j = 1; j < n_cols; j++) {
-        if (row[j] > row_max) {
-            row_max = row[j];
+    for (ptrdiff_t i = 0; i < n_rows; i++) {
+        REAL *row = z + i * n_cols;
+        for (ptrdiff_t j = 0; j < n_cols; j++) {
+            row[j] += bias[j];
         }
-    }
-    for (ptrdiff_t j = 0; j < n_cols; j++) {
-        row[j] = EXP(row[j] - row_max);
-    }
-    REAL total = MLPF_NAME(pairwise_sum, SFX)(row, n_cols, 1);
-    for (ptrdiff_t j = 0; j < n_cols; j++) {
-        row[j] /= total;
     }
 }
 
-static inline REAL MLPF_NAME(logistic, SFX)(REAL z)
+/*
+ * Max-subtracted softmax of a block of rows, in place, in scikit-learn's
+ * order: x - max(x) per row, exp, then division by each row's sum.  The
+ * exponentials of the whole block are one vector call.
+ */
+static void MLPF_NAME(softmax_rows, SFX)(REAL *z, ptrdiff_t n_rows, ptrdiff_t n_cols)
 {
-    return (REAL)1 / ((REAL)1 + EXP(-z));
+    for (ptrdiff_t i = 0; i < n_rows; i++) {
+        REAL *row = z + i * n_cols;
+        REAL row_max = row[0];
+        for (ptrdiff_t j = 1; j < n_cols; j++) {
+            if (row[j] > row_max) {
+                row_max = row[j];
+            }
+        }
+        for (ptrdiff_t j = 0; j < n_cols; j++) {
+            row[j] -= row_max;
+        }
+    }
+    EXP_INPLACE(z, n_rows * n_cols);
+    for (ptrdiff_t i = 0; i < n_rows; i++) {
+        REAL *row = z + i * n_cols;
+        REAL total = MLPF_NAME(pairwise_sum, SFX)(row, n_cols, 1);
+        for (ptrdiff_t j = 0; j < n_cols; j++) {
+            row[j] /= total;
+        }
+    }
 }
 
 /* NaN passes through (as numpy.maximum does), so divergence stays visible. */
@@ -91,42 +111,53 @@ static inline double MLPF_NAME(xlogy, SFX)(REAL x, REAL p)
     return x == 0 ? 0.0 : (double)x * (double)LOG(p);
 }
 
+/*
+ * Elements per call of a vector activation: enough for its wide loop to pay
+ * for the call, few enough that the block is still in L1 cache when the
+ * activation reads what the bias pass wrote.
+ */
+#ifndef MLPF_ACTIVATION_BLOCK
+#define MLPF_ACTIVATION_BLOCK 1024
+#endif
+
 void MLPF_NAME(mlpf_bias_activation, SFX)(REAL *z, const REAL *bias, ptrdiff_t n_rows,
                                           ptrdiff_t n_cols, int activation)
 {
-    for (ptrdiff_t i = 0; i < n_rows; i++) {
-        REAL *row = z + i * n_cols;
-        switch (activation) {
-        case MLPF_LOGISTIC:
-            for (ptrdiff_t j = 0; j < n_cols; j++) {
-                row[j] = MLPF_NAME(logistic, SFX)(row[j] + bias[j]);
-            }
-            break;
-        case MLPF_TANH:
-            for (ptrdiff_t j = 0; j < n_cols; j++) {
-                row[j] = TANH(row[j] + bias[j]);
-            }
-            break;
-        case MLPF_RELU:
+    if (activation == MLPF_RELU) {
+        for (ptrdiff_t i = 0; i < n_rows; i++) {
+            REAL *row = z + i * n_cols;
             for (ptrdiff_t j = 0; j < n_cols; j++) {
                 row[j] = MLPF_NAME(relu, SFX)(row[j] + bias[j]);
             }
+        }
+        return;
+    }
+    if (activation != MLPF_LOGISTIC && activation != MLPF_TANH &&
+        activation != MLPF_SOFTMAX && activation != MLPF_EXP) { /* identity */
+        MLPF_NAME(add_bias, SFX)(z, bias, n_rows, n_cols);
+        return;
+    }
+    if (n_cols <= 0) {
+        return;
+    }
+    /* Bias on a block of rows, then the activation over the whole block. */
+    ptrdiff_t block_rows = n_cols >= MLPF_ACTIVATION_BLOCK ? 1 : MLPF_ACTIVATION_BLOCK / n_cols;
+    for (ptrdiff_t start = 0; start < n_rows; start += block_rows) {
+        ptrdiff_t rows = n_rows - start < block_rows ? n_rows - start : block_rows;
+        REAL *block = z + start * n_cols;
+        MLPF_NAME(add_bias, SFX)(block, bias, rows, n_cols);
+        switch (activation) {
+        case MLPF_LOGISTIC:
+            LOGISTIC_INPLACE(block, rows * n_cols);
             break;
-        case MLPF_SOFTMAX:
-            for (ptrdiff_t j = 0; j < n_cols; j++) {
-                row[j] += bias[j];
-            }
-            MLPF_NAME(softmax_row, SFX)(row, n_cols);
+        case MLPF_TANH:
+            TANH_INPLACE(block, rows * n_cols);
             break;
         case MLPF_EXP:
-            for (ptrdiff_t j = 0; j < n_cols; j++) {
-                row[j] = EXP(row[j] + bias[j]);
-            }
+            EXP_INPLACE(block, rows * n_cols);
             break;
-        default: /* identity */
-            for (ptrdiff_t j = 0; j < n_cols; j++) {
-                row[j] += bias[j];
-            }
+        default: /* softmax */
+            MLPF_NAME(softmax_rows, SFX)(block, rows, n_cols);
         }
     }
 }
