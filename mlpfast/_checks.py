@@ -25,12 +25,10 @@ import sys
 
 import numpy as np
 
-# Sizes handed to BLAS (and the element counts of the kernels' BLAS calls)
-# are C ints.
-MAX_BLAS_INT = 2**31 - 1
-# Rows per chunk of the full-batch loss/gradient kernel (CHUNK_ROWS in
-# _kernels.pyx), and the float64 vectors scipy's L-BFGS-B (m = 10) keeps.
-LBFGS_CHUNK_ROWS = 4096
+from mlpfast._kernels import MAX_BLAS_SIZE as MAX_BLAS_INT
+from mlpfast._kernels import MAX_CHUNK_ROWS as LBFGS_CHUNK_ROWS
+
+# The float64 vectors scipy's L-BFGS-B (m = 10) keeps.
 LBFGS_VECTORS = 25
 
 

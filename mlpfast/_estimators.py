@@ -394,7 +394,8 @@ class _BaseMLP(BaseEstimator):
             loss = _kernels.loss_gradient(network, X, Y, params, grad, sample_weight)
             return loss, grad
 
-        with blas_threads_for(self._layout.layer_units, min(X.shape[0], 4096), dtype):
+        chunk_rows = min(X.shape[0], _kernels.MAX_CHUNK_ROWS)
+        with blas_threads_for(self._layout.layer_units, chunk_rows, dtype):
             result = scipy.optimize.minimize(
                 loss_and_gradient,
                 self._params,

@@ -74,6 +74,10 @@ cdef enum:
     # Mini-batches between checks for Ctrl-C inside an epoch.
     SIGNAL_CHECK_BATCHES = 4
 
+# The same limits for the Python layer's checks (mlpfast._checks).
+MAX_BLAS_SIZE = MAX_BLAS_INT
+MAX_CHUNK_ROWS = CHUNK_ROWS
+
 # scikit-learn's loss (numpy.average) raises this for weights summing to 0.
 ZERO_WEIGHT_SUM_MESSAGE = "Weights sum to zero, can't be normalized"
 
