@@ -283,7 +283,8 @@ class _BaseMLP(BaseEstimator):
         runner = EpochRunner(
             self._network(),
             kernel_matrix(X_train, dtype),
-            np.ascontiguousarray(y_train, dtype=dtype),
+            # Binarized classes stay bool (1 byte), converted batch by batch.
+            np.ascontiguousarray(y_train, dtype=bool if y_train.dtype == bool else dtype),
             None if sample_weight_train is None else np.ascontiguousarray(
                 sample_weight_train, dtype=dtype),
             batch_size,

@@ -350,6 +350,22 @@ cdef void gather_rows(const floating *source, Py_ssize_t width, const intp_t *ro
         memcpy(target + i * width, source + rows[i] * width, width * sizeof(floating))
 
 
+cdef void gather_label_rows(const unsigned char *source, Py_ssize_t width,
+                            const intp_t *rows, Py_ssize_t n_rows,
+                            floating *target) noexcept nogil:
+    """gather_rows for 0/1 label bytes, converted to the network's dtype.
+
+    Classifier targets stay bool until a batch needs them, as in
+    scikit-learn, instead of a float copy of the whole target matrix.
+    """
+    cdef Py_ssize_t i, j
+    cdef const unsigned char *row
+    for i in range(n_rows):
+        row = source + rows[i] * width
+        for j in range(width):
+            target[i * width + j] = row[j]
+
+
 cdef struct OptimizerStep:
     bint is_adam
     mlpf_sgd_step sgd
@@ -394,7 +410,7 @@ cdef void check_sample_weight(sample_weight, Py_ssize_t n_samples) except *:
         raise ValueError(f"sample_weight must have shape ({n_samples},)")
 
 
-def train_epoch(Network net, X, const floating[:, ::1] Y, const intp_t[::1] sample_order,
+def train_epoch(Network net, X, Y, const intp_t[::1] sample_order,
                 Py_ssize_t batch_size, floating[::1] params, optimizer, sample_weight=None):
     """Run one epoch of mini-batch training, updating params in place.
 
@@ -402,8 +418,8 @@ def train_epoch(Network net, X, const floating[:, ::1] Y, const intp_t[::1] samp
     ----------
     net : Network
     X : ndarray of shape (n_samples, n_features) or CSR matrix, Y's dtype
-    Y : ndarray of shape (n_samples, n_outputs)
-        Targets, already binarized for classifiers.
+    Y : ndarray of shape (n_samples, n_outputs), C-contiguous
+        Targets: params' dtype, or bool/uint8 0/1 labels (binarized classes).
     sample_order : ndarray of shape (n_samples,), intp
         The row order of this epoch; batches are consecutive slices of it.
     batch_size : int
@@ -431,6 +447,13 @@ def train_epoch(Network net, X, const floating[:, ::1] Y, const intp_t[::1] samp
     dtype = np.float64 if floating is double else np.float32
     cdef InputMatrix inputs = InputMatrix(X, dtype)
     cdef Py_ssize_t n_samples = inputs.n_rows, n_features = inputs.n_features
+    cdef bint labels = Y.dtype == np.bool_ or Y.dtype == np.uint8
+    cdef const unsigned char[:, ::1] Y_labels
+    cdef const floating[:, ::1] Y_values
+    if labels:
+        Y_labels = Y.view(np.uint8)
+    else:
+        Y_values = Y
     cdef Py_ssize_t n_outputs = Y.shape[1], i
     net.check_sizes(n_features, n_outputs, params.shape[0])
     if Y.shape[0] != n_samples or sample_order.shape[0] != n_samples:
@@ -486,8 +509,12 @@ def train_epoch(Network net, X, const floating[:, ::1] Y, const intp_t[::1] samp
                 else:
                     gather_rows(x_data, n_features, &sample_order[start], n_rows,
                                 &x_batch[0, 0])
-                gather_rows(&Y[0, 0], n_outputs, &sample_order[start], n_rows,
-                            &y_batch[0, 0])
+                if labels:
+                    gather_label_rows(&Y_labels[0, 0], n_outputs, &sample_order[start],
+                                      n_rows, &y_batch[0, 0])
+                else:
+                    gather_rows(&Y_values[0, 0], n_outputs, &sample_order[start], n_rows,
+                                &y_batch[0, 0])
                 if weight_batch_ptr != NULL:
                     gather_rows(&weights[0], 1, &sample_order[start], n_rows,
                                 &weight_batch[0])

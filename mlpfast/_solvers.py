@@ -126,7 +126,7 @@ class EpochRunner:
     ----------
     network : mlpfast._kernels.Network
     X : ndarray of shape (n_samples, n_features) or CSR matrix, as the kernels take it
-    Y : ndarray of shape (n_samples, n_outputs), C-contiguous, X's dtype
+    Y : ndarray of shape (n_samples, n_outputs), C-contiguous, X's dtype or bool
     sample_weight : ndarray of shape (n_samples,), X's dtype, or None
     batch_size : int
         Already clipped to [1, n_samples].

@@ -576,3 +576,31 @@ def test_read_only_inputs_work(dtype):
     assert_array_equal(trained_ro, trained)
     assert not np.array_equal(trained, params)  # the epoch did update the weights
     assert_array_equal(optimizer_ro.moment_1, optimizer.moment_1)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("output, n_outputs", [("logistic", 3), ("softmax", 4)])
+def test_train_epoch_bool_targets_equal_float_targets(dtype, output, n_outputs):
+    """Classifier targets may stay bool; the epoch is bit-identical to float targets."""
+    rng = np.random.default_rng(7)
+    layout = NetworkLayout([5, 6, n_outputs])
+    net = _kernels.Network(layout, "tanh", output, 1e-3)
+    X = rng.standard_normal((23, 5)).astype(dtype)
+    if output == "softmax":
+        labels = np.eye(n_outputs, dtype=bool)[rng.integers(0, n_outputs, 23)]
+    else:
+        labels = rng.random((23, n_outputs)) < 0.5
+    order = rng.permutation(23).astype(np.intp)
+    start = (rng.standard_normal(layout.n_params) * 0.3).astype(dtype)
+    results = []
+    for Y in (labels, labels.astype(dtype), labels.view(np.uint8)):
+        params = start.copy()
+        optimizer = AdamOptimizer(layout.n_params, dtype, 0.01, 0.9, 0.999, 1e-8)
+        loss = _kernels.train_epoch(net, X, Y, order, 7, params, optimizer)
+        results.append((loss, params, optimizer.moment_1, optimizer.moment_2))
+    for loss, params, m, v in results[1:]:
+        assert loss == results[0][0]
+        assert_array_equal(params, results[0][1])
+        assert_array_equal(m, results[0][2])
+        assert_array_equal(v, results[0][3])
+    assert not np.array_equal(results[0][1], start)
