@@ -49,6 +49,19 @@ cdef inline floating dot(int n, const floating *x, const floating *y) noexcept n
         return sdot(&n, <float *> x, &inc, <float *> y, &inc)
 
 
+cdef inline void outer_product(const floating *a, const floating *b, floating *c,
+                               int m, int n) noexcept nogil:
+    """c (m x n) = a (m) outer b (n): a product over an inner size of 1.
+
+    numpy computes these directly, without BLAS; so does this, for the same
+    rounding.
+    """
+    cdef Py_ssize_t i, j
+    for i in range(m):
+        for j in range(n):
+            c[i * n + j] = a[i] * b[j]
+
+
 cdef inline void matmul(const floating *a, const floating *b, floating *c,
                         int m, int k, int n) noexcept nogil:
     """c (m x n) = a (m x k) @ b (k x n); all row-major and contiguous."""
@@ -65,12 +78,8 @@ cdef inline void matmul(const floating *a, const floating *b, floating *c,
 cdef inline void matmul_transposed_b(const floating *a, const floating *b, floating *c,
                                      int m, int k, int n) noexcept nogil:
     """c (m x n) = a (m x k) @ b^T, for a row-major b of shape (n x k)."""
-    cdef Py_ssize_t i, j
     if k == 1 and m > 1 and n > 1:
-        # An outer product: numpy multiplies directly, without BLAS.
-        for i in range(m):
-            for j in range(n):
-                c[i * n + j] = a[i] * b[j]
+        outer_product(a, b, c, m, n)
     elif m == 1 and n == 1:
         c[0] = dot(k, a, b)
     elif m == 1:
@@ -84,11 +93,8 @@ cdef inline void matmul_transposed_b(const floating *a, const floating *b, float
 cdef inline void matmul_transposed_a(const floating *a, const floating *b, floating *c,
                                      int m, int k, int n) noexcept nogil:
     """c (m x n) = a^T @ b, for row-major a (k x m) and b (k x n)."""
-    cdef Py_ssize_t i, j
     if k == 1 and m > 1 and n > 1:
-        for i in range(m):
-            for j in range(n):
-                c[i * n + j] = a[i] * b[j]
+        outer_product(a, b, c, m, n)
     elif m == 1 and n == 1:
         c[0] = dot(k, a, b)
     elif m == 1:
