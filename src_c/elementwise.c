@@ -2,6 +2,7 @@
 #include <float.h>
 #include <math.h>
 
+#include "mlpfast_dispatch.h"
 #include "mlpfast_elementwise.h"
 #include "mlpfast_vecmath.h"
 

@@ -7,6 +7,8 @@
  *   EXP_INPLACE, TANH_INPLACE, LOGISTIC_INPLACE
  *               the array functions of that precision from mlpfast_vecmath.h
  *   REAL_EPS    machine epsilon of REAL (scikit-learn clips probabilities to it)
+ * The loops over whole parameter vectors are MLPF_DISPATCH clones (see
+ * mlpfast_dispatch.h): the baseline build has two-lane vectors only.
  */
 
 #define MLPF_NAME_(base, sfx) base##sfx
@@ -166,7 +168,7 @@ void MLPF_NAME(mlpf_bias_activation, SFX)(REAL *z, const REAL *bias, ptrdiff_t n
  * delta *= f'(z), with f' written in terms of the activation a = f(z)
  * that the forward pass kept.
  */
-void MLPF_NAME(mlpf_multiply_derivative, SFX)(const REAL *a, REAL *delta, ptrdiff_t n,
+MLPF_DISPATCH void MLPF_NAME(mlpf_multiply_derivative, SFX)(const REAL *a, REAL *delta, ptrdiff_t n,
                                               int activation)
 {
     switch (activation) {
@@ -249,7 +251,7 @@ double MLPF_NAME(mlpf_loss_and_output_delta, SFX)(const REAL *out, const REAL *y
 }
 
 /* grad = (grad + alpha * weights) / weight_sum: the L2 term, then the mean. */
-void MLPF_NAME(mlpf_finish_weight_gradient, SFX)(REAL *grad, const REAL *weights,
+MLPF_DISPATCH void MLPF_NAME(mlpf_finish_weight_gradient, SFX)(REAL *grad, const REAL *weights,
                                                  ptrdiff_t n, double alpha,
                                                  double weight_sum)
 {
@@ -290,7 +292,7 @@ REAL MLPF_NAME(mlpf_sum, SFX)(const REAL *x, ptrdiff_t n)
     return MLPF_NAME(pairwise_sum, SFX)(x, n, 1);
 }
 
-void MLPF_NAME(mlpf_divide, SFX)(REAL *x, ptrdiff_t n, double divisor)
+MLPF_DISPATCH void MLPF_NAME(mlpf_divide, SFX)(REAL *x, ptrdiff_t n, double divisor)
 {
     const REAL divisor_r = (REAL)divisor;
     for (ptrdiff_t i = 0; i < n; i++) {
@@ -298,7 +300,7 @@ void MLPF_NAME(mlpf_divide, SFX)(REAL *x, ptrdiff_t n, double divisor)
     }
 }
 
-void MLPF_NAME(mlpf_sgd_update, SFX)(REAL *params, REAL *velocity, const REAL *grad,
+MLPF_DISPATCH void MLPF_NAME(mlpf_sgd_update, SFX)(REAL *params, REAL *velocity, const REAL *grad,
                                      ptrdiff_t n, const mlpf_sgd_step *step)
 {
     const REAL rate = (REAL)step->learning_rate, momentum = (REAL)step->momentum;
@@ -321,7 +323,7 @@ void MLPF_NAME(mlpf_sgd_update, SFX)(REAL *params, REAL *velocity, const REAL *g
  * The moments are kept in REAL, but the step itself is taken in double, as
  * scikit-learn's float64 learning-rate scalar promotes it for float32 weights.
  */
-void MLPF_NAME(mlpf_adam_update, SFX)(REAL *params, REAL *m, REAL *v, const REAL *grad,
+MLPF_DISPATCH void MLPF_NAME(mlpf_adam_update, SFX)(REAL *params, REAL *m, REAL *v, const REAL *grad,
                                       ptrdiff_t n, const mlpf_adam_step *step)
 {
     const REAL beta_1 = (REAL)step->beta_1, one_minus_beta_1 = (REAL)(1.0 - step->beta_1);

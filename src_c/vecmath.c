@@ -33,22 +33,8 @@
 
 #include "mlpfast_vecmath.h"
 
-/*
- * Per-CPU clones of the array loops (SSE2 baseline, AVX2, AVX-512F), picked
- * once at load time by an ifunc resolver.  Needs GCC or clang on x86-64 ELF
- * with glibc (ifunc); elsewhere the portable loop alone is built.  Results
- * are identical on every clone (no contraction, same operations).
- * -DMLPF_NO_DISPATCH turns it off.
- */
-#if defined(__x86_64__) && defined(__ELF__) && defined(__GLIBC__) && \
-    defined(__GNUC__) && defined(__has_attribute) && !defined(MLPF_NO_DISPATCH)
-#if __has_attribute(target_clones)
-#define MLPF_DISPATCH __attribute__((target_clones("default", "avx2", "avx512f")))
-#endif
-#endif
-#ifndef MLPF_DISPATCH
-#define MLPF_DISPATCH
-#endif
+/* The array loops are cloned per CPU: see mlpfast_dispatch.h. */
+#include "mlpfast_dispatch.h"
 
 /* ---- double ------------------------------------------------------------ */
 
