@@ -4,8 +4,18 @@
 same fitted model as their scikit-learn namesakes.
 """
 from mlpfast._estimators import MLPClassifier, MLPRegressor
+from mlpfast._onnx import to_onnx
 from mlpfast._persistence import load, save
+from mlpfast._skl2onnx import register_skl2onnx
 
 __version__ = "0.1.0"
 
-__all__ = ["MLPClassifier", "MLPRegressor", "__version__", "load", "save"]
+__all__ = [
+    "load",
+    "MLPClassifier",
+    "MLPRegressor",
+    "register_skl2onnx",
+    "save",
+    "to_onnx",
+    "__version__",
+]
