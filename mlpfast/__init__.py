@@ -6,6 +6,7 @@ same fitted model as their scikit-learn namesakes.
 from mlpfast._estimators import MLPClassifier, MLPRegressor
 from mlpfast._onnx import to_onnx
 from mlpfast._persistence import load, save
+from mlpfast._plotting import TrainingCurveDisplay
 from mlpfast._skl2onnx import register_skl2onnx
 
 __version__ = "0.1.0"
@@ -17,5 +18,6 @@ __all__ = [
     "register_skl2onnx",
     "save",
     "to_onnx",
+    "TrainingCurveDisplay",
     "__version__",
 ]
