@@ -4,6 +4,7 @@
 same fitted model as their scikit-learn namesakes.
 """
 from mlpfast._estimators import MLPClassifier, MLPRegressor
+from mlpfast._interop import from_sklearn, to_sklearn
 from mlpfast._onnx import to_onnx
 from mlpfast._persistence import load, save
 from mlpfast._plotting import TrainingCurveDisplay
@@ -12,12 +13,14 @@ from mlpfast._skl2onnx import register_skl2onnx
 __version__ = "0.1.0"
 
 __all__ = [
+    "from_sklearn",
     "load",
     "MLPClassifier",
     "MLPRegressor",
     "register_skl2onnx",
     "save",
     "to_onnx",
+    "to_sklearn",
     "TrainingCurveDisplay",
     "__version__",
 ]
