@@ -7,7 +7,7 @@
  *   EXP_INPLACE, TANH_INPLACE, LOGISTIC_INPLACE
  *               the array functions of that precision from mlpfast_vecmath.h
  *   REAL_EPS    machine epsilon of REAL (scikit-learn clips probabilities to it)
- * The loops over whole parameter vectors are MLPF_DISPATCH clones (see
+ * The loops over whole arrays are MLPF_DISPATCH clones (see
  * mlpfast_dispatch.h): the baseline build has two-lane vectors only.
  */
 
@@ -122,7 +122,7 @@ static inline double MLPF_NAME(xlogy, SFX)(REAL x, REAL p)
 #define MLPF_ACTIVATION_BLOCK 1024
 #endif
 
-void MLPF_NAME(mlpf_bias_activation, SFX)(REAL *z, const REAL *bias, ptrdiff_t n_rows,
+MLPF_DISPATCH void MLPF_NAME(mlpf_bias_activation, SFX)(REAL *z, const REAL *bias, ptrdiff_t n_rows,
                                           ptrdiff_t n_cols, int activation)
 {
     if (activation == MLPF_RELU) {
@@ -266,7 +266,7 @@ MLPF_DISPATCH void MLPF_NAME(mlpf_finish_weight_gradient, SFX)(REAL *grad, const
  * A fresh sum keeps numpy's order: a (n, 1) column is summed pairwise,
  * wider arrays row after row.
  */
-void MLPF_NAME(mlpf_column_sums, SFX)(const REAL *delta, ptrdiff_t n_rows,
+MLPF_DISPATCH void MLPF_NAME(mlpf_column_sums, SFX)(const REAL *delta, ptrdiff_t n_rows,
                                       ptrdiff_t n_cols, REAL *out, int accumulate)
 {
     if (n_cols == 1 && !accumulate) {
