@@ -3,6 +3,7 @@
 ``MLPClassifier`` and ``MLPRegressor`` take the same parameters and give the
 same fitted model as their scikit-learn namesakes.
 """
+from mlpfast._dask import partial_fit_blocks
 from mlpfast._estimators import MLPClassifier, MLPRegressor
 from mlpfast._interop import from_sklearn, to_sklearn
 from mlpfast._onnx import to_onnx
@@ -17,6 +18,7 @@ __all__ = [
     "load",
     "MLPClassifier",
     "MLPRegressor",
+    "partial_fit_blocks",
     "register_skl2onnx",
     "save",
     "to_onnx",
