@@ -5,13 +5,20 @@ happens between epochs; every numeric loop runs in ``mlpfast._kernels``.
 Behaviour follows scikit-learn 1.9's ``MLPClassifier``/``MLPRegressor``,
 quirks included, so results reproduce (see SKLEARN_MLP_REFERENCE.md).
 """
+from __future__ import annotations
+
+import copy
 import warnings
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, Union
 
 import numpy as np
 import scipy.optimize
 import scipy.sparse
+from numpy.typing import ArrayLike, NDArray
 from sklearn import get_config
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
+from sklearn.callback import CallbackSupportMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
@@ -19,15 +26,38 @@ from sklearn.neural_network import MLPClassifier as _SklearnMLPClassifier
 from sklearn.neural_network import MLPRegressor as _SklearnMLPRegressor
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state, column_or_1d
-from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from mlpfast import _checks, _kernels
+from mlpfast._callbacks import FitTasks, LbfgsIterationTasks
 from mlpfast._inputs import check_sample_weight, kernel_matrix
 from mlpfast._network import NetworkLayout, glorot_uniform_params
 from mlpfast._solvers import EpochRunner, make_optimizer
 from mlpfast._threads import blas_threads_for
+
+# Types of the public signatures. Annotations stay strings until asked for
+# (typing.get_type_hints), so the sparse names cost nothing at import.
+MatrixLike = Union[ArrayLike, "scipy.sparse.spmatrix", "scipy.sparse.sparray"]
+HiddenLayerSizes = Union[int, Sequence[int], "NDArray[np.integer[Any]]"]
+Activation = Literal["identity", "logistic", "tanh", "relu"]
+Solver = Literal["lbfgs", "sgd", "adam"]
+LearningRateSchedule = Literal["constant", "invscaling", "adaptive"]
+RegressionLoss = Literal["squared_error", "poisson"]
+RandomStateLike = int | np.random.RandomState | None
+# Methods returning self return the caller's own class (a subclass included).
+_Estimator = TypeVar("_Estimator", bound="_BaseMLP")
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+if TYPE_CHECKING:
+    # scikit-learn ships no type information, so type checkers would see the
+    # methods these decorate as Any; declared here, the signatures show.
+    def with_callbacks(method: _Method) -> _Method: ...
+
+    def available_if(check: Callable[[Any], Any]) -> Callable[[_Method], _Method]: ...
+else:
+    from sklearn.callback import with_callbacks
+    from sklearn.utils.metaestimators import available_if
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
 
@@ -62,11 +92,13 @@ def _warn_if_lbfgs_failed(result, max_iter):
     return n_iter
 
 
-class _BaseMLP(BaseEstimator):
+class _BaseMLP(CallbackSupportMixin, BaseEstimator):
     """Shared machinery of MLPClassifier and MLPRegressor.
 
     Fitted parameters live in one flat vector ``_params`` laid out by
     ``_layout``; ``coefs_`` and ``intercepts_`` are views into it.
+    Training reports to scikit-learn's callbacks (``set_callbacks``) as
+    described in ``mlpfast._callbacks``.
     """
 
     def __init__(self, hidden_layer_sizes, activation, solver, alpha, batch_size,
@@ -161,6 +193,8 @@ class _BaseMLP(BaseEstimator):
         return _checks.hidden_layer_sizes_list(self.hidden_layer_sizes)
 
     def _fit(self, X, y, sample_weight=None, incremental=False):
+        # Callbacks score on the data as given (feature names included).
+        X_given, y_given = X, y
         hidden_sizes = self._hidden_layer_sizes_list()
         _checks.reject_dates(X)
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
@@ -185,17 +219,55 @@ class _BaseMLP(BaseEstimator):
                     f"the network has layers {list(self._layout.layer_units)} but the new "
                     f"data and hidden_layer_sizes need {layer_units}"
                 )
+        tasks = FitTasks(
+            self, task_name="partial_fit" if incremental else "fit",
+            max_subtasks=1 if incremental else self.max_iter,
+            X=X_given, y=y_given, sample_weight=sample_weight,
+        )
         if self.solver in _STOCHASTIC_SOLVERS:
-            self._fit_stochastic(X, y, sample_weight, incremental)
+            self._fit_stochastic(X, y, sample_weight, incremental, tasks)
         else:
-            self._fit_lbfgs(X, y, sample_weight)
+            self._fit_lbfgs(X, y, sample_weight, tasks)
 
         if not np.isfinite(self._params).all():
             raise ValueError(
                 "Solver produced non-finite parameter weights. The input data may "
                 "contain large values and need to be preprocessed."
             )
+        tasks.end(self._fitted_state)
         return self
+
+    def _fitted_state(self, params=None, **fitted_scalars):
+        """Fitted attributes for a copy of this model that training leaves alone.
+
+        Callbacks get such a copy as ``fitted_estimator``. The copy shares
+        everything training only reads; what training changes in place (the
+        parameter vector, the lists it appends to, the optimizer state) is
+        copied, so the copy predicts, scores and even trains on its own.
+
+        Parameters
+        ----------
+        params : ndarray of shape (n_params,), default=None
+            The copy's parameter vector, used as it is; a copy of the current
+            one when None.
+        **fitted_scalars
+            Fitted attributes that differ from this model's (L-BFGS's
+            ``n_iter_`` and ``loss_`` while it runs).
+        """
+        if params is None:
+            params = self._params.copy()
+        coefs = self._layout.coef_views(params)
+        intercepts = self._layout.intercept_views(params)
+        state = {
+            "_params": params, "coefs_": coefs, "intercepts_": intercepts,
+            "_views": tuple(coefs + intercepts), **fitted_scalars,
+        }
+        for name in ("loss_curve_", "validation_scores_"):
+            if getattr(self, name, None) is not None:
+                state[name] = list(getattr(self, name))
+        if hasattr(self, "_optimizer"):
+            state["_optimizer"] = copy.deepcopy(self._optimizer)
+        return state
 
     def _initialize(self, y, layer_units, dtype):
         self.n_iter_ = 0
@@ -263,7 +335,7 @@ class _BaseMLP(BaseEstimator):
             y_val = self._label_binarizer.inverse_transform(y_val)
         return (X_train, y_train, sample_weight_train), (X_val, y_val, sample_weight_val)
 
-    def _fit_stochastic(self, X, y, sample_weight, incremental):
+    def _fit_stochastic(self, X, y, sample_weight, incremental, tasks):
         dtype = self._params.dtype
         if not incremental or not hasattr(self, "_optimizer"):
             self._optimizer = make_optimizer(self, self._layout.n_params, dtype)
@@ -292,21 +364,23 @@ class _BaseMLP(BaseEstimator):
         )
 
         with blas_threads_for(self._layout.layer_units, batch_size, dtype):
-            self._run_epochs(runner, incremental, validation)
+            self._run_epochs(runner, incremental, validation, tasks)
         if early_stopping:
             self._params[...] = self._best_params
 
-    def _run_epochs(self, runner, incremental, validation):
+    def _run_epochs(self, runner, incremental, validation, tasks):
         """The epoch loop: loss curve, stopping rules, schedules, messages.
 
         ``validation`` is ``(X_val, y_val, sample_weight_val)`` with early
-        stopping, else None.
+        stopping, else None. Each epoch is a subtask of ``tasks``; a callback
+        may stop training after any epoch.
         """
         n_samples = runner.X.shape[0]
         early_stopping = validation is not None
         try:
             self.n_iter_ = 0
             for _ in range(self.max_iter):
+                epoch = tasks.begin_subtask("epoch", self._fitted_state)
                 self.loss_ = runner.run_epoch(self._params, self._optimizer,
                                               self._random_state)
                 self.n_iter_ += 1
@@ -318,6 +392,7 @@ class _BaseMLP(BaseEstimator):
                 self._update_no_improvement_count(validation)
                 self._optimizer.iteration_ends(self.t_)
 
+                converged = False
                 if self._no_improvement_count > self.n_iter_no_change:
                     if early_stopping:
                         msg = (
@@ -330,11 +405,12 @@ class _BaseMLP(BaseEstimator):
                             "Training loss did not improve more than tol=%f"
                             " for %d consecutive epochs." % (self.tol, self.n_iter_no_change)
                         )
-                    if self._optimizer.trigger_stopping(msg, self.verbose):
-                        break
-                    self._no_improvement_count = 0
+                    converged = self._optimizer.trigger_stopping(msg, self.verbose)
+                    if not converged:
+                        self._no_improvement_count = 0
 
-                if incremental:
+                stop_requested = tasks.end_subtask(epoch, self._fitted_state)
+                if converged or stop_requested or incremental:
                     break
 
                 if self.n_iter_ == self.max_iter:
@@ -374,7 +450,7 @@ class _BaseMLP(BaseEstimator):
             return np.nan
         return self._score_function(y, y_pred, sample_weight)
 
-    def _fit_lbfgs(self, X, y, sample_weight):
+    def _fit_lbfgs(self, X, y, sample_weight, tasks):
         """Full-batch L-BFGS-B on the flat parameter vector, as scikit-learn runs it.
 
         scipy evaluates the objective in the dtype of the starting vector
@@ -395,6 +471,9 @@ class _BaseMLP(BaseEstimator):
             loss = _kernels.loss_gradient(network, X, Y, params, grad, sample_weight)
             return loss, grad
 
+        iteration_tasks = None
+        if tasks.has_callbacks:
+            iteration_tasks = LbfgsIterationTasks(tasks, self._params, self._fitted_state)
         chunk_rows = min(X.shape[0], _kernels.MAX_CHUNK_ROWS)
         with blas_threads_for(self._layout.layer_units, chunk_rows, dtype):
             result = scipy.optimize.minimize(
@@ -403,12 +482,19 @@ class _BaseMLP(BaseEstimator):
                 method="L-BFGS-B",
                 jac=True,
                 options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol},
+                callback=iteration_tasks,
             )
-        self.n_iter_ = _warn_if_lbfgs_failed(result, self.max_iter)
+        if iteration_tasks is not None and iteration_tasks.stop_requested:
+            # Stopped on request: not a convergence failure.
+            self.n_iter_ = result.nit
+        else:
+            self.n_iter_ = _warn_if_lbfgs_failed(result, self.max_iter)
         self.loss_ = result.fun
         self._set_params_vector(self._layout, np.array(result.x, dtype=np.float64))
 
-    def fit(self, X, y, sample_weight=None):
+    @with_callbacks
+    def fit(self: _Estimator, X: MatrixLike, y: ArrayLike,
+            sample_weight: ArrayLike | None = None) -> _Estimator:
         """Fit the model to data matrix X and target(s) y.
 
         Parameters
@@ -441,7 +527,7 @@ class _BaseMLP(BaseEstimator):
     # ------------------------------------------------------------------
     # Prediction
     # ------------------------------------------------------------------
-    def predict(self, X):
+    def predict(self, X: MatrixLike) -> NDArray[Any]:
         """Predict using the multi-layer perceptron model.
 
         Parameters
@@ -511,6 +597,12 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     same parameters, attributes and results (a float64 fit with the same
     ``random_state`` lands on the same weights), for every solver, with
     sample weights, and with dense or sparse (CSR/CSC) input.
+
+    Takes scikit-learn's callbacks (``sklearn.callback``) through
+    ``set_callbacks``, directly or propagated from a meta-estimator: each
+    ``fit`` or ``partial_fit`` call is a task with one subtask per epoch
+    ('sgd', 'adam') or per L-BFGS iteration ('lbfgs'), and a callback may
+    stop training after any of them.
 
     Parameters
     ----------
@@ -583,13 +675,18 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     _parameter_constraints = dict(_SklearnMLPClassifier._parameter_constraints)
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
-                 alpha=0.0001, batch_size="auto", learning_rate="constant",
-                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
-                 random_state=None, tol=1e-4, verbose=False, warm_start=False,
-                 momentum=0.9, nesterovs_momentum=True, early_stopping=False,
-                 validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
-                 n_iter_no_change=10, max_fun=15000):
+    def __init__(self, hidden_layer_sizes: HiddenLayerSizes = (100,),
+                 activation: Activation = "relu", *, solver: Solver = "adam",
+                 alpha: float = 0.0001, batch_size: int | Literal["auto"] = "auto",
+                 learning_rate: LearningRateSchedule = "constant",
+                 learning_rate_init: float = 0.001, power_t: float = 0.5,
+                 max_iter: int = 200, shuffle: bool = True,
+                 random_state: RandomStateLike = None, tol: float = 1e-4,
+                 verbose: bool = False, warm_start: bool = False, momentum: float = 0.9,
+                 nesterovs_momentum: bool = True, early_stopping: bool = False,
+                 validation_fraction: float = 0.1, beta_1: float = 0.9,
+                 beta_2: float = 0.999, epsilon: float = 1e-8, n_iter_no_change: int = 10,
+                 max_fun: int = 15000) -> None:
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
             alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
@@ -655,7 +752,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return binarizer.inverse_transform(y_pred)
 
     @available_if(lambda est: est._check_solver())
-    def partial_fit(self, X, y, sample_weight=None, classes=None):
+    @with_callbacks
+    def partial_fit(self: _Estimator, X: MatrixLike, y: ArrayLike,
+                    sample_weight: ArrayLike | None = None,
+                    classes: ArrayLike | None = None) -> _Estimator:
         """Update the model with a single epoch over the given data.
 
         Parameters
@@ -701,7 +801,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             )
         return False
 
-    def predict_log_proba(self, X):
+    def predict_log_proba(self, X: MatrixLike) -> NDArray[np.floating[Any]]:
         """Logarithm of the probability estimates.
 
         Parameters
@@ -717,7 +817,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         y_prob = self.predict_proba(X)
         return np.log(y_prob, out=y_prob)
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: MatrixLike) -> NDArray[np.floating[Any]]:
         """Probability estimates.
 
         Parameters
@@ -738,6 +838,28 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             return np.vstack([1 - y_pred, y_pred]).T
         return y_pred
 
+    def score(self, X: MatrixLike, y: ArrayLike,
+              sample_weight: ArrayLike | None = None) -> float:
+        """Mean accuracy on the given data.
+
+        Multilabel targets count a sample as right only when all its labels are.
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+            The input data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The true labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            Accuracy of ``self.predict(X)`` against ``y``.
+        """
+        return super().score(X, y, sample_weight=sample_weight)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_label = True
@@ -750,7 +872,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     A drop-in replacement for :class:`sklearn.neural_network.MLPRegressor`:
     same parameters (``loss`` first), attributes and results, for every
     solver and both losses, with sample weights, and with dense or sparse
-    (CSR/CSC) input.
+    (CSR/CSC) input. Takes scikit-learn's callbacks as
+    :class:`MLPClassifier` does.
 
     Parameters
     ----------
@@ -773,13 +896,19 @@ n_outputs_, out_activation_
 
     _parameter_constraints = dict(_SklearnMLPRegressor._parameter_constraints)
 
-    def __init__(self, loss="squared_error", hidden_layer_sizes=(100,), activation="relu",
-                 *, solver="adam", alpha=0.0001, batch_size="auto",
-                 learning_rate="constant", learning_rate_init=0.001, power_t=0.5,
-                 max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False,
-                 warm_start=False, momentum=0.9, nesterovs_momentum=True,
-                 early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
-                 epsilon=1e-8, n_iter_no_change=10, max_fun=15000):
+    def __init__(self, loss: RegressionLoss = "squared_error",
+                 hidden_layer_sizes: HiddenLayerSizes = (100,),
+                 activation: Activation = "relu", *, solver: Solver = "adam",
+                 alpha: float = 0.0001, batch_size: int | Literal["auto"] = "auto",
+                 learning_rate: LearningRateSchedule = "constant",
+                 learning_rate_init: float = 0.001, power_t: float = 0.5,
+                 max_iter: int = 200, shuffle: bool = True,
+                 random_state: RandomStateLike = None, tol: float = 1e-4,
+                 verbose: bool = False, warm_start: bool = False, momentum: float = 0.9,
+                 nesterovs_momentum: bool = True, early_stopping: bool = False,
+                 validation_fraction: float = 0.1, beta_1: float = 0.9,
+                 beta_2: float = 0.999, epsilon: float = 1e-8, n_iter_no_change: int = 10,
+                 max_fun: int = 15000) -> None:
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
             alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
@@ -810,7 +939,9 @@ n_outputs_, out_activation_
     # scikit-learn's condition returns the bound method without calling it, so
     # partial_fit is always available on the regressor; kept for parity.
     @available_if(lambda est: est._check_solver)
-    def partial_fit(self, X, y, sample_weight=None):
+    @with_callbacks
+    def partial_fit(self: _Estimator, X: MatrixLike, y: ArrayLike,
+                    sample_weight: ArrayLike | None = None) -> _Estimator:
         """Update the model with a single epoch over the given data.
 
         Parameters
@@ -829,3 +960,24 @@ n_outputs_, out_activation_
         """
         self._check_params()
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+
+    def score(self, X: MatrixLike, y: ArrayLike,
+              sample_weight: ArrayLike | None = None) -> float:
+        """Coefficient of determination R^2 on the given data.
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+            The input data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The true values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            R^2 of ``self.predict(X)`` against ``y``, averaged uniformly over
+            the outputs.
+        """
+        return super().score(X, y, sample_weight=sample_weight)

@@ -55,6 +55,8 @@ the outputs, each member's ``.npy`` header before its data is read, each
 array's digest) and raises ValueError for truncated, corrupt, tampered or
 foreign files; the rebuilt estimator predicts exactly as the saved one.
 """
+from __future__ import annotations
+
 import hashlib
 import json
 import math
@@ -63,9 +65,15 @@ import os
 import tempfile
 import warnings
 import zipfile
+from typing import BinaryIO
 
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
+
+from mlpfast._estimators import MLPClassifier, MLPRegressor
+
+# Where a model file is written or read: a path, or an open binary file.
+ModelFile = str | os.PathLike[str] | BinaryIO
 
 FORMAT_NAME = "mlpfast-model"
 FORMAT_VERSION = 1
@@ -201,8 +209,6 @@ def _decode_labels(array, restore_object):
 
 def _gather(estimator):
     """The header and the arrays describing a fitted estimator."""
-    from mlpfast._estimators import MLPClassifier, MLPRegressor
-
     if not isinstance(estimator, (MLPClassifier, MLPRegressor)):
         raise TypeError(
             f"mlpfast.save takes an mlpfast MLPClassifier or MLPRegressor, got "
@@ -311,7 +317,7 @@ def _write(file, header, arrays):
                                           allow_pickle=False)
 
 
-def save(estimator, path):
+def save(estimator: MLPClassifier | MLPRegressor, path: ModelFile) -> None:
     """Save a fitted mlpfast estimator to a pickle-free model file.
 
     Parameters
@@ -449,7 +455,6 @@ def _read_header(npz):
 
 def _build_estimator(header):
     from mlpfast import _checks
-    from mlpfast._estimators import MLPClassifier, MLPRegressor
 
     classes_by_name = {"MLPClassifier": MLPClassifier, "MLPRegressor": MLPRegressor}
     if header["estimator"] not in classes_by_name:
@@ -676,7 +681,7 @@ def _load_npz(npz):
     return estimator
 
 
-def load(path):
+def load(path: ModelFile) -> MLPClassifier | MLPRegressor:
     """Load an estimator saved by :func:`mlpfast.save`.
 
     Parameters
