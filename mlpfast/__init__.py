@@ -1,7 +1,11 @@
 """mlpfast: scikit-learn's multilayer perceptron, trained by compiled kernels.
 
 ``MLPClassifier`` and ``MLPRegressor`` take the same parameters and give the
-same fitted model as their scikit-learn namesakes.
+same fitted model as their scikit-learn namesakes. Beside them: ``save`` and
+``load`` (pickle-free model files), ``to_sklearn`` and ``from_sklearn``
+(conversion to and from scikit-learn's MLPs), ``to_onnx`` and
+``register_skl2onnx`` (ONNX export), ``partial_fit_blocks`` (block-wise
+training on dask arrays) and ``TrainingCurveDisplay`` (training-curve plot).
 """
 from mlpfast._dask import partial_fit_blocks
 from mlpfast._estimators import MLPClassifier, MLPRegressor
