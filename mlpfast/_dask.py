@@ -69,7 +69,7 @@ def partial_fit_blocks(
     Raises
     ------
     ImportError
-        If dask is not installed (``pip install mlpfast[dask]``).
+        If dask is not installed (``pip install 'mlpfast[dask]'``).
     TypeError
         If ``estimator`` has no ``partial_fit`` or an input is not a dask array.
     ValueError
@@ -89,7 +89,12 @@ def partial_fit_blocks(
     400
     """
     dask_array, delayed = _import_dask()
-    if not callable(getattr(estimator, "partial_fit", None)):
+    if getattr(estimator, "solver", None) == "lbfgs":
+        # L-BFGS is not stochastic: the classifier has no partial_fit and the
+        # regressor's (scikit-learn's quirk) refits from scratch on each block.
+        raise ValueError("partial_fit_blocks needs a stochastic solver ('sgd' or 'adam'), "
+                         "got solver='lbfgs'")
+    if not hasattr(type(estimator), "partial_fit"):
         raise TypeError(f"{type(estimator).__name__} has no partial_fit method")
     X = _whole_rows(_checked_dask_array(X, "X", (2,), dask_array))
     y = _whole_rows(_checked_dask_array(y, "y", (1, 2), dask_array))
@@ -122,7 +127,7 @@ def _import_dask():
         from dask import delayed
     except ImportError:
         raise ImportError(
-            "partial_fit_blocks needs the 'dask' extra: pip install mlpfast[dask]") from None
+            "partial_fit_blocks needs the 'dask' extra: pip install 'mlpfast[dask]'") from None
     return dask_array, delayed
 
 

@@ -52,7 +52,7 @@ _HIDDEN_ACTIVATIONS = ("identity", "logistic", "relu", "tanh")
 _CLASSIFIERS = (MLPClassifier, SklearnMLPClassifier)
 _REGRESSORS = (MLPRegressor, SklearnMLPRegressor)
 
-ONNX_EXTRA_MESSAGE = "{what} needs the 'onnx' extra: pip install mlpfast[onnx]"
+ONNX_EXTRA_MESSAGE = "{what} needs the 'onnx' extra: pip install 'mlpfast[onnx]'"
 
 
 def import_onnx(what: str) -> Any:

@@ -31,7 +31,7 @@ def _import_pyplot(caller: str):
     except ImportError as exc:
         raise ImportError(
             f"{caller} needs matplotlib, from the 'plot' extra: "
-            "pip install mlpfast[plot]"
+            "pip install 'mlpfast[plot]'"
         ) from exc
     return plt
 

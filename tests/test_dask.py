@@ -291,6 +291,11 @@ def test_partial_fit_blocks_rejects_bad_input():
     estimator = FastClassifier()
     with pytest.raises(TypeError, match="SVC has no partial_fit"):
         partial_fit_blocks(SVC(), X_dask, y_dask)
+    # Both lbfgs estimators are refused alike (the regressor has a partial_fit
+    # that would refit from scratch on every block).
+    for lbfgs_estimator in (FastClassifier(solver="lbfgs"), FastRegressor(solver="lbfgs")):
+        with pytest.raises(ValueError, match="needs a stochastic solver.*got solver='lbfgs'"):
+            partial_fit_blocks(lbfgs_estimator, X_dask, y_dask)
     with pytest.raises(TypeError, match="X must be a dask array, got numpy.ndarray"):
         partial_fit_blocks(estimator, X, y_dask)
     with pytest.raises(TypeError, match="sample_weight must be a dask array"):
@@ -387,5 +392,5 @@ def test_dask_ml_gridsearchcv_matches_sklearn_gridsearchcv(client):
 def test_partial_fit_blocks_without_dask_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "dask.array", None)  # as if dask were not installed
     X, y = make_data("binary", n_samples=N_ROWS)
-    with pytest.raises(ImportError, match=r"pip install mlpfast\[dask\]"):
+    with pytest.raises(ImportError, match=r"pip install 'mlpfast\[dask\]'"):
         partial_fit_blocks(FastClassifier(), X, y)

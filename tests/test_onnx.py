@@ -319,13 +319,13 @@ def test_missing_onnx_names_the_extra(monkeypatch):
     X, y = _binary_int()
     clf = _fit(MLPClassifier(hidden_layer_sizes=(3,), max_iter=2, random_state=0), X, y)
     monkeypatch.setitem(sys.modules, "onnx", None)
-    with pytest.raises(ImportError, match=r"'onnx' extra: pip install mlpfast\[onnx\]"):
+    with pytest.raises(ImportError, match=r"'onnx' extra: pip install 'mlpfast\[onnx\]'"):
         mlpfast.to_onnx(clf)
 
 
 def test_missing_skl2onnx_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "skl2onnx", None)
-    with pytest.raises(ImportError, match=r"'onnx' extra: pip install mlpfast\[onnx\]"):
+    with pytest.raises(ImportError, match=r"'onnx' extra: pip install 'mlpfast\[onnx\]'"):
         mlpfast.register_skl2onnx()
 
 

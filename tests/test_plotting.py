@@ -297,7 +297,7 @@ def test_missing_matplotlib_names_the_plot_extra(monkeypatch):
     # A None entry in sys.modules makes the import fail as if not installed.
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
-    with pytest.raises(ImportError, match=r"'plot' extra: pip install mlpfast\[plot\]"):
+    with pytest.raises(ImportError, match=r"'plot' extra: pip install 'mlpfast\[plot\]'"):
         display.plot()
 
 
