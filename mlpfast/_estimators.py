@@ -265,6 +265,10 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         for name in ("loss_curve_", "validation_scores_"):
             if getattr(self, name, None) is not None:
                 state[name] = list(getattr(self, name))
+        if getattr(self, "_best_params", None) is self._params:
+            # The copy's snapshot must follow the copy's own weights (see
+            # _end_on_best_params); a separate snapshot is never written to.
+            state["_best_params"] = params
         if hasattr(self, "_optimizer"):
             state["_optimizer"] = copy.deepcopy(self._optimizer)
         return state
@@ -285,6 +289,9 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         self._set_params_vector(
             layout, glorot_uniform_params(layout, self.activation, self._random_state, dtype)
         )
+        # The early-stopping snapshot. It starts as a separate copy and becomes
+        # the live vector itself at the end of every early-stopping fit (see
+        # _end_on_best_params), as scikit-learn's _best_coefs does.
         self._best_params = self._params.copy()
         if self.solver not in _STOCHASTIC_SOLVERS:
             return
@@ -366,7 +373,7 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         with blas_threads_for(self._layout.layer_units, batch_size, dtype):
             self._run_epochs(runner, incremental, validation, tasks)
         if early_stopping:
-            self._params[...] = self._best_params
+            self._end_on_best_params()
 
     def _run_epochs(self, runner, incremental, validation, tasks):
         """The epoch loop: loss curve, stopping rules, schedules, messages.
@@ -443,6 +450,25 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
             if self.loss_curve_[-1] < self.best_loss_:
                 self.best_loss_ = self.loss_curve_[-1]
 
+    def _end_on_best_params(self):
+        """End an early-stopping fit on the snapshot, which becomes the live weights.
+
+        scikit-learn ends such a fit with ``coefs_ = _best_coefs`` (and the
+        intercepts), so from then on its snapshot *is* the weight arrays:
+        later training moves it in place, until a better validation score
+        replaces it with a copy. A warm-start fit that finds no better score
+        thus ends on its last epoch's weights, not on the earlier best ones.
+        ``_best_params is _params`` is that state here; it survives pickling
+        (one object, pickled once) and the L-BFGS solver. Weights assigned to
+        ``coefs_``/``intercepts_`` by hand get a new vector and leave the
+        snapshot behind, as assigning new lists does in scikit-learn.
+        """
+        if self._best_params is not self._params:
+            # Copied in, not adopted: the snapshot may be shared with copies
+            # of this model made for callbacks (see _fitted_state).
+            self._params[...] = self._best_params
+            self._best_params = self._params
+
     def _score_unchecked(self, X, y, sample_weight):
         """Validation score; NaN when the predictions are not finite."""
         y_pred = self._predict(X, check_input=False)
@@ -490,7 +516,12 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         else:
             self.n_iter_ = _warn_if_lbfgs_failed(result, self.max_iter)
         self.loss_ = result.fun
+        snapshot_is_live = getattr(self, "_best_params", None) is self._params
         self._set_params_vector(self._layout, np.array(result.x, dtype=np.float64))
+        if snapshot_is_live:
+            # scikit-learn writes the result into the coefs_/intercepts_ lists,
+            # which are its snapshot's lists after an early-stopping fit.
+            self._best_params = self._params
 
     @with_callbacks
     def fit(self: _Estimator, X: MatrixLike, y: ArrayLike,

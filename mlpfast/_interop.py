@@ -99,8 +99,14 @@ def to_sklearn(
     converted = _unfitted_copy(estimator, target_class)
     converted.coefs_, converted.intercepts_ = coefs, intercepts
 
+    # After an early-stopping fit the snapshot is the weight vector itself
+    # (see _BaseMLP._end_on_best_params); scikit-learn's counterpart is a
+    # snapshot that is the coefs_ and intercepts_ lists.
+    estimator._sync_params_vector()
     best_params = getattr(estimator, "_best_params", None)
-    if best_params is not None:
+    if best_params is estimator._params:
+        converted._best_coefs, converted._best_intercepts = coefs, intercepts
+    elif best_params is not None:
         layout = _layout_of(coefs, intercepts)
         converted._best_coefs = [view.copy() for view in layout.coef_views(best_params)]
         converted._best_intercepts = [view.copy()
@@ -166,7 +172,11 @@ def from_sklearn(
 
     best_coefs = getattr(estimator, "_best_coefs", None)
     best_intercepts = getattr(estimator, "_best_intercepts", None)
-    if best_coefs is not None and best_intercepts is not None:
+    if _are_the_arrays_of(best_coefs, estimator.coefs_) and _are_the_arrays_of(
+            best_intercepts, estimator.intercepts_):
+        # scikit-learn's snapshot after an early-stopping fit: the live arrays.
+        converted._best_params = converted._params
+    elif best_coefs is not None and best_intercepts is not None:
         best_dtype = _common_float_dtype(best_coefs + best_intercepts,
                                          "_best_coefs and _best_intercepts")
         converted._best_params = layout.pack(best_coefs, best_intercepts, best_dtype)
@@ -176,6 +186,12 @@ def from_sklearn(
         _convert_optimizer(converted,
                            lambda: optimizer_from_sklearn(optimizer, layout, dtype))
     return converted
+
+
+def _are_the_arrays_of(snapshot, live):
+    """True when the snapshot list holds the live arrays themselves, not copies."""
+    return snapshot is not None and len(snapshot) == len(live) and all(
+        best is array for best, array in zip(snapshot, live))
 
 
 def _counterpart(estimator, counterparts, function_name):

@@ -38,7 +38,10 @@ Members, each an ``.npy`` array with a plain (non-object) dtype:
     ``(fan_in, fan_out)``), layer after layer, then every bias vector
     (see ``mlpfast._network.NetworkLayout``).
 ``best_params``
-    The best-so-far copy early stopping restores.
+    The early-stopping snapshot of the weights, when it is a separate copy.
+    Absent when it is the weights themselves, as after any early-stopping fit
+    (scikit-learn's ``_best_coefs`` is then its ``coefs_`` list); the loaded
+    model's snapshot is then its parameter vector again.
 ``loss_curve``, ``validation_scores``
     float64, when the solver records them.
 ``classes``, ``binarizer_classes``
@@ -221,7 +224,7 @@ def _gather(estimator):
     dtype = params.dtype.newbyteorder("=")
     arrays = {"params": params.astype(dtype, copy=False)}
     best = getattr(estimator, "_best_params", None)
-    if best is not None and np.shape(best) == params.shape:
+    if best is not None and best is not estimator._params and np.shape(best) == params.shape:
         # Its own dtype: after L-BFGS (float64 weights) it may still be float32.
         best = np.asarray(best)
         arrays["best_params"] = np.ascontiguousarray(best, dtype=best.dtype.newbyteorder("="))
@@ -676,7 +679,8 @@ def _load_npz(npz):
     if names is not None:
         estimator.feature_names_in_ = np.array(names.tolist(), dtype=object)
     estimator._set_params_vector(layout, params)
-    estimator._best_params = best if best is not None else params.copy()
+    # No stored snapshot: it was the weight vector itself (see the format above).
+    estimator._best_params = best if best is not None else estimator._params
     _restore_optimizer(estimator, header, npz, n_params, dtype)
     return estimator
 

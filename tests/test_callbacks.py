@@ -238,6 +238,45 @@ def test_training_the_copy_leaves_the_fit_alone(solver):
     assert est.loss_curve_ == plain.loss_curve_
 
 
+class KeepFittedModel(FitCallback):
+    """Keeps the model shown at the end of the ``fit`` task."""
+
+    def setup(self, estimator, context):
+        pass
+
+    def teardown(self, estimator, context):
+        pass
+
+    def on_fit_task_begin(self, estimator, context):
+        pass
+
+    def on_fit_task_end(self, estimator, context, *, fitted_estimator=None):
+        if context.task_name == "fit":
+            self.fitted = fitted_estimator
+
+
+@pytest.mark.parametrize("kind", ["classifier", "regressor"])
+def test_copy_after_early_stopping_warm_starts_as_the_model(kind):
+    # After an early-stopping fit the model's best-weights snapshot is its live
+    # weights (scikit-learn's state; see test_parity_sklearn): a warm start that
+    # finds no better score ends on its last epoch. The copy's snapshot must be
+    # the copy's own weights, not the model's.
+    X, y = _data(kind)
+    keeper = KeepFittedModel()
+    est = _estimator(kind, "adam", warm_start=True, early_stopping=True, max_iter=3,
+                     learning_rate_init=0.3, validation_fraction=0.2).set_callbacks(keeper)
+    fit_quiet(est, X, y)
+    fitted_copy = keeper.fitted.set_callbacks()
+    weights_after_first_fit = est._params.copy()
+    best_score = est.best_validation_score_
+
+    fit_quiet(fitted_copy, X, y)
+    assert fitted_copy.best_validation_score_ == best_score  # precondition: no new best
+    assert_array_equal(est._params, weights_after_first_fit)
+    fit_quiet(est.set_callbacks(), X, y)
+    assert_array_equal(fitted_copy._params, est._params)
+
+
 @pytest.mark.parametrize("kind", ["classifier", "regressor"])
 def test_partial_fit_is_one_task_with_one_epoch(kind):
     X, y = _data(kind)

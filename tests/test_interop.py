@@ -211,6 +211,8 @@ def test_early_stopping_state_is_carried_over():
     params = _params("adam", early_stopping=True, validation_fraction=0.2, max_iter=6)
     fast = _fit(mlpfast.MLPClassifier(**params), X, y)
 
+    reference = _fit(SkMLPClassifier(**params), X, y)
+
     converted = mlpfast.to_sklearn(fast)
 
     assert converted.best_validation_score_ == fast.best_validation_score_
@@ -220,7 +222,35 @@ def test_early_stopping_state_is_carried_over():
     for converted_best, best in zip(converted._best_coefs + converted._best_intercepts,
                                     best_layers):
         assert_array_equal(converted_best, best)
+    # scikit-learn's snapshot after an early-stopping fit is the coefs_ and
+    # intercepts_ lists themselves; the converted model is linked the same way.
+    assert reference._best_coefs is reference.coefs_
+    assert reference._best_intercepts is reference.intercepts_
+    assert converted._best_coefs is converted.coefs_
+    assert converted._best_intercepts is converted.intercepts_
     back = mlpfast.from_sklearn(converted)
+    assert_array_equal(back._best_params, fast._best_params)
+    assert back._best_params is back._params
+    assert fast._best_params is fast._params
+
+
+def test_separate_snapshot_stays_separate():
+    # Without early stopping the snapshot is a copy of the initial weights in
+    # both libraries, not linked to the trained ones.
+    X, y = make_data("multiclass")
+    params = _params("adam")
+    fast = _fit(mlpfast.MLPClassifier(**params), X, y)
+    reference = _fit(SkMLPClassifier(**params), X, y)
+
+    converted = mlpfast.to_sklearn(fast)
+    back = mlpfast.from_sklearn(reference)
+
+    assert converted._best_coefs is not converted.coefs_
+    assert converted._best_intercepts is not converted.intercepts_
+    for converted_best, best in zip(converted._best_coefs + converted._best_intercepts,
+                                    reference._best_coefs + reference._best_intercepts):
+        assert_array_equal(converted_best, best)
+    assert back._best_params is not back._params
     assert_array_equal(back._best_params, fast._best_params)
 
 
@@ -330,12 +360,13 @@ def test_float64_moments_of_a_float32_sklearn_regressor_are_rounded(solver):
     ("adam", {}),
     ("sgd-classic-adaptive", {}),
     ("lbfgs", {}),
-    # A slow rate, so that the second fit finds a new best validation score:
-    # when it does not, mlpfast and scikit-learn end on different weights even
-    # without any conversion (scikit-learn's best-weights snapshot is the live
-    # coefs_ list after an early-stopping fit).
+    # After an early-stopping fit the best-weights snapshot is the live
+    # weights; the second fit either replaces it with a better one or, when it
+    # finds no better score, ends on its last epoch through that link.
     ("adam", dict(early_stopping=True, validation_fraction=0.2, learning_rate_init=0.001)),
-], ids=["adam", "sgd-adaptive", "lbfgs", "adam-early-stopping"])
+    ("adam", dict(early_stopping=True, validation_fraction=0.2, learning_rate_init=0.01)),
+], ids=["adam", "sgd-adaptive", "lbfgs", "adam-early-stopping-new-best",
+        "adam-early-stopping-no-new-best"])
 def test_warm_start_fit_continues_after_conversion(solver, overrides):
     X, y = make_data("multiclass")
     params = _params(solver, warm_start=True, max_iter=3, **overrides)
@@ -343,16 +374,17 @@ def test_warm_start_fit_continues_after_conversion(solver, overrides):
     reference = _fit(SkMLPClassifier(**params), X, y)
     to_reference = mlpfast.to_sklearn(fast)
     from_reference = mlpfast.from_sklearn(reference)
-    early_stopping = params.get("early_stopping", False)
-    first_best_score = reference.best_validation_score_ if early_stopping else None
+    first_best_score = getattr(reference, "best_validation_score_", None)
 
     for model in (fast, reference, to_reference, from_reference):
         _fit(model, X, y)
 
     assert_continued_alike(fast, to_reference, np.float64)
     assert_continued_alike(from_reference, reference, np.float64)
-    if early_stopping:
-        assert reference.best_validation_score_ > first_best_score
+    if params.get("early_stopping"):
+        # precondition: the case the id names
+        new_best = reference.best_validation_score_ > first_best_score
+        assert new_best == (params["learning_rate_init"] == 0.001)
 
 
 # --------------------------------------------------------------------------

@@ -11,7 +11,10 @@ product, so every value of every axis is exercised with every task and solver
 while the file stays fast.
 """
 
+import copy
+import io
 import itertools
+import pickle
 
 import numpy as np
 import pytest
@@ -29,12 +32,16 @@ from conftest import (
     FastRegressor,
     assert_fitted_close,
     assert_predictions_close,
+    assert_weights_close,
+    engine_only,
     estimator_pair,
     fit_both,
     fit_quiet,
     is_classification,
     make_data,
 )
+
+import mlpfast
 
 ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
 
@@ -414,6 +421,147 @@ def test_parity_refit_without_warm_start_reinitialises(task):
     fit_quiet(fast, X[::-1], y[::-1])
     fit_quiet(ref, X[::-1], y[::-1])
     assert_fitted_close(fast, ref, X)
+
+
+# --------------------------------------------------------------------------
+# warm start after early stopping: the best-weights snapshot
+# --------------------------------------------------------------------------
+# scikit-learn ends an early-stopping fit with ``coefs_ = _best_coefs``: its
+# snapshot is then the live weights, which later training moves in place. A
+# warm-start fit that finds no better validation score (best_validation_score_
+# carries over) therefore ends on its last epoch, not on the earlier best.
+
+# (task, solver, learning-rate factor, random_state, the refit finds a new best)
+WARM_EARLY_STOPPING = [
+    ("binary", "adam", 1, 0, False),
+    ("binary", "adam", 1, 2, True),
+    ("multiclass", "adam", 10, 0, False),
+    ("multiclass", "sgd-nesterov0.9", 3, 2, False),
+    ("multilabel", "sgd-nesterov0.9", 1, 0, False),
+    ("reg1", "adam", 10, 4, False),
+    ("reg1", "adam", 1, 0, True),
+    ("reg2", "sgd-nesterov0.9", 3, 7, False),
+]
+
+# Cases whose refit finds no new best, where the snapshot's aliasing decides.
+NO_NEW_BEST = [("multiclass", "adam", 10, 0), ("reg1", "adam", 10, 4)]
+
+
+def _warm_early_stopping_params(solver, rate_factor, seed, **overrides):
+    params = _params(activation="relu", warm_start=True, early_stopping=True, max_iter=3,
+                     random_state=seed, **SOLVERS[solver])
+    params["learning_rate_init"] *= rate_factor
+    params.update(overrides)
+    return params
+
+
+def _refit_both(fast, ref, X, y):
+    """A warm-start fit of both; True when it found a better validation score."""
+    best_before = ref.best_validation_score_
+    fit_quiet(fast, X, y)
+    fit_quiet(ref, X, y)
+    assert_fitted_close(fast, ref, X)
+    return ref.best_validation_score_ > best_before
+
+
+@pytest.mark.parametrize("task, solver, rate_factor, seed, new_best", WARM_EARLY_STOPPING)
+def test_parity_warm_start_after_early_stopping(task, solver, rate_factor, seed, new_best):
+    X, y = make_data(task)
+    params = _warm_early_stopping_params(solver, rate_factor, seed)
+    fast, ref = fit_both(task, params, X, y)
+    assert_fitted_close(fast, ref, X)
+
+    assert _refit_both(fast, ref, X, y) == new_best  # precondition
+    _refit_both(fast, ref, X, y)  # continues from whichever weights the refit ended on
+    assert len(ref.validation_scores_) == 9
+
+
+def _pickle_round_trip(estimator):
+    return pickle.loads(pickle.dumps(estimator))
+
+
+@pytest.mark.parametrize("copy_model", [_pickle_round_trip, copy.deepcopy],
+                         ids=["pickle", "deepcopy"])
+@pytest.mark.parametrize("task, solver, rate_factor, seed", NO_NEW_BEST)
+def test_parity_warm_start_after_early_stopping_and_copy(task, solver, rate_factor, seed,
+                                                         copy_model):
+    # Pickling keeps scikit-learn's aliasing: coefs_ and _best_coefs are one
+    # list, stored once.
+    X, y = make_data(task)
+    params = _warm_early_stopping_params(solver, rate_factor, seed)
+    fast, ref = fit_both(task, params, X, y)
+    fast, ref = copy_model(fast), copy_model(ref)
+    assert not _refit_both(fast, ref, X, y)  # precondition: no new best
+    fast, ref = copy_model(fast), copy_model(ref)
+    _refit_both(fast, ref, X, y)
+
+
+@engine_only
+@pytest.mark.parametrize("task, solver, rate_factor, seed", NO_NEW_BEST)
+def test_parity_warm_start_after_early_stopping_and_save_load(task, solver, rate_factor, seed):
+    # scikit-learn has no model files: its counterpart of save + load is pickle.
+    X, y = make_data(task)
+    params = _warm_early_stopping_params(solver, rate_factor, seed)
+    fast, ref = fit_both(task, params, X, y)
+    file = io.BytesIO()
+    mlpfast.save(fast, file)
+    file.seek(0)
+    fast, ref = mlpfast.load(file), _pickle_round_trip(ref)
+    assert not _refit_both(fast, ref, X, y)
+
+
+@pytest.mark.parametrize("task", ["multiclass", "reg1"])
+def test_parity_partial_fit_after_early_stopping(task):
+    X, y = make_data(task)
+    solver, rate_factor, seed = {"multiclass": ("adam", 10, 0), "reg1": ("adam", 10, 4)}[task]
+    fast, ref = fit_both(task, _warm_early_stopping_params(solver, rate_factor, seed), X, y)
+    for est in (fast, ref):
+        with pytest.raises(ValueError, match="partial_fit does not support early_stopping"):
+            est.partial_fit(X, y)
+    assert_fitted_close(fast, ref, X)
+    # With early stopping switched off, scikit-learn trains one epoch (moving
+    # the aliased snapshot) before the stopping rule fails on best_loss_=None.
+    for est in (fast, ref):
+        est.set_params(early_stopping=False)
+        with pytest.raises(TypeError):
+            est.partial_fit(X, y)
+    assert_fitted_close(fast, ref, X)
+    for est in (fast, ref):
+        est.set_params(early_stopping=True)
+    assert not _refit_both(fast, ref, X, y)  # precondition: no new best
+
+
+@pytest.mark.parametrize("task, solver, rate_factor, seed", NO_NEW_BEST)
+def test_parity_cold_refit_then_warm_start_after_early_stopping(task, solver, rate_factor,
+                                                                seed):
+    # A fit without warm_start starts over from a separate snapshot of the new
+    # initial weights; its end makes the snapshot the live weights again.
+    X, y = make_data(task)
+    params = _warm_early_stopping_params(solver, rate_factor, seed, warm_start=False)
+    fast, ref = fit_both(task, params, X[::-1], y[::-1])
+    fit_quiet(fast, X, y)
+    fit_quiet(ref, X, y)
+    assert_fitted_close(fast, ref, X)
+    for est in (fast, ref):
+        est.set_params(warm_start=True)
+    assert not _refit_both(fast, ref, X, y)  # precondition: no new best
+
+
+@pytest.mark.parametrize("task, solver, rate_factor, seed", NO_NEW_BEST)
+def test_parity_lbfgs_between_early_stopping_fits(task, solver, rate_factor, seed):
+    # scikit-learn's L-BFGS writes its result into the coefs_ list, which is
+    # the snapshot's list after an early-stopping fit.
+    X, y = make_data(task)
+    params = _warm_early_stopping_params(solver, rate_factor, seed)
+    fast, ref = fit_both(task, params, X, y)
+    for est in (fast, ref):
+        est.set_params(solver="lbfgs", max_iter=5)
+    fit_quiet(fast, X, y)
+    fit_quiet(ref, X, y)
+    assert_weights_close(fast, ref)
+    for est in (fast, ref):
+        est.set_params(solver=solver, max_iter=3)
+    _refit_both(fast, ref, X, y)
 
 
 # --------------------------------------------------------------------------
