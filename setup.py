@@ -72,7 +72,8 @@ if DEBUG:
 extensions = [
     Extension(
         "mlpfast._kernels",
-        sources=["mlpfast/_kernels.pyx", "src_c/elementwise.c", "src_c/vecmath.c"],
+        sources=["mlpfast/_kernels.pyx", "src_c/elementwise.c", "src_c/vecmath.c",
+                 "src_c/pair.c"],
         include_dirs=["src_c", numpy.get_include()],
         extra_compile_args=compile_args,
         extra_link_args=link_args,

@@ -34,7 +34,7 @@ from mlpfast._callbacks import FitTasks, LbfgsIterationTasks
 from mlpfast._inputs import check_sample_weight, kernel_matrix
 from mlpfast._network import NetworkLayout, glorot_uniform_params
 from mlpfast._solvers import EpochRunner, make_optimizer
-from mlpfast._threads import blas_threads_for
+from mlpfast._threads import HelperThreadChoice, blas_threads_for
 
 # Types of the public signatures. Annotations stay strings until asked for
 # (typing.get_type_hints), so the sparse names cost nothing at import.
@@ -368,6 +368,7 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
                 sample_weight_train, dtype=dtype),
             batch_size,
             self.shuffle,
+            HelperThreadChoice.for_training(self._layout.layer_units, batch_size, dtype),
         )
 
         with blas_threads_for(self._layout.layer_units, batch_size, dtype):

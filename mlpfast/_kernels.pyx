@@ -42,6 +42,15 @@ from mlpfast._elementwise cimport (
 )
 from mlpfast._sparse cimport SparseRows, sparse_matmul, sparse_transposed_matmul
 
+
+cdef extern from "mlpfast_pair.h" nogil:
+    ctypedef void (*mlpf_part_fn)(void *context, int part) noexcept nogil
+    ctypedef struct mlpf_pair:
+        pass
+    mlpf_pair *mlpf_pair_start()
+    void mlpf_pair_run(mlpf_pair *pair, mlpf_part_fn fn, void *context)
+    void mlpf_pair_stop(mlpf_pair *pair)
+
 ctypedef Py_ssize_t intp_t
 
 ACTIVATION_CODES = {
@@ -73,10 +82,17 @@ cdef enum:
     MAX_BLAS_INT = 2147483647
     # Mini-batches between checks for Ctrl-C inside an epoch.
     SIGNAL_CHECK_BATCHES = 4
+    # A mini-batch of at least this many rows is computed as two halves
+    # whose gradients are then added (on two threads when train_epoch is
+    # given the helper thread, one after the other when not).  It depends on
+    # the batch alone, so a fit's result never depends on the thread count.
+    SPLIT_MIN_ROWS = 32
 
-# The same limits for the Python layer's checks (mlpfast._checks).
+# The same limits for the Python layer's checks (mlpfast._checks), and the
+# smallest batch that train_epoch splits in halves (mlpfast._threads).
 MAX_BLAS_SIZE = MAX_BLAS_INT
 MAX_CHUNK_ROWS = CHUNK_ROWS
+MIN_SPLIT_BATCH_ROWS = SPLIT_MIN_ROWS
 
 # scikit-learn's loss (numpy.average) raises this for weights summing to 0.
 ZERO_WEIGHT_SUM_MESSAGE = "Weights sum to zero, can't be normalized"
@@ -366,6 +382,90 @@ cdef void gather_label_rows(const unsigned char *source, Py_ssize_t width,
             target[i * width + j] = row[j]
 
 
+cdef struct BatchHalf:
+    # One half of a mini-batch: where its rows come from, where they go and
+    # the buffers its forward and backward passes use.  Data pointers are
+    # void * (a struct cannot be fused); each is the network's dtype unless
+    # said otherwise.
+    const NetShape *shape
+    const void *params
+    const void *x_data           # dense X, or NULL with sparse input
+    SparseRows sparse            # this half's view of CSR input
+    const unsigned char *y_labels  # 0/1 label bytes, or NULL
+    const void *y_values         # targets when y_labels is NULL
+    Py_ssize_t n_features, n_outputs
+    const intp_t *rows           # this half's slice of the epoch's sample order
+    Py_ssize_t n_rows
+    void *x_batch                # this half's rows of the gathered batch
+    void *y_batch
+    const void *weights          # this half's gathered sample weights, or NULL
+    void **activations
+    void **deltas
+    void *grad                   # raw gradient sums of this half
+    double loss_sum              # out: this half's (weighted) loss sum
+
+
+cdef void compute_half(BatchHalf *half, floating *grad) noexcept nogil:
+    """Gather a half batch, run its forward and backward passes into grad."""
+    cdef floating **activations = <floating **> half.activations
+    cdef SparseRows *sparse = &half.sparse if half.x_data == NULL else NULL
+    if sparse != NULL:
+        sparse.rows = half.rows
+    else:
+        gather_rows(<const floating *> half.x_data, half.n_features, half.rows, half.n_rows,
+                    <floating *> half.x_batch)
+    if half.y_labels != NULL:
+        gather_label_rows(half.y_labels, half.n_outputs, half.rows, half.n_rows,
+                          <floating *> half.y_batch)
+    else:
+        gather_rows(<const floating *> half.y_values, half.n_outputs, half.rows, half.n_rows,
+                    <floating *> half.y_batch)
+    activations[0] = <floating *> half.x_batch
+    forward_layers(half.shape, <const floating *> half.params, activations, half.n_rows,
+                   sparse)
+    half.loss_sum = add_chunk_gradient(
+        half.shape, <const floating *> half.params, activations,
+        <floating **> half.deltas, <const floating *> half.y_batch,
+        <const floating *> half.weights, half.n_rows, sparse, grad, True,
+    )
+
+
+cdef void compute_half_f64(void *halves, int part) noexcept nogil:
+    cdef BatchHalf *half = &(<BatchHalf *> halves)[part]
+    compute_half(half, <double *> half.grad)
+
+
+cdef void compute_half_f32(void *halves, int part) noexcept nogil:
+    cdef BatchHalf *half = &(<BatchHalf *> halves)[part]
+    compute_half(half, <float *> half.grad)
+
+
+cdef void set_half_rows(BatchHalf *half, const intp_t *batch_order, Py_ssize_t first,
+                        Py_ssize_t end, floating *x_batch, floating *y_batch,
+                        const floating *weight_batch) noexcept nogil:
+    """Point half at rows [first, end) of the batch and of its buffers."""
+    half.rows = batch_order + first
+    half.n_rows = end - first
+    half.x_batch = x_batch + first * half.n_features
+    half.y_batch = y_batch + first * half.n_outputs
+    half.weights = weight_batch + first if weight_batch != NULL else NULL
+
+
+cdef void run_parts(mlpf_pair *pair, mlpf_part_fn fn, void *context) noexcept nogil:
+    """fn(context, 0) and fn(context, 1): on two threads when pair is not NULL."""
+    if pair != NULL:
+        mlpf_pair_run(pair, fn, context)
+    else:
+        fn(context, 0)
+        fn(context, 1)
+
+
+cdef void add_into(floating *total, const floating *part, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(n):
+        total[i] += part[i]
+
+
 cdef struct OptimizerStep:
     bint is_adam
     mlpf_sgd_step sgd
@@ -392,16 +492,78 @@ cdef OptimizerStep read_optimizer(optimizer) except *:
     return step
 
 
-cdef void apply_update(OptimizerStep *step, floating *params, floating *grad,
-                       floating *moment_1, floating *moment_2, Py_ssize_t n) noexcept nogil:
+cdef void advance_step(OptimizerStep *step) noexcept nogil:
+    """Count one more step; Adam's rate for it (the step itself is update_range's)."""
     if step.is_adam:
         step.t += 1
         step.adam.learning_rate = (step.learning_rate_init
                                    * sqrt(1.0 - pow(step.adam.beta_2, <double> step.t))
                                    / (1.0 - pow(step.adam.beta_1, <double> step.t)))
-        adam_update(params, moment_1, moment_2, grad, n, &step.adam)
+
+
+cdef struct ParamRange:
+    # One of the two ranges of the flat vector that the gradient finish and
+    # optimizer step of a batch are split into (see train_epoch).  Data
+    # pointers are to the whole vectors, in the network's dtype.
+    const NetShape *shape
+    const OptimizerStep *step
+    void *params
+    void *grad
+    const void *grad_second      # the second batch half's gradient, or NULL
+    void *moment_1
+    void *moment_2
+    Py_ssize_t start, end
+    double weight_sum
+    double squared_weights       # out: sum of squares of this range's weights
+
+
+cdef double finish_gradient_range(const NetShape *net, const floating *params,
+                                  floating *grad, double weight_sum, Py_ssize_t start,
+                                  Py_ssize_t end) noexcept nogil:
+    """finish_gradient on the entries [start, end) of the flat vector.
+
+    Returns the sum of squares of the weights in that range (for the L2 term).
+    """
+    cdef Py_ssize_t l, first, last
+    cdef double squared_weights = 0.0
+    for l in range(net.n_layers):
+        first = max(start, net.coef_offset[l])
+        last = min(end, net.coef_offset[l] + net.units[l] * net.units[l + 1])
+        if first < last:
+            squared_weights += dot(<int> (last - first), params + first, params + first)
+            finish_weight_gradient(grad + first, params + first, last - first, net.alpha,
+                                   weight_sum)
+        first = max(start, net.intercept_offset[l])
+        last = min(end, net.intercept_offset[l] + net.units[l + 1])
+        if first < last:
+            divide(grad + first, last - first, weight_sum)
+    return squared_weights
+
+
+cdef void step_range(ParamRange *part, floating *params) noexcept nogil:
+    """Add the second half's gradient, finish the gradient, take the step: one range."""
+    cdef Py_ssize_t start = part.start, n = part.end - part.start
+    cdef floating *grad = <floating *> part.grad
+    if part.grad_second != NULL:
+        add_into(grad + start, <const floating *> part.grad_second + start, n)
+    part.squared_weights = finish_gradient_range(part.shape, params, grad, part.weight_sum,
+                                                 start, part.end)
+    if part.step.is_adam:
+        adam_update(params + start, <floating *> part.moment_1 + start,
+                    <floating *> part.moment_2 + start, grad + start, n, &part.step.adam)
     else:
-        sgd_update(params, moment_1, grad, n, &step.sgd)
+        sgd_update(params + start, <floating *> part.moment_1 + start, grad + start, n,
+                   &part.step.sgd)
+
+
+cdef void step_range_f64(void *ranges, int part) noexcept nogil:
+    cdef ParamRange *param_range = &(<ParamRange *> ranges)[part]
+    step_range(param_range, <double *> param_range.params)
+
+
+cdef void step_range_f32(void *ranges, int part) noexcept nogil:
+    cdef ParamRange *param_range = &(<ParamRange *> ranges)[part]
+    step_range(param_range, <float *> param_range.params)
 
 
 cdef void check_sample_weight(sample_weight, Py_ssize_t n_samples) except *:
@@ -411,7 +573,8 @@ cdef void check_sample_weight(sample_weight, Py_ssize_t n_samples) except *:
 
 
 def train_epoch(Network net, X, Y, const intp_t[::1] sample_order,
-                Py_ssize_t batch_size, floating[::1] params, optimizer, sample_weight=None):
+                Py_ssize_t batch_size, floating[::1] params, optimizer, sample_weight=None,
+                bint helper_thread=False):
     """Run one epoch of mini-batch training, updating params in place.
 
     Parameters
@@ -430,6 +593,10 @@ def train_epoch(Network net, X, Y, const intp_t[::1] sample_order,
         in place; Adam's step counter ``t`` and ``learning_rate`` are written
         back, also when the epoch is interrupted.
     sample_weight : ndarray of shape (n_samples,), Y's dtype, or None
+    helper_thread : bool, default=False
+        Compute the two halves of each split batch (SPLIT_MIN_ROWS) on two
+        threads: the caller's and one started for this call.  The result is
+        the same either way.
 
     Returns
     -------
@@ -467,55 +634,90 @@ def train_epoch(Network net, X, Y, const intp_t[::1] sample_order,
     net.check_rows(batch_size)
 
     cdef const floating *x_data = <const floating *> inputs.dense_data
-    cdef SparseRows sparse_rows = inputs.sparse_rows
-    cdef SparseRows *sparse = &sparse_rows if inputs.is_sparse else NULL
     cdef const floating[::1] weights
     cdef floating[:, ::1] x_batch = np.empty((batch_size, n_features), dtype=dtype)
+    cdef floating[:, ::1] y_batch = np.empty((batch_size, n_outputs), dtype=dtype)
     cdef floating[::1] weight_batch = np.empty(batch_size, dtype=dtype)
-    cdef const floating *weight_batch_ptr = NULL
-    if sample_weight is not None:
+    cdef bint weighted = sample_weight is not None
+    if weighted:
         weights = sample_weight
-        weight_batch_ptr = &weight_batch[0]
-    else:
-        weights = weight_batch
 
     cdef floating[::1] moment_1 = optimizer.moment_1
     cdef floating[::1] moment_2 = optimizer.moment_2 if optimizer.name == "adam" else moment_1
     if moment_1.shape[0] != net.n_params or moment_2.shape[0] != net.n_params:
         raise ValueError("optimizer state does not match the network")
-    cdef floating[::1] grad = np.empty(net.n_params, dtype=dtype)
-    cdef floating[::1] workspace = np.empty(net.workspace_size(batch_size), dtype=dtype)
-    cdef floating[:, ::1] y_batch = np.empty((batch_size, n_outputs), dtype=dtype)
     cdef OptimizerStep step = read_optimizer(optimizer)
-    cdef LayerPointers pointers = LayerPointers(net.shape.n_layers)
-    cdef floating **activations = <floating **> pointers.activations
-    cdef floating **deltas = <floating **> pointers.deltas
     cdef const NetShape *shape = &net.shape
-    cdef Py_ssize_t start = 0, n_rows, batch_index = 0
+
+    # halves[0] takes a whole batch when it is not split, halves[1] at most
+    # half of one; each has its own workspace, gradient and pointer tables.
+    cdef bint splits = batch_size >= SPLIT_MIN_ROWS
+    cdef BatchHalf halves[2]
+    cdef floating[::1] grad = np.empty(net.n_params, dtype=dtype)
+    cdef floating[::1] grad_second = np.empty(net.n_params if splits else 1, dtype=dtype)
+    cdef floating[::1] workspace = np.empty(net.workspace_size(batch_size), dtype=dtype)
+    cdef floating[::1] workspace_second = np.empty(
+        net.workspace_size(batch_size // 2) if splits else 1, dtype=dtype)
+    cdef LayerPointers pointers = LayerPointers(shape.n_layers)
+    cdef LayerPointers pointers_second = LayerPointers(shape.n_layers)
+    memset(halves, 0, sizeof(halves))
+    for i in range(2):
+        halves[i].shape = shape
+        halves[i].params = &params[0]
+        if inputs.is_sparse:
+            halves[i].sparse = inputs.sparse_rows
+        else:
+            halves[i].x_data = x_data
+        if labels:
+            halves[i].y_labels = &Y_labels[0, 0]
+        else:
+            halves[i].y_values = &Y_values[0, 0]
+        halves[i].n_features = n_features
+        halves[i].n_outputs = n_outputs
+    halves[0].activations = pointers.activations
+    halves[0].deltas = pointers.deltas
+    halves[0].grad = &grad[0]
+    halves[1].activations = pointers_second.activations
+    halves[1].deltas = pointers_second.deltas
+    halves[1].grad = &grad_second[0]
+    carve_workspace(shape, &workspace[0], batch_size, <floating **> pointers.activations,
+                    <floating **> pointers.deltas)
+    carve_workspace(shape, &workspace_second[0], batch_size // 2 if splits else 0,
+                    <floating **> pointers_second.activations,
+                    <floating **> pointers_second.deltas)
+    cdef mlpf_part_fn compute_part = compute_half_f64 if floating is double else compute_half_f32
+    # The gradient finish and the optimizer step run over two ranges of the
+    # flat vector, always (the L2 term sums the ranges' squares, so its
+    # rounding too is the same with one thread or two).
+    cdef ParamRange ranges[2]
+    cdef mlpf_part_fn step_part = step_range_f64 if floating is double else step_range_f32
+    memset(ranges, 0, sizeof(ranges))
+    for i in range(2):
+        ranges[i].shape = shape
+        ranges[i].step = &step
+        ranges[i].params = &params[0]
+        ranges[i].grad = &grad[0]
+        ranges[i].moment_1 = &moment_1[0]
+        ranges[i].moment_2 = &moment_2[0]
+    ranges[0].start = 0
+    ranges[0].end = ranges[1].start = net.n_params // 2
+    ranges[1].end = net.n_params
+    cdef mlpf_pair *pair = NULL
+    if splits and helper_thread:
+        pair = mlpf_pair_start()   # NULL (no thread): the halves run here in turn
+
+    cdef Py_ssize_t start = 0, n_rows, first_rows, batch_index = 0
     cdef double loss_sum = 0.0, weight_sum, batch_loss
     cdef bint zero_weight_sum = False
 
     try:
         with nogil:
-            carve_workspace(shape, &workspace[0], batch_size, activations, deltas)
-            activations[0] = &x_batch[0, 0]
             while start < n_samples:
                 if batch_index % SIGNAL_CHECK_BATCHES == 0:
                     with gil:
                         PyErr_CheckSignals()
                 n_rows = min(batch_size, n_samples - start)
-                if sparse != NULL:
-                    sparse.rows = &sample_order[start]
-                else:
-                    gather_rows(x_data, n_features, &sample_order[start], n_rows,
-                                &x_batch[0, 0])
-                if labels:
-                    gather_label_rows(&Y_labels[0, 0], n_outputs, &sample_order[start],
-                                      n_rows, &y_batch[0, 0])
-                else:
-                    gather_rows(&Y_values[0, 0], n_outputs, &sample_order[start], n_rows,
-                                &y_batch[0, 0])
-                if weight_batch_ptr != NULL:
+                if weighted:
                     gather_rows(&weights[0], 1, &sample_order[start], n_rows,
                                 &weight_batch[0])
                     weight_sum = vector_sum(&weight_batch[0], n_rows)
@@ -524,17 +726,32 @@ def train_epoch(Network net, X, Y, const intp_t[::1] sample_order,
                         break
                 else:
                     weight_sum = n_rows
-                forward_layers(shape, &params[0], activations, n_rows, sparse)
-                batch_loss = add_chunk_gradient(shape, &params[0], activations, deltas,
-                                                &y_batch[0, 0], weight_batch_ptr, n_rows,
-                                                sparse, &grad[0], True) / weight_sum
-                batch_loss += finish_gradient(shape, &params[0], &grad[0], weight_sum)
+                first_rows = (n_rows + 1) // 2 if n_rows >= SPLIT_MIN_ROWS else n_rows
+                set_half_rows(&halves[0], &sample_order[start], 0, first_rows,
+                              &x_batch[0, 0], &y_batch[0, 0],
+                              &weight_batch[0] if weighted else NULL)
+                if first_rows == n_rows:
+                    compute_part(halves, 0)
+                    halves[1].loss_sum = 0.0
+                else:
+                    set_half_rows(&halves[1], &sample_order[start], first_rows, n_rows,
+                                  &x_batch[0, 0], &y_batch[0, 0],
+                                  &weight_batch[0] if weighted else NULL)
+                    run_parts(pair, compute_part, halves)
+                for i in range(2):
+                    ranges[i].weight_sum = weight_sum
+                    ranges[i].grad_second = &grad_second[0] if first_rows < n_rows else NULL
+                advance_step(&step)
+                run_parts(pair, step_part, ranges)
+                batch_loss = (halves[0].loss_sum + halves[1].loss_sum) / weight_sum
+                batch_loss += (0.5 * net.shape.alpha
+                               * (ranges[0].squared_weights + ranges[1].squared_weights)
+                               / weight_sum)
                 loss_sum += n_rows * batch_loss
-                apply_update(&step, &params[0], &grad[0], &moment_1[0], &moment_2[0],
-                             net.n_params)
                 start += n_rows
                 batch_index += 1
     finally:
+        mlpf_pair_stop(pair)
         if step.is_adam:
             optimizer.t = step.t
             optimizer.learning_rate = step.adam.learning_rate

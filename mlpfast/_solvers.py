@@ -4,6 +4,8 @@ Everything that happens inside an epoch runs in ``mlpfast._kernels``; this
 module keeps what happens between epochs (shuffling, learning-rate
 schedules) and the state that lives across them.
 """
+import time
+
 import numpy as np
 
 from mlpfast import _kernels
@@ -130,15 +132,20 @@ class EpochRunner:
     batch_size : int
         Already clipped to [1, n_samples].
     shuffle_rows : bool
+    helper_threads : mlpfast._threads.HelperThreadChoice or None
+        Decides, epoch by epoch, whether the kernel adds a second thread
+        (None: never); it is told how long each epoch took.
     """
 
-    def __init__(self, network, X, Y, sample_weight, batch_size, shuffle_rows):
+    def __init__(self, network, X, Y, sample_weight, batch_size, shuffle_rows,
+                 helper_threads=None):
         self.network = network
         self.X = X
         self.Y = Y
         self.sample_weight = sample_weight
         self.batch_size = batch_size
         self.shuffle_rows = shuffle_rows
+        self.helper_threads = helper_threads
         self.sample_order = np.arange(X.shape[0], dtype=np.intp)
 
     def run_epoch(self, params, optimizer, random_state):
@@ -153,8 +160,13 @@ class EpochRunner:
             permutation = np.arange(self.sample_order.shape[0])
             random_state.shuffle(permutation)
             self.sample_order = self.sample_order[permutation]
+        use_helper = self.helper_threads is not None and self.helper_threads.use_helper()
+        started = time.perf_counter()
         loss_sum = _kernels.train_epoch(
             self.network, self.X, self.Y, self.sample_order, self.batch_size,
-            params, optimizer, self.sample_weight,
+            params, optimizer, self.sample_weight, helper_thread=use_helper,
         )
+        if self.helper_threads is not None:
+            self.helper_threads.record(use_helper, time.perf_counter() - started,
+                                       self.X.shape[0])
         return loss_sum / self.X.shape[0]

@@ -19,14 +19,27 @@ So:
   pay for the probe at every call).
 
 Either way the count is only ever lowered, so limits that users set with
-threadpoolctl are respected.  mlpfast starts no threads of its own.
+threadpoolctl are respected.
+
+Small products leave the second core idle, so for them training may use a
+thread of its own instead (``HelperThreadChoice``): each mini-batch of at
+least 32 rows is computed as two halves, always (the result does not depend
+on the threads), and the halves then run on two threads.  That thread is
+used only when no threadpoolctl limit holds BLAS to one thread and the
+process may run on two cores; and, as whether it pays depends on what else
+the machine is doing, epochs are timed with and without it and the faster
+choice is kept for ``DECISION_SECONDS`` before both are timed again.
 """
 import contextlib
+import os
+import threading
 import time
 
 import numpy as np
 from scipy.linalg import blas as scipy_blas
 from threadpoolctl import ThreadpoolController
+
+from mlpfast import _kernels
 
 SINGLE_THREAD_MAX_MACS = 1 << 23
 DECISION_SECONDS = 10.0
@@ -35,6 +48,8 @@ PROBE_REPEATS = 3
 _controller = None
 # (shape, dtype) -> (time of the decision, whether threads paid off)
 _decisions = {}
+# (layer units, batch size, dtype) -> {uses helper thread: (time, s per row)}
+_helper_thread_timings = {}
 
 
 def _blas_controller():
@@ -98,4 +113,89 @@ def blas_threads_for(layer_units, n_rows, dtype):
             _decisions[key] = (time.monotonic(), threads_pay)
         if threads_pay:
             return contextlib.nullcontext()
-    return _blas_controller().limit(limits=1, user_api="blas")
+    return _single_blas_thread()
+
+
+_single_thread_lock = threading.Lock()
+_single_thread_users = 0
+_single_thread_limiter = None
+
+
+@contextlib.contextmanager
+def _single_blas_thread():
+    """One BLAS thread while any fit of this process is inside.
+
+    A threadpoolctl limit restores, on exit, the counts it found on entry; two
+    fits that overlap in time would restore out of order and the later one
+    would leave the earlier one's limit of 1 in force for good.  So the first
+    fit to enter sets the limit and the last to leave restores the counts.
+    """
+    global _single_thread_users, _single_thread_limiter
+    with _single_thread_lock:
+        if _single_thread_users == 0:
+            _single_thread_limiter = _blas_controller().limit(limits=1, user_api="blas")
+        _single_thread_users += 1
+    try:
+        yield
+    finally:
+        with _single_thread_lock:
+            _single_thread_users -= 1
+            if _single_thread_users == 0:
+                _single_thread_limiter.restore_original_limits()
+                _single_thread_limiter = None
+
+
+def _usable_cores():
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on every platform
+        return os.cpu_count() or 1
+
+
+def _blas_thread_limit():
+    """The fewest threads any loaded BLAS may use now (threadpoolctl limits included)."""
+    counts = [info["num_threads"] for info in _blas_controller().select(user_api="blas").info()]
+    return min(counts, default=1)
+
+
+class HelperThreadChoice:
+    """Whether each training epoch runs its batch halves on two threads.
+
+    Parameters
+    ----------
+    key : hashable
+        What the timings are kept under: the same network, batch size and
+        dtype share them across fits (a ``partial_fit`` stream times each
+        choice once per ``DECISION_SECONDS``, not once per call).
+    """
+
+    def __init__(self, key):
+        self._timings = _helper_thread_timings.setdefault(key, {})
+
+    @classmethod
+    def for_training(cls, layer_units, batch_size, dtype):
+        """The choice for this training, or None when the helper thread is ruled out.
+
+        It is ruled out for batches too small to be split in halves, for
+        products large enough to use BLAS's own threads, under a threadpoolctl
+        limit of one BLAS thread (another fit running in this process sets
+        one too), and on one core.
+        """
+        m, k, n = _largest_product(layer_units, batch_size)
+        if (batch_size < _kernels.MIN_SPLIT_BATCH_ROWS or m * k * n >= SINGLE_THREAD_MAX_MACS
+                or _usable_cores() < 2 or _blas_thread_limit() < 2):
+            return None
+        return cls((tuple(layer_units), batch_size, np.dtype(dtype).str))
+
+    def use_helper(self):
+        """True to run the next epoch on two threads."""
+        now = time.monotonic()
+        for choice in (True, False):
+            timed_at, _ = self._timings.get(choice, (-np.inf, None))
+            if now - timed_at > DECISION_SECONDS:
+                return choice
+        return self._timings[True][1] <= self._timings[False][1]
+
+    def record(self, used_helper, seconds, n_rows):
+        """Keep the time of an epoch of n_rows rows run with or without the helper."""
+        self._timings[used_helper] = (time.monotonic(), seconds / n_rows)

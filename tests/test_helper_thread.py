@@ -1,0 +1,846 @@
+"""The helper thread of training: split batches, the two-thread runner, the choice.
+
+``mlpfast._kernels.train_epoch`` computes every mini-batch of at least
+``SPLIT_MIN_ROWS`` (32) rows as two halves whose raw gradients are added;
+``helper_thread=True`` runs the halves on two threads.  What is checked here:
+
+* the two ways give bit-for-bit the same epoch (parameters, optimizer state,
+  loss) over a grid of dtypes, inputs, targets, weights, optimizers,
+  activations and batch sizes around the split threshold;
+* the split changes rounding only: one epoch matches the plain-numpy oracle
+  of ``tests/numpy_reference.py`` (which never splits a batch) driven with the
+  same batches; sample weights are checked there as repeated rows;
+* the helper is an OS thread that lives exactly as long as the call (it is
+  seen in ``/proc/self/task`` during the call and is gone after it), also
+  when the call ends in Ctrl-C or a zero weight sum;
+* ``mlpfast._threads.HelperThreadChoice`` rules the helper out where it
+  should, explores both choices, keeps the faster per row, and forgets
+  timings after ``DECISION_SECONDS``; the estimators follow it epoch by epoch;
+* estimator fits are identical whether the helper is forced on, forced off or
+  ruled out, match scikit-learn within the parity tolerances, and fits in two
+  Python threads at once match sequential ones.
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import types
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+import scipy.sparse
+from numpy.testing import assert_allclose, assert_array_equal
+from threadpoolctl import ThreadpoolController, threadpool_limits
+
+import numpy_reference as ref
+from conftest import (
+    ATOL32,
+    ATOL64,
+    RTOL32,
+    RTOL64,
+    FastClassifier,
+    FastRegressor,
+    SkMLPClassifier,
+    SkMLPRegressor,
+    assert_fitted_close,
+    assert_same_warnings,
+    assert_weights_identical,
+    engine_only,
+    fit_quiet,
+    fit_recording_warnings,
+    make_data,
+)
+from mlpfast import _kernels, _threads
+from mlpfast._inputs import kernel_matrix
+from mlpfast._network import NetworkLayout
+from mlpfast._solvers import AdamOptimizer, SGDOptimizer
+from mlpfast._threads import HelperThreadChoice
+
+SPLIT_MIN_ROWS = _kernels.MIN_SPLIT_BATCH_ROWS
+ALPHA = 1e-2
+
+needs_proc_tasks = pytest.mark.skipif(
+    not os.path.isdir("/proc/self/task"), reason="needs Linux's /proc/self/task")
+
+
+@pytest.fixture(autouse=True)
+def fresh_helper_timings(monkeypatch):
+    """Every test starts with no recorded timings and leaves none behind."""
+    monkeypatch.setattr(_threads, "_helper_thread_timings", {})
+
+
+def assert_bitwise_equal(actual, expected, what):
+    """Same dtype, shape and bits (NaN payloads and the sign of zero included)."""
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    assert actual.dtype == expected.dtype and actual.shape == expected.shape, what
+    bits = np.dtype(f"u{actual.dtype.itemsize}")
+    assert_array_equal(actual.view(bits), expected.view(bits), err_msg=what)
+
+
+# ---------------------------------------------------------------------------
+# kernel problems
+# ---------------------------------------------------------------------------
+
+UNITS = (7, 10, 6, 3)
+# Not a multiple of any batch size below: every epoch ends on a shorter batch
+# (235 = 3 * 64 + 43: a last batch that is itself split, into 22 + 21 rows).
+N_ROWS = 235
+BATCH_SIZES = (1, SPLIT_MIN_ROWS - 1, SPLIT_MIN_ROWS, SPLIT_MIN_ROWS + 1, 64, 200, N_ROWS)
+HIDDEN = ("relu", "tanh", "logistic")
+# (output activation, target kind): label targets stay bool, as the
+# estimators pass binarized classes.
+TARGETS = (
+    ("softmax", "labels"), ("softmax", "values"),
+    ("logistic", "labels"), ("logistic", "values"),
+    ("identity", "values"), ("exp", "values"),
+)
+SOLVERS = ("sgd", "sgd_nesterov", "adam")
+DTYPES = (np.float64, np.float32)
+
+
+def make_optimizer(solver, n_params, dtype):
+    if solver == "adam":
+        return AdamOptimizer(n_params, dtype, 0.005, 0.9, 0.999, 1e-8)
+    optimizer = SGDOptimizer(n_params, dtype, 0.05, "constant", 0.9, solver == "sgd_nesterov",
+                             0.5)
+    optimizer.learning_rate = 0.005  # the kernel must read the current rate, not the initial
+    return optimizer
+
+
+def random_targets(output, kind, n_rows, n_outputs, rng):
+    if output == "softmax":
+        labels = np.eye(n_outputs, dtype=bool)[rng.integers(0, n_outputs, n_rows)]
+    elif output == "logistic":
+        labels = rng.random((n_rows, n_outputs)) < 0.4
+    elif output == "identity":
+        return rng.standard_normal((n_rows, n_outputs))
+    else:  # exp: Poisson counts
+        return rng.poisson(1.5, (n_rows, n_outputs)).astype(np.float64)
+    return labels if kind == "labels" else labels.astype(np.float64)
+
+
+def make_problem(dtype, sparse, output, kind, weighted, seed, units=UNITS, n_rows=N_ROWS):
+    """Kernel inputs: X (C array or KernelCsr), Y, weights, start params, 2 row orders."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n_rows, units[0]))
+    if sparse:
+        X[rng.random(X.shape) < 0.6] = 0.0
+        X[5] = 0.0  # a row without stored entries
+        X = scipy.sparse.csr_matrix(X)
+    Y = random_targets(output, kind, n_rows, units[-1], rng)
+    if Y.dtype != bool:
+        Y = np.ascontiguousarray(Y, dtype=dtype)
+    layout = NetworkLayout(units)
+    return dict(
+        units=units,
+        X=kernel_matrix(X, dtype),
+        Y=Y,
+        weights=rng.uniform(0.1, 3.0, n_rows).astype(dtype) if weighted else None,
+        params=(rng.uniform(-1.0, 1.0, layout.n_params) * 0.5).astype(dtype),
+        orders=[rng.permutation(n_rows).astype(np.intp) for _ in range(2)],
+        dtype=dtype,
+    )
+
+
+def run_epochs(problem, net, solver, batch_size, helper_thread):
+    """Train from the problem's start point over its row orders; return the final state."""
+    params = problem["params"].copy()
+    optimizer = make_optimizer(solver, len(params), problem["dtype"])
+    losses = [
+        _kernels.train_epoch(net, problem["X"], problem["Y"], order, batch_size, params,
+                             optimizer, problem["weights"], helper_thread=helper_thread)
+        for order in problem["orders"]
+    ]
+    state = dict(losses=np.array(losses), params=params, moment_1=optimizer.moment_1)
+    if solver == "adam":
+        state.update(moment_2=optimizer.moment_2, t=optimizer.t,
+                     learning_rate=np.float64(optimizer.learning_rate))
+    return state
+
+
+def assert_same_training_state(with_helper, without_helper, where):
+    assert with_helper.keys() == without_helper.keys()
+    for name, value in without_helper.items():
+        if name == "t":
+            assert with_helper["t"] == value, f"{where}: Adam t"
+        else:
+            assert_bitwise_equal(with_helper[name], value, f"{where}: {name}")
+
+
+# ---------------------------------------------------------------------------
+# helper thread on or off: the same epoch, bit for bit
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+def test_helper_thread_gives_bitwise_identical_epochs(dtype, sparse, solver):
+    # Every hidden activation with every output and target kind, at every
+    # batch size; sample weights alternate through the grid so that each
+    # batch size and each combination runs both weighted and unweighted.
+    combinations = [(hidden, output, kind) for hidden in HIDDEN for output, kind in TARGETS]
+    for b, batch_size in enumerate(BATCH_SIZES):
+        for c, (hidden, output, kind) in enumerate(combinations):
+            weighted = (b + c) % 2 == 1
+            problem = make_problem(dtype, sparse, output, kind, weighted, seed=c)
+            net = _kernels.Network(NetworkLayout(UNITS), hidden, output, ALPHA)
+            with_helper = run_epochs(problem, net, solver, batch_size, True)
+            without_helper = run_epochs(problem, net, solver, batch_size, False)
+            where = (f"batch_size={batch_size} {hidden}->{output} targets={kind} "
+                     f"weighted={weighted}")
+            assert_same_training_state(with_helper, without_helper, where)
+            # Not a comparison of two diverged or frozen runs.
+            assert np.all(np.isfinite(with_helper["params"])), where
+            assert np.all(np.isfinite(with_helper["losses"])), where
+            assert not np.array_equal(with_helper["params"], problem["params"]), where
+
+
+@pytest.mark.parametrize("units", [(12, 4), (20, 64, 32, 5)], ids=["no-hidden", "wider"])
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+def test_helper_thread_identical_for_other_network_shapes(dtype, units):
+    # A network without hidden layer (one product per half), and wider
+    # layers than the grid's, with a batch size that is not a power of two.
+    for batch_size in (SPLIT_MIN_ROWS, 97, 128, 400):
+        problem = make_problem(dtype, False, "softmax", "labels", True, seed=batch_size,
+                               units=units, n_rows=403)
+        net = _kernels.Network(NetworkLayout(units), "tanh", "softmax", ALPHA)
+        assert_same_training_state(run_epochs(problem, net, "adam", batch_size, True),
+                                   run_epochs(problem, net, "adam", batch_size, False),
+                                   f"units={units} batch_size={batch_size}")
+
+
+def test_helper_thread_ignored_for_a_single_row_sample():
+    # One row: batch size 1, no split; the flag must be harmless.
+    problem = make_problem(np.float64, False, "softmax", "labels", False, seed=3, n_rows=1)
+    net = _kernels.Network(NetworkLayout(UNITS), "relu", "softmax", ALPHA)
+    assert_same_training_state(run_epochs(problem, net, "adam", 1, True),
+                               run_epochs(problem, net, "adam", 1, False), "one row")
+
+
+# ---------------------------------------------------------------------------
+# the split changes rounding, not the math: the numpy oracle
+# ---------------------------------------------------------------------------
+
+# float64: the oracle sums each batch in one product, the kernel in two
+# halves, so results differ by rounding only; measured worst relative
+# difference after one epoch: 9e-14.  The absolute floor (relative to the
+# largest magnitude compared) covers entries near zero, whose error is a few
+# ulps of the larger terms summed into them.  float32 is compared with the
+# float64 oracle (test_kernels.py's tolerances and reasoning).
+REFERENCE_TOLERANCES = {np.float64: (1e-12, 1e-14), np.float32: (1e-4, 1e-5)}
+
+
+def assert_close_to_reference(actual, expected, dtype, what):
+    rtol, atol_rel = REFERENCE_TOLERANCES[dtype]
+    expected = np.asarray(expected, dtype=np.float64)
+    assert_allclose(np.asarray(actual, dtype=np.float64), expected, rtol=rtol,
+                    atol=atol_rel * np.max(np.abs(expected)), err_msg=what)
+
+
+def reference_state(solver, n_params):
+    if solver == "adam":
+        return ref.AdamState(0.005, 0.9, 0.999, 1e-8, np.zeros(n_params), np.zeros(n_params))
+    return ref.SGDState(0.005, 0.9, solver == "sgd_nesterov", np.zeros(n_params))
+
+
+def reference_moments(solver, state):
+    if solver == "adam":
+        return dict(moment_1=state.m, moment_2=state.v)
+    return dict(moment_1=state.velocity)
+
+
+def check_against_reference(problem, hidden, output, solver, batch_size, expected_params,
+                            expected_loss_sum, state, where):
+    dtype = problem["dtype"]
+    net = _kernels.Network(NetworkLayout(problem["units"]), hidden, output, ALPHA)
+    params = problem["params"].copy()
+    optimizer = make_optimizer(solver, len(params), dtype)
+    loss_sum = _kernels.train_epoch(net, problem["X"], problem["Y"], problem["orders"][0],
+                                    batch_size, params, optimizer, problem["weights"],
+                                    helper_thread=True)
+    assert_close_to_reference(params, expected_params, dtype, f"{where}: params")
+    assert_close_to_reference(loss_sum, expected_loss_sum, dtype, f"{where}: loss sum")
+    for name, expected in reference_moments(solver, state).items():
+        assert_close_to_reference(getattr(optimizer, name), expected, dtype,
+                                  f"{where}: {name}")
+    if solver == "adam":
+        assert optimizer.t == state.t == -(-problem["X"].shape[0] // batch_size)
+        assert_allclose(optimizer.learning_rate, state.learning_rate, rtol=1e-14)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_split_epoch_matches_numpy_reference(solver, dtype):
+    for batch_size in BATCH_SIZES[2:]:  # the split ones
+        for c, (hidden, (output, kind)) in enumerate(
+                (h, t) for h in ref.HIDDEN_ACTIVATIONS for t in TARGETS
+                if t[0] in ref.OUTPUT_ACTIVATIONS):
+            problem = make_problem(dtype, False, output, kind, False, seed=100 + c)
+            state = reference_state(solver, len(problem["params"]))
+            expected_params, expected_loss_sum = ref.epoch(
+                problem["params"], UNITS, problem["X"], problem["Y"], problem["orders"][0],
+                batch_size, hidden, output, ALPHA, state, clip_eps=np.finfo(dtype).eps)
+            check_against_reference(problem, hidden, output, solver, batch_size,
+                                    expected_params, expected_loss_sum, state,
+                                    f"batch_size={batch_size} {hidden}->{output} {kind}")
+
+
+def weighted_reference_epoch(problem, hidden, output, batch_size, state):
+    """The oracle's epoch with integer sample weights taken as repeated rows.
+
+    A batch whose row i has weight w_i has the weighted-mean loss and
+    gradient of the batch in which row i appears w_i times (weight 0: not at
+    all); the epoch's loss sum counts the batch's rows, as the kernel's does.
+    """
+    params = problem["params"].astype(np.float64)
+    X = np.asarray(problem["X"], dtype=np.float64)
+    Y = np.asarray(problem["Y"], dtype=np.float64)
+    counts = problem["weights"].astype(np.intp)
+    loss_sum = 0.0
+    for rows in ref.batch_slices(N_ROWS, batch_size):
+        index = problem["orders"][0][rows]
+        repeated = np.repeat(index, counts[index])
+        batch_loss, grad = ref.loss_and_gradient(params, UNITS, X[repeated], Y[repeated],
+                                                 hidden, output, ALPHA)
+        loss_sum += batch_loss * len(index)
+        params = state.step(params, grad)
+    return params, loss_sum
+
+
+@pytest.mark.parametrize("solver", ["sgd_nesterov", "adam"])
+def test_split_weighted_epoch_matches_repeated_rows_reference(solver):
+    rng = np.random.default_rng(5)
+    weights = rng.integers(0, 4, N_ROWS).astype(np.float64)  # about a quarter are 0
+    for batch_size in BATCH_SIZES[2:]:
+        for hidden, output in (("relu", "softmax"), ("tanh", "identity"),
+                               ("logistic", "logistic")):
+            problem = make_problem(np.float64, False, output, "values", False, seed=batch_size)
+            problem["weights"] = weights
+            state = reference_state(solver, len(problem["params"]))
+            expected_params, expected_loss_sum = weighted_reference_epoch(
+                problem, hidden, output, batch_size, state)
+            check_against_reference(problem, hidden, output, solver, batch_size,
+                                    expected_params, expected_loss_sum, state,
+                                    f"weighted batch_size={batch_size} {hidden}->{output}")
+
+
+# ---------------------------------------------------------------------------
+# the helper thread lives exactly as long as its call
+# ---------------------------------------------------------------------------
+
+
+def thread_ids():
+    return set(os.listdir("/proc/self/task"))
+
+
+def threads_seen_during(call):
+    """Ids of the threads that appear while call() runs, except the watcher's own."""
+    before = thread_ids()
+    seen = set()
+    running = threading.Event()
+    done = threading.Event()
+
+    def watch():
+        running.set()
+        while not done.is_set():
+            seen.update(thread_ids())
+        seen.update(thread_ids())
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    running.wait()
+    try:
+        call()
+    finally:
+        done.set()
+        watcher.join()
+    return seen - before - {str(watcher.native_id)}
+
+
+def long_epoch_call(batch_size, helper_thread):
+    # Tens of milliseconds in the kernel, with the GIL released: the watcher
+    # lists the threads thousands of times meanwhile.
+    problem = make_problem(np.float64, False, "softmax", "labels", False, seed=8,
+                           units=(30, 200, 3), n_rows=20_000)
+    problem["orders"] = problem["orders"][:1]  # one call: one helper thread
+    net = _kernels.Network(NetworkLayout(problem["units"]), "relu", "softmax", ALPHA)
+    return lambda: run_epochs(problem, net, "adam", batch_size, helper_thread)
+
+
+@needs_proc_tasks
+def test_helper_thread_runs_during_the_call_only():
+    started = threads_seen_during(long_epoch_call(64, True))
+    assert len(started) == 1, f"expected one helper thread during the call, saw {started}"
+    assert not started & thread_ids(), "the helper thread outlived its call"
+    # No thread without the flag, nor when no batch is split.
+    assert threads_seen_during(long_epoch_call(64, False)) == set()
+    assert threads_seen_during(long_epoch_call(SPLIT_MIN_ROWS - 1, True)) == set()
+
+
+@needs_proc_tasks
+def test_many_short_calls_leave_no_thread_behind():
+    problem = make_problem(np.float64, False, "softmax", "labels", True, seed=9, n_rows=40)
+    net = _kernels.Network(NetworkLayout(UNITS), "relu", "softmax", ALPHA)
+    params = problem["params"].copy()
+    optimizer = make_optimizer("adam", len(params), np.float64)
+    order = problem["orders"][0]
+
+    def epoch():
+        return _kernels.train_epoch(net, problem["X"], problem["Y"], order, 40, params,
+                                    optimizer, problem["weights"], helper_thread=True)
+
+    epoch()  # whatever a first call starts lazily (BLAS) is not a leak
+    before = thread_ids()
+    for _ in range(300):
+        epoch()
+    assert thread_ids() <= before, f"threads left running: {thread_ids() - before}"
+    assert optimizer.t == 301
+    assert np.all(np.isfinite(params))
+
+
+def test_zero_weight_batch_stops_the_epoch_the_same_with_helper():
+    problem = make_problem(np.float64, False, "logistic", "labels", True, seed=10)
+    problem["orders"][0] = np.arange(N_ROWS, dtype=np.intp)
+    problem["weights"][80:120] = 0.0  # the third batch of 40
+    net = _kernels.Network(NetworkLayout(UNITS), "tanh", "logistic", ALPHA)
+    states = []
+    for helper_thread in (True, False):
+        params = problem["params"].copy()
+        optimizer = make_optimizer("adam", len(params), np.float64)
+        with pytest.raises(ZeroDivisionError, match="Weights sum to zero"):
+            _kernels.train_epoch(net, problem["X"], problem["Y"], problem["orders"][0], 40,
+                                 params, optimizer, problem["weights"],
+                                 helper_thread=helper_thread)
+        states.append(dict(params=params, moment_1=optimizer.moment_1,
+                           moment_2=optimizer.moment_2, t=optimizer.t))
+    assert_same_training_state(*states, where="zero weight sum")
+    assert states[0]["t"] == 2  # the two batches before the zero-weight one
+
+
+INTERRUPT_SIGNAL_AFTER = 0.5   # seconds into the epoch
+INTERRUPT_STOP_WITHIN = 5.0    # seconds after the signal (a batch takes a few ms)
+INTERRUPT_KILL_AFTER = 60.0    # the whole subprocess: a hang fails the test
+
+INTERRUPT_SCRIPT = textwrap.dedent("""
+    import json, os, signal, threading, time
+    import numpy as np
+    from mlpfast import _kernels
+    from mlpfast._network import NetworkLayout
+    from mlpfast._solvers import AdamOptimizer
+
+    signal_after = float(os.environ["SIGNAL_AFTER"])
+    units = (32, 384, 384, 4)
+    layout = NetworkLayout(units)
+    net = _kernels.Network(layout, "relu", "softmax", 1e-4)
+    rng = np.random.default_rng(0)
+    n_rows, batch_size = 60_000, 64   # several seconds of batches
+    X = rng.standard_normal((n_rows, units[0])).astype(np.float32)
+    Y = np.eye(units[-1], dtype=bool)[rng.integers(0, units[-1], n_rows)]
+    order = rng.permutation(n_rows).astype(np.intp)
+    params = (rng.uniform(-1, 1, layout.n_params) * 0.05).astype(np.float32)
+    optimizer = AdamOptimizer(layout.n_params, np.float32, 1e-3, 0.9, 0.999, 1e-8)
+
+    def n_threads():
+        return len(os.listdir("/proc/self/task"))
+
+    threads_before = n_threads()
+    sent = {}
+
+    def interrupt():
+        sent["at"] = time.monotonic()
+        os.kill(os.getpid(), signal.SIGINT)
+
+    timer = threading.Timer(signal_after, interrupt)
+    timer.start()
+    try:
+        _kernels.train_epoch(net, X, Y, order, batch_size, params, optimizer,
+                             helper_thread=True)
+        interrupted = False
+    except KeyboardInterrupt:
+        interrupted = True
+    ended = time.monotonic()
+    timer.join()
+    threads_after = n_threads()
+
+    # Training goes on: a short epoch from the interrupted state, with and
+    # without the helper, from identical copies.
+    results = []
+    for helper_thread in (True, False):
+        p = params.copy()
+        o = AdamOptimizer(layout.n_params, np.float32, 1e-3, 0.9, 0.999, 1e-8)
+        o.moment_1[...] = optimizer.moment_1
+        o.moment_2[...] = optimizer.moment_2
+        o.t = optimizer.t
+        loss = _kernels.train_epoch(net, X[:500], Y[:500], np.arange(500), batch_size, p, o,
+                                    helper_thread=helper_thread)
+        results.append((loss, p.tobytes(), o.moment_1.tobytes(), o.moment_2.tobytes(), o.t))
+    print(json.dumps(dict(
+        interrupted=interrupted,
+        signal_sent="at" in sent,
+        stopped_after_signal=ended - sent.get("at", float("nan")),
+        t=optimizer.t,
+        n_batches=-(-n_rows // batch_size),
+        finite=bool(np.isfinite(params).all()),
+        threads_before=threads_before,
+        threads_after=threads_after,
+        next_epoch_finite=bool(np.isfinite(results[0][0])),
+        next_epoch_same_with_and_without_helper=results[0] == results[1],
+    )), flush=True)
+""")
+
+
+@needs_proc_tasks
+@pytest.mark.skipif(not hasattr(signal, "SIGINT"), reason="needs POSIX signals")
+def test_ctrl_c_during_a_helper_thread_epoch_ends_cleanly(tmp_path):
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1",
+               SIGNAL_AFTER=str(INTERRUPT_SIGNAL_AFTER))
+    try:
+        result = subprocess.run([sys.executable, "-c", INTERRUPT_SCRIPT], capture_output=True,
+                                text=True, timeout=INTERRUPT_KILL_AFTER, env=env,
+                                cwd=tmp_path, check=False)
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"train_epoch(helper_thread=True) hung after SIGINT; output: {exc.stdout!r}")
+    assert result.returncode == 0, f"the subprocess crashed:\n{result.stderr[-3000:]}"
+    run = json.loads(result.stdout.strip().splitlines()[-1])
+    assert run["signal_sent"] and run["interrupted"], run
+    assert run["stopped_after_signal"] < INTERRUPT_STOP_WITHIN, run
+    assert 0 < run["t"] < run["n_batches"], f"Adam's t was not written back: {run}"
+    assert run["finite"], run
+    assert run["threads_after"] == run["threads_before"], f"helper not joined: {run}"
+    assert run["next_epoch_finite"] and run["next_epoch_same_with_and_without_helper"], run
+
+
+# ---------------------------------------------------------------------------
+# HelperThreadChoice
+# ---------------------------------------------------------------------------
+
+
+class FakeClock:
+    """time.monotonic / time.perf_counter that move only when told to."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def monotonic(self):
+        return self.now
+
+    perf_counter = monotonic
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    fake = FakeClock()
+    monkeypatch.setattr(_threads, "time", types.SimpleNamespace(monotonic=fake.monotonic))
+    return fake
+
+
+@pytest.fixture
+def two_cores_two_blas_threads(monkeypatch):
+    """Rule out the host: the choice sees two cores and no BLAS limit."""
+    monkeypatch.setattr(_threads, "_usable_cores", lambda: 2)
+    monkeypatch.setattr(_threads, "_blas_thread_limit", lambda: 2)
+
+
+SMALL_UNITS = (8, 16, 3)
+
+
+def test_choice_ruled_out_for_products_from_the_single_thread_limit(two_cores_two_blas_threads):
+    # The largest product of (3, 256, 512, 2) is the middle one; at the
+    # limit's row count (64, a batch that is split) it reaches
+    # SINGLE_THREAD_MAX_MACS exactly.
+    units = (3, 256, 512, 2)
+    rows_at_limit, remainder = divmod(_threads.SINGLE_THREAD_MAX_MACS, 256 * 512)
+    assert remainder == 0 and rows_at_limit > SPLIT_MIN_ROWS
+    assert HelperThreadChoice.for_training(units, rows_at_limit, np.float64) is None
+    assert HelperThreadChoice.for_training(units, 4 * rows_at_limit, np.float32) is None
+    assert isinstance(HelperThreadChoice.for_training(units, rows_at_limit - 1, np.float64),
+                      HelperThreadChoice)
+
+
+def test_choice_ruled_out_for_batches_that_are_not_split(two_cores_two_blas_threads):
+    assert HelperThreadChoice.for_training(SMALL_UNITS, SPLIT_MIN_ROWS - 1, np.float64) is None
+    assert HelperThreadChoice.for_training(SMALL_UNITS, SPLIT_MIN_ROWS, np.float64) is not None
+
+
+def test_choice_ruled_out_on_one_core(monkeypatch):
+    monkeypatch.setattr(_threads, "_blas_thread_limit", lambda: 2)
+    monkeypatch.setattr(_threads, "_usable_cores", lambda: 1)
+    assert HelperThreadChoice.for_training(SMALL_UNITS, 64, np.float64) is None
+    monkeypatch.setattr(_threads, "_usable_cores", lambda: 2)
+    assert HelperThreadChoice.for_training(SMALL_UNITS, 64, np.float64) is not None
+
+
+def test_choice_ruled_out_under_a_one_thread_blas_limit(monkeypatch):
+    monkeypatch.setattr(_threads, "_usable_cores", lambda: 2)
+    with threadpool_limits(limits=2, user_api="blas"):  # the control: allowed
+        assert _threads._blas_thread_limit() == 2
+        assert HelperThreadChoice.for_training(SMALL_UNITS, 64, np.float64) is not None
+        with threadpool_limits(limits=1, user_api="blas"):
+            assert _threads._blas_thread_limit() == 1
+            assert HelperThreadChoice.for_training(SMALL_UNITS, 64, np.float64) is None
+
+
+def test_choice_explores_both_then_keeps_the_faster_per_row(clock):
+    choice = HelperThreadChoice((SMALL_UNITS, 64, "<f8"))
+    assert choice.use_helper() is True     # nothing timed yet: the helper first
+    choice.record(True, 2.0, 100)          # 0.020 s per row
+    assert choice.use_helper() is False    # then without it
+    choice.record(False, 1.0, 40)          # 0.025 s per row: fewer seconds, slower per row
+    for _ in range(3):
+        assert choice.use_helper() is True
+    choice.record(True, 3.0, 100)          # 0.030 s per row now
+    assert choice.use_helper() is False
+
+
+def test_choice_times_again_after_decision_seconds(clock):
+    choice = HelperThreadChoice((SMALL_UNITS, 64, "<f8"))
+    choice.record(True, 1.0, 10)            # at 1000
+    clock.now += 4.0
+    choice.record(False, 2.0, 10)           # at 1004: slower
+    clock.now = 1000.0 + _threads.DECISION_SECONDS - 0.5
+    assert choice.use_helper() is True      # both timings still young: the faster
+    clock.now = 1000.0 + _threads.DECISION_SECONDS + 0.5
+    assert choice.use_helper() is True      # the helper's timing expired: timed again
+    choice.record(True, 3.0, 10)            # now slower than without
+    assert choice.use_helper() is False     # the other timing is still young
+    clock.now = 1004.0 + _threads.DECISION_SECONDS + 0.5
+    assert choice.use_helper() is False     # its turn to be timed again
+    choice.record(False, 4.0, 10)
+    assert choice.use_helper() is True
+
+
+def test_choice_timings_are_shared_by_network_batch_size_and_dtype(
+        clock, two_cores_two_blas_threads):
+    first = HelperThreadChoice.for_training(list(SMALL_UNITS), 64, np.float64)
+    first.record(True, 1.0, 64)
+    same = HelperThreadChoice.for_training(SMALL_UNITS, 64, np.dtype("float64"))
+    assert same.use_helper() is False       # the helper's timing is known
+    for other in (HelperThreadChoice.for_training(SMALL_UNITS, 32, np.float64),
+                  HelperThreadChoice.for_training(SMALL_UNITS, 64, np.float32),
+                  HelperThreadChoice.for_training((8, 17, 3), 64, np.float64)):
+        assert other.use_helper() is True   # nothing known for these
+
+
+@pytest.fixture
+def blas_thread_counts_restored():
+    """Put every BLAS's thread count back as it was, whatever the test leaves."""
+    libraries = ThreadpoolController().select(user_api="blas").lib_controllers
+    counts = [library.num_threads for library in libraries]
+    yield
+    for library, count in zip(libraries, counts):
+        library.set_num_threads(count)
+
+
+def test_overlapping_fits_do_not_rule_out_the_helper_for_good(monkeypatch,
+                                                             blas_thread_counts_restored):
+    # Two fits in two Python threads, A starting first and ending first: each
+    # applies the thread policy for its whole epoch loop (small products: one
+    # BLAS thread) and undoes it at its end.
+    monkeypatch.setattr(_threads, "_usable_cores", lambda: 2)
+    with threadpool_limits(limits=2, user_api="blas"):
+        assert HelperThreadChoice.for_training(SMALL_UNITS, 64, np.float64) is not None
+        fit_a = _threads.blas_threads_for(SMALL_UNITS, 64, np.float64)
+        fit_a.__enter__()
+        fit_b = _threads.blas_threads_for(SMALL_UNITS, 64, np.float64)
+        fit_b.__enter__()
+        fit_a.__exit__(None, None, None)
+        fit_b.__exit__(None, None, None)
+        # Both fits are over: no limit holds, so nothing rules the helper out.
+        assert _threads._blas_thread_limit() == 2
+        assert HelperThreadChoice.for_training(SMALL_UNITS, 64, np.float64) is not None
+
+
+# ---------------------------------------------------------------------------
+# the estimators follow the choice, epoch by epoch
+# ---------------------------------------------------------------------------
+
+
+def spy_on_train_epoch(monkeypatch, on_call=None):
+    """Record the helper_thread flag of every train_epoch call the estimators make."""
+    flags = []
+    real_train_epoch = _kernels.train_epoch
+
+    def train_epoch(*args, helper_thread=False, **kwargs):
+        flags.append(helper_thread)
+        if on_call is not None:
+            on_call(helper_thread)
+        return real_train_epoch(*args, helper_thread=helper_thread, **kwargs)
+
+    monkeypatch.setattr(_kernels, "train_epoch", train_epoch)
+    return flags
+
+
+def epoch_seconds_by_choice(monkeypatch, clock, helper_seconds, plain_seconds):
+    """Make each epoch seem to take the given seconds, by whether it used the helper."""
+    monkeypatch.setattr("mlpfast._solvers.time",
+                        types.SimpleNamespace(perf_counter=clock.perf_counter))
+
+    def advance(helper_thread):
+        clock.now += helper_seconds if helper_thread else plain_seconds
+
+    return spy_on_train_epoch(monkeypatch, advance)
+
+
+CHOICE_FIT = dict(hidden_layer_sizes=(16,), batch_size=64, max_iter=6, tol=0.0,
+                  n_iter_no_change=100, random_state=0)
+
+
+@engine_only
+@pytest.mark.parametrize("helper_faster", [True, False])
+def test_fit_explores_then_keeps_the_faster_choice(monkeypatch, clock,
+                                                   two_cores_two_blas_threads, helper_faster):
+    X, y = make_data("multiclass", n_samples=301)
+    flags = epoch_seconds_by_choice(monkeypatch, clock, *((1.0, 3.0) if helper_faster
+                                                          else (3.0, 1.0)))
+    fit_quiet(FastClassifier(**CHOICE_FIT), X, y)
+    assert flags == [True, False] + [helper_faster] * 4
+    timings = _threads._helper_thread_timings[((8, 16, 3), 64, "<f8")]
+    assert timings[True][1] == (1.0 if helper_faster else 3.0) / 301  # seconds per row
+    # A second fit of the same network within DECISION_SECONDS reuses them.
+    del flags[:]
+    fit_quiet(FastClassifier(**CHOICE_FIT), X, y)
+    assert flags == [helper_faster] * 6
+
+
+@engine_only
+def test_partial_fit_stream_times_each_choice_once(monkeypatch, clock,
+                                                   two_cores_two_blas_threads):
+    X, y = make_data("reg1", n_samples=320)
+    flags = epoch_seconds_by_choice(monkeypatch, clock, 1.0, 2.0)
+    est = FastRegressor(hidden_layer_sizes=(16,), batch_size=64, random_state=0)
+    for chunk in np.split(np.arange(320), 5):  # each call: one epoch, one split batch
+        est.partial_fit(X[chunk], y[chunk])
+    assert flags == [True, False, True, True, True]
+
+
+@engine_only
+def test_fit_ruled_out_never_asks_for_the_helper(monkeypatch):
+    monkeypatch.setattr(_threads, "_usable_cores", lambda: 1)
+    flags = spy_on_train_epoch(monkeypatch)
+    X, y = make_data("binary", n_samples=301)
+    fit_quiet(FastClassifier(**CHOICE_FIT), X, y)
+    assert flags == [False] * 6
+    assert _threads._helper_thread_timings == {}
+
+
+# ---------------------------------------------------------------------------
+# estimators: helper forced on, forced off, ruled out; and scikit-learn
+# ---------------------------------------------------------------------------
+
+HELPER_MODES = ("forced_on", "forced_off", "ruled_out")
+
+
+def apply_helper_mode(monkeypatch, mode):
+    """Patch HelperThreadChoice so that fits run as ``mode`` says, whatever the host."""
+    if mode == "ruled_out":
+        monkeypatch.setattr(HelperThreadChoice, "for_training",
+                            classmethod(lambda cls, units, batch_size, dtype: None))
+        return
+    monkeypatch.setattr(
+        HelperThreadChoice, "for_training",
+        classmethod(lambda cls, units, batch_size, dtype:
+                    cls((tuple(units), batch_size, np.dtype(dtype).str))))
+    use = mode == "forced_on"
+    monkeypatch.setattr(HelperThreadChoice, "use_helper", lambda self: use)
+
+
+def fit_in_mode(monkeypatch, mode, make_estimator, X, y, sample_weight=None):
+    """Fit a new estimator under a helper mode; return it and its recorded warnings."""
+    with monkeypatch.context() as patch:
+        apply_helper_mode(patch, mode)
+        flags = spy_on_train_epoch(patch)
+        est = make_estimator()
+        caught = fit_recording_warnings(est, X, y, sample_weight=sample_weight)
+    assert flags and all(flag == (mode == "forced_on") for flag in flags), (mode, flags)
+    return est, caught
+
+
+ESTIMATOR_CASES = {
+    "multiclass-adam": ("multiclass", dict(solver="adam", learning_rate_init=0.01)),
+    "multilabel-sgd": ("multilabel", dict(solver="sgd", momentum=0.9,
+                                          nesterovs_momentum=True, learning_rate_init=0.05)),
+    "binary-sgd-classic-es": ("binary", dict(solver="sgd", momentum=0.9,
+                                             nesterovs_momentum=False, early_stopping=True,
+                                             learning_rate_init=0.05)),
+    "reg2-adam-noshuffle": ("reg2", dict(solver="adam", shuffle=False)),
+    "reg1-sgd-invscaling": ("reg1", dict(solver="sgd", learning_rate="invscaling",
+                                         learning_rate_init=0.2)),
+}
+
+
+@engine_only
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("case", list(ESTIMATOR_CASES))
+def test_fit_same_in_every_helper_mode_and_matches_sklearn(monkeypatch, case, dtype, weighted):
+    task, solver_params = ESTIMATOR_CASES[case]
+    # 301 rows in batches of 64: four split batches and a split last one of
+    # 45 (with early stopping: 240 training rows, the last batch 48).
+    X, y = make_data(task, n_samples=301, dtype=dtype)
+    sample_weight = (np.random.default_rng(1).uniform(0.2, 2.0, len(X)) if weighted
+                     else None)
+    params = dict(hidden_layer_sizes=(24, 12), activation="tanh", batch_size=64,
+                  max_iter=4, random_state=3, **solver_params)
+    fast_cls, ref_cls = ((FastClassifier, SkMLPClassifier) if task in
+                         ("binary", "multiclass", "multilabel")
+                         else (FastRegressor, SkMLPRegressor))
+    fits = {mode: fit_in_mode(monkeypatch, mode, lambda: fast_cls(**params), X, y,
+                              sample_weight)
+            for mode in HELPER_MODES}
+
+    forced_on, on_warnings = fits["forced_on"]
+    for mode in ("forced_off", "ruled_out"):
+        other, other_warnings = fits[mode]
+        assert_weights_identical(forced_on, other)
+        assert forced_on.loss_curve_ == other.loss_curve_, mode
+        assert forced_on.validation_scores_ == other.validation_scores_, mode
+        assert (forced_on.n_iter_, forced_on.t_) == (other.n_iter_, other.t_), mode
+        assert on_warnings == other_warnings, mode
+
+    reference = ref_cls(**params)
+    ref_warnings = fit_recording_warnings(reference, X, y, sample_weight=sample_weight)
+    assert_same_warnings(on_warnings, ref_warnings)
+    rtol, atol = (RTOL64, ATOL64) if dtype == np.float64 else (RTOL32, ATOL32)
+    assert_fitted_close(forced_on, reference, X, rtol=rtol, atol=atol)
+
+
+# ---------------------------------------------------------------------------
+# fits with helper threads in two Python threads at once
+# ---------------------------------------------------------------------------
+
+
+@engine_only
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_concurrent_fits_with_helper_threads_match_sequential(monkeypatch,
+                                                             blas_thread_counts_restored):
+    apply_helper_mode(monkeypatch, "forced_on")
+    flags = spy_on_train_epoch(monkeypatch)
+    X, y_class = make_data("multiclass", n_samples=600)
+    _, y_reg = make_data("reg1", n_samples=600)
+    jobs = [
+        [(FastClassifier, y_class, dict(solver="adam", random_state=i)),
+         (FastRegressor, y_reg, dict(solver="sgd", momentum=0.9, random_state=i))]
+        for i in range(2)
+    ]
+
+    def run(thread_jobs, barrier=None):
+        if barrier is not None:
+            barrier.wait()
+        return [cls(hidden_layer_sizes=(32, 16), batch_size=64, max_iter=5, **params)
+                .fit(X, y) for cls, y, params in thread_jobs]
+
+    expected = [run(thread_jobs) for thread_jobs in jobs]
+    assert flags and all(flags)
+    barrier = threading.Barrier(len(jobs))
+    with ThreadPoolExecutor(len(jobs)) as pool:
+        futures = [pool.submit(run, thread_jobs, barrier) for thread_jobs in jobs]
+        results = [future.result(timeout=120) for future in futures]
+    for got_jobs, want_jobs in zip(results, expected):
+        for got, want in zip(got_jobs, want_jobs):
+            assert_weights_identical(got, want)
+            assert got.loss_curve_ == want.loss_curve_
