@@ -34,7 +34,7 @@ from mlpfast._callbacks import FitTasks, LbfgsIterationTasks
 from mlpfast._inputs import check_sample_weight, kernel_matrix
 from mlpfast._network import NetworkLayout, glorot_uniform_params
 from mlpfast._solvers import EpochRunner, make_optimizer
-from mlpfast._threads import HelperThreadChoice, blas_threads_for
+from mlpfast._threads import HelperThreadChoice, call_kernel, single_blas_thread
 
 # Types of the public signatures. Annotations stay strings until asked for
 # (typing.get_type_hints), so the sparse names cost nothing at import.
@@ -371,7 +371,7 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
             HelperThreadChoice.for_training(self._layout.layer_units, batch_size, dtype),
         )
 
-        with blas_threads_for(self._layout.layer_units, batch_size, dtype):
+        with single_blas_thread():
             self._run_epochs(runner, incremental, validation, tasks)
         if early_stopping:
             self._end_on_best_params()
@@ -490,19 +490,21 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         if sample_weight is not None:
             sample_weight = np.ascontiguousarray(sample_weight, dtype=dtype)
         network = self._network()
+        helper_threads = HelperThreadChoice.for_training(
+            self._layout.layer_units, min(X.shape[0], _kernels.MAX_CHUNK_ROWS), dtype)
 
         def loss_and_gradient(params):
             # A new gradient array at every call: scipy keeps earlier ones.
             params = np.ascontiguousarray(params, dtype=dtype)
             grad = np.empty_like(params)
-            loss = _kernels.loss_gradient(network, X, Y, params, grad, sample_weight)
+            loss = call_kernel(helper_threads, _kernels.loss_gradient, X.shape[0],
+                               network, X, Y, params, grad, sample_weight)
             return loss, grad
 
         iteration_tasks = None
         if tasks.has_callbacks:
             iteration_tasks = LbfgsIterationTasks(tasks, self._params, self._fitted_state)
-        chunk_rows = min(X.shape[0], _kernels.MAX_CHUNK_ROWS)
-        with blas_threads_for(self._layout.layer_units, chunk_rows, dtype):
+        with single_blas_thread():
             result = scipy.optimize.minimize(
                 loss_and_gradient,
                 self._params,

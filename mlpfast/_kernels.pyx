@@ -394,40 +394,127 @@ cdef struct BatchHalf:
     const unsigned char *y_labels  # 0/1 label bytes, or NULL
     const void *y_values         # targets when y_labels is NULL
     Py_ssize_t n_features, n_outputs
-    const intp_t *rows           # this half's slice of the epoch's sample order
+    const intp_t *rows           # this half's slice of the sample order, or NULL:
+    Py_ssize_t first_row         #   rows first_row, first_row + 1, ... read in place
     Py_ssize_t n_rows
     void *x_batch                # this half's rows of the gathered batch
     void *y_batch
-    const void *weights          # this half's gathered sample weights, or NULL
+    const void *weights          # this half's sample weights, or NULL
     void **activations
     void **deltas
     void *grad                   # raw gradient sums of this half
+    bint accumulate              # add to grad instead of overwriting it
     double loss_sum              # out: this half's (weighted) loss sum
 
 
 cdef void compute_half(BatchHalf *half, floating *grad) noexcept nogil:
-    """Gather a half batch, run its forward and backward passes into grad."""
+    """Forward and backward passes of a half batch into grad.
+
+    Gathers its rows first, unless they are consecutive rows read in place.
+    """
     cdef floating **activations = <floating **> half.activations
     cdef SparseRows *sparse = &half.sparse if half.x_data == NULL else NULL
-    if sparse != NULL:
-        sparse.rows = half.rows
+    cdef const floating *y
+    if half.rows == NULL:
+        if sparse != NULL:
+            sparse.rows = NULL
+            sparse.first_row = half.first_row
+        else:
+            activations[0] = <floating *> half.x_data + half.first_row * half.n_features
+        y = <const floating *> half.y_values + half.first_row * half.n_outputs
     else:
-        gather_rows(<const floating *> half.x_data, half.n_features, half.rows, half.n_rows,
-                    <floating *> half.x_batch)
-    if half.y_labels != NULL:
-        gather_label_rows(half.y_labels, half.n_outputs, half.rows, half.n_rows,
-                          <floating *> half.y_batch)
-    else:
-        gather_rows(<const floating *> half.y_values, half.n_outputs, half.rows, half.n_rows,
-                    <floating *> half.y_batch)
-    activations[0] = <floating *> half.x_batch
+        if sparse != NULL:
+            sparse.rows = half.rows
+        else:
+            gather_rows(<const floating *> half.x_data, half.n_features, half.rows,
+                        half.n_rows, <floating *> half.x_batch)
+            activations[0] = <floating *> half.x_batch
+        if half.y_labels != NULL:
+            gather_label_rows(half.y_labels, half.n_outputs, half.rows, half.n_rows,
+                              <floating *> half.y_batch)
+        else:
+            gather_rows(<const floating *> half.y_values, half.n_outputs, half.rows,
+                        half.n_rows, <floating *> half.y_batch)
+        y = <const floating *> half.y_batch
     forward_layers(half.shape, <const floating *> half.params, activations, half.n_rows,
                    sparse)
     half.loss_sum = add_chunk_gradient(
         half.shape, <const floating *> half.params, activations,
-        <floating **> half.deltas, <const floating *> half.y_batch,
-        <const floating *> half.weights, half.n_rows, sparse, grad, True,
+        <floating **> half.deltas, y, <const floating *> half.weights, half.n_rows, sparse,
+        grad, not half.accumulate,
     )
+
+
+cdef class BatchHalves:
+    """Two BatchHalf records and the buffers they own, for one kernel call.
+
+    halves[0] can take a whole batch of ``max_rows`` rows (batches that are
+    not split), halves[1] at most half of one; each has its own workspace,
+    layer pointer tables and gradient.  The caller points them at its data
+    with point_halves.
+
+    Parameters
+    ----------
+    net : Network
+    dtype : numpy dtype the call computes in
+    max_rows : int
+        The largest batch (or chunk) the call will compute.
+    """
+    cdef BatchHalf halves[2]
+    cdef object buffers
+    cdef LayerPointers first_pointers, second_pointers
+
+    def __init__(self, Network net, dtype, Py_ssize_t max_rows):
+        cdef Py_ssize_t second_rows = max_rows // 2 if max_rows >= SPLIT_MIN_ROWS else 0
+        grad_second = np.empty(net.n_params if second_rows else 1, dtype=dtype)
+        first_workspace = np.empty(net.workspace_size(max_rows), dtype=dtype)
+        second_workspace = np.empty(max(net.workspace_size(second_rows), 1), dtype=dtype)
+        self.buffers = (grad_second, first_workspace, second_workspace)
+        self.first_pointers = LayerPointers(net.shape.n_layers)
+        self.second_pointers = LayerPointers(net.shape.n_layers)
+        memset(self.halves, 0, sizeof(self.halves))
+        self.halves[0].activations = self.first_pointers.activations
+        self.halves[0].deltas = self.first_pointers.deltas
+        self.halves[1].activations = self.second_pointers.activations
+        self.halves[1].deltas = self.second_pointers.deltas
+        self.halves[1].grad = <void *> data_pointer(grad_second)
+        if dtype == np.float64:
+            carve_workspace(&net.shape, <double *> data_pointer(first_workspace), max_rows,
+                            <double **> self.halves[0].activations,
+                            <double **> self.halves[0].deltas)
+            carve_workspace(&net.shape, <double *> data_pointer(second_workspace),
+                            second_rows, <double **> self.halves[1].activations,
+                            <double **> self.halves[1].deltas)
+        else:
+            carve_workspace(&net.shape, <float *> data_pointer(first_workspace), max_rows,
+                            <float **> self.halves[0].activations,
+                            <float **> self.halves[0].deltas)
+            carve_workspace(&net.shape, <float *> data_pointer(second_workspace),
+                            second_rows, <float **> self.halves[1].activations,
+                            <float **> self.halves[1].deltas)
+
+    cdef void point_at(self, const NetShape *shape, InputMatrix inputs, const void *params,
+                       const unsigned char *y_labels, const void *y_values, void *grad):
+        """Set what both halves read (X, the targets: labels or values, params)
+        and where the first half's gradient goes."""
+        cdef BatchHalf *half
+        cdef Py_ssize_t i
+        for i in range(2):
+            half = &self.halves[i]
+            half.shape = shape
+            half.params = params
+            if inputs.is_sparse:
+                half.sparse = inputs.sparse_rows
+            else:
+                half.x_data = inputs.dense_data
+            half.y_labels = y_labels
+            half.y_values = y_values
+            half.n_features = inputs.n_features
+            half.n_outputs = shape.units[shape.n_layers]
+        self.halves[0].grad = grad
+
+    cdef const void *second_grad(self):
+        return self.halves[1].grad
 
 
 cdef void compute_half_f64(void *halves, int part) noexcept nogil:
@@ -449,6 +536,20 @@ cdef void set_half_rows(BatchHalf *half, const intp_t *batch_order, Py_ssize_t f
     half.x_batch = x_batch + first * half.n_features
     half.y_batch = y_batch + first * half.n_outputs
     half.weights = weight_batch + first if weight_batch != NULL else NULL
+
+
+cdef void set_half_chunk(BatchHalf *half, Py_ssize_t first_row, Py_ssize_t n_rows,
+                         const floating *weights, bint accumulate) noexcept nogil:
+    """Point half at rows [first_row, first_row + n_rows) of X, read in place.
+
+    ``weights`` is the whole sample-weight vector or NULL; the half adds to
+    its gradient when ``accumulate`` is set (not its first chunk).
+    """
+    half.rows = NULL
+    half.first_row = first_row
+    half.n_rows = n_rows
+    half.accumulate = accumulate
+    half.weights = weights + first_row if weights != NULL else NULL
 
 
 cdef void run_parts(mlpf_pair *pair, mlpf_part_fn fn, void *context) noexcept nogil:
@@ -633,7 +734,6 @@ def train_epoch(Network net, X, Y, const intp_t[::1] sample_order,
             raise ValueError("sample_order holds a row index out of range")
     net.check_rows(batch_size)
 
-    cdef const floating *x_data = <const floating *> inputs.dense_data
     cdef const floating[::1] weights
     cdef floating[:, ::1] x_batch = np.empty((batch_size, n_features), dtype=dtype)
     cdef floating[:, ::1] y_batch = np.empty((batch_size, n_outputs), dtype=dtype)
@@ -649,42 +749,17 @@ def train_epoch(Network net, X, Y, const intp_t[::1] sample_order,
     cdef OptimizerStep step = read_optimizer(optimizer)
     cdef const NetShape *shape = &net.shape
 
-    # halves[0] takes a whole batch when it is not split, halves[1] at most
-    # half of one; each has its own workspace, gradient and pointer tables.
-    cdef bint splits = batch_size >= SPLIT_MIN_ROWS
-    cdef BatchHalf halves[2]
     cdef floating[::1] grad = np.empty(net.n_params, dtype=dtype)
-    cdef floating[::1] grad_second = np.empty(net.n_params if splits else 1, dtype=dtype)
-    cdef floating[::1] workspace = np.empty(net.workspace_size(batch_size), dtype=dtype)
-    cdef floating[::1] workspace_second = np.empty(
-        net.workspace_size(batch_size // 2) if splits else 1, dtype=dtype)
-    cdef LayerPointers pointers = LayerPointers(shape.n_layers)
-    cdef LayerPointers pointers_second = LayerPointers(shape.n_layers)
-    memset(halves, 0, sizeof(halves))
-    for i in range(2):
-        halves[i].shape = shape
-        halves[i].params = &params[0]
-        if inputs.is_sparse:
-            halves[i].sparse = inputs.sparse_rows
-        else:
-            halves[i].x_data = x_data
-        if labels:
-            halves[i].y_labels = &Y_labels[0, 0]
-        else:
-            halves[i].y_values = &Y_values[0, 0]
-        halves[i].n_features = n_features
-        halves[i].n_outputs = n_outputs
-    halves[0].activations = pointers.activations
-    halves[0].deltas = pointers.deltas
-    halves[0].grad = &grad[0]
-    halves[1].activations = pointers_second.activations
-    halves[1].deltas = pointers_second.deltas
-    halves[1].grad = &grad_second[0]
-    carve_workspace(shape, &workspace[0], batch_size, <floating **> pointers.activations,
-                    <floating **> pointers.deltas)
-    carve_workspace(shape, &workspace_second[0], batch_size // 2 if splits else 0,
-                    <floating **> pointers_second.activations,
-                    <floating **> pointers_second.deltas)
+    cdef BatchHalves batch_halves = BatchHalves(net, dtype, batch_size)
+    cdef const unsigned char *label_data = NULL
+    cdef const void *value_data = NULL
+    if labels:
+        label_data = &Y_labels[0, 0]
+    else:
+        value_data = &Y_values[0, 0]
+    batch_halves.point_at(shape, inputs, &params[0], label_data, value_data, &grad[0])
+    cdef BatchHalf *halves = batch_halves.halves
+    cdef const floating *grad_second = <const floating *> batch_halves.second_grad()
     cdef mlpf_part_fn compute_part = compute_half_f64 if floating is double else compute_half_f32
     # The gradient finish and the optimizer step run over two ranges of the
     # flat vector, always (the L2 term sums the ranges' squares, so its
@@ -703,7 +778,7 @@ def train_epoch(Network net, X, Y, const intp_t[::1] sample_order,
     ranges[0].end = ranges[1].start = net.n_params // 2
     ranges[1].end = net.n_params
     cdef mlpf_pair *pair = NULL
-    if splits and helper_thread:
+    if batch_size >= SPLIT_MIN_ROWS and helper_thread:
         pair = mlpf_pair_start()   # NULL (no thread): the halves run here in turn
 
     cdef Py_ssize_t start = 0, n_rows, first_rows, batch_index = 0
@@ -740,7 +815,7 @@ def train_epoch(Network net, X, Y, const intp_t[::1] sample_order,
                     run_parts(pair, compute_part, halves)
                 for i in range(2):
                     ranges[i].weight_sum = weight_sum
-                    ranges[i].grad_second = &grad_second[0] if first_rows < n_rows else NULL
+                    ranges[i].grad_second = grad_second if first_rows < n_rows else NULL
                 advance_step(&step)
                 run_parts(pair, step_part, ranges)
                 batch_loss = (halves[0].loss_sum + halves[1].loss_sum) / weight_sum
@@ -800,13 +875,14 @@ def forward(Network net, X, const floating[::1] params):
 
 
 def loss_gradient(Network net, X, const floating[:, ::1] Y, const floating[::1] params,
-                  floating[::1] grad, sample_weight=None):
+                  floating[::1] grad, sample_weight=None, bint helper_thread=False):
     """Loss of all of (X, Y) as one batch, and its gradient into grad.
 
     The loss is scikit-learn's: the (weighted) mean data loss plus
     ``alpha/2 * ||W||^2 / weight_sum``.  Rows are processed in chunks that
-    reuse one workspace; data of up to one chunk rounds exactly as
-    scikit-learn's full-batch products do.
+    reuse one workspace, each chunk of SPLIT_MIN_ROWS rows or more as two
+    halves, like a training batch: on two threads with ``helper_thread``,
+    with the same result.
 
     Returns
     -------
@@ -825,9 +901,6 @@ def loss_gradient(Network net, X, const floating[:, ::1] Y, const floating[::1] 
     check_sample_weight(sample_weight, n_samples)
     cdef Py_ssize_t chunk = net.chunk_rows(n_samples)
     net.check_rows(chunk)
-    cdef const floating *x_data = <const floating *> inputs.dense_data
-    cdef SparseRows sparse_rows = inputs.sparse_rows
-    cdef SparseRows *sparse = &sparse_rows if inputs.is_sparse else NULL
     cdef const floating[::1] weights
     cdef const floating *weights_ptr = NULL
     cdef double weight_sum = n_samples
@@ -837,26 +910,39 @@ def loss_gradient(Network net, X, const floating[:, ::1] Y, const floating[::1] 
         weight_sum = vector_sum(weights_ptr, n_samples)
         if weight_sum == 0:
             raise ZeroDivisionError(ZERO_WEIGHT_SUM_MESSAGE)
-    cdef floating[::1] workspace = np.empty(net.workspace_size(chunk), dtype=dtype)
     cdef const NetShape *shape = &net.shape
-    cdef LayerPointers pointers = LayerPointers(shape.n_layers)
-    cdef floating **activations = <floating **> pointers.activations
-    cdef floating **deltas = <floating **> pointers.deltas
+    cdef BatchHalves batch_halves = BatchHalves(net, dtype, chunk)
+    batch_halves.point_at(shape, inputs, &params[0], NULL, &Y[0, 0], &grad[0])
+    cdef BatchHalf *halves = batch_halves.halves
+    cdef const floating *grad_second = <const floating *> batch_halves.second_grad()
+    cdef mlpf_part_fn compute_part = compute_half_f64 if floating is double else compute_half_f32
+    cdef mlpf_pair *pair = NULL
+    if chunk >= SPLIT_MIN_ROWS and helper_thread:
+        pair = mlpf_pair_start()   # NULL (no thread): the halves run here in turn
     cdef double loss_sum = 0.0
-    cdef Py_ssize_t start = 0, n_rows
+    cdef Py_ssize_t start = 0, n_rows, first_rows
+    cdef bint second_used = False
 
-    with nogil:
-        carve_workspace(shape, &workspace[0], chunk, activations, deltas)
-        while start < n_samples:
-            n_rows = min(chunk, n_samples - start)
-            select_input_rows(activations, sparse, x_data, start, inputs.n_features)
-            forward_layers(shape, &params[0], activations, n_rows, sparse)
-            loss_sum += add_chunk_gradient(
-                shape, &params[0], activations, deltas, &Y[start, 0],
-                weights_ptr + start if weights_ptr != NULL else NULL,
-                n_rows, sparse, &grad[0], start == 0,
-            )
-            start += n_rows
-        loss_sum = loss_sum / weight_sum + finish_gradient(shape, &params[0], &grad[0],
-                                                           weight_sum)
+    try:
+        with nogil:
+            while start < n_samples:
+                n_rows = min(chunk, n_samples - start)
+                first_rows = (n_rows + 1) // 2 if n_rows >= SPLIT_MIN_ROWS else n_rows
+                set_half_chunk(&halves[0], start, first_rows, weights_ptr, start > 0)
+                if first_rows == n_rows:
+                    compute_part(halves, 0)
+                    loss_sum += halves[0].loss_sum
+                else:
+                    set_half_chunk(&halves[1], start + first_rows, n_rows - first_rows,
+                                   weights_ptr, second_used)
+                    run_parts(pair, compute_part, halves)
+                    loss_sum += halves[0].loss_sum + halves[1].loss_sum
+                    second_used = True
+                start += n_rows
+            if second_used:
+                add_into(&grad[0], grad_second, net.n_params)
+            loss_sum = loss_sum / weight_sum + finish_gradient(shape, &params[0], &grad[0],
+                                                               weight_sum)
+    finally:
+        mlpf_pair_stop(pair)
     return loss_sum

@@ -4,11 +4,10 @@ Everything that happens inside an epoch runs in ``mlpfast._kernels``; this
 module keeps what happens between epochs (shuffling, learning-rate
 schedules) and the state that lives across them.
 """
-import time
-
 import numpy as np
 
 from mlpfast import _kernels
+from mlpfast._threads import call_kernel
 
 
 class SGDOptimizer:
@@ -160,13 +159,9 @@ class EpochRunner:
             permutation = np.arange(self.sample_order.shape[0])
             random_state.shuffle(permutation)
             self.sample_order = self.sample_order[permutation]
-        use_helper = self.helper_threads is not None and self.helper_threads.use_helper()
-        started = time.perf_counter()
-        loss_sum = _kernels.train_epoch(
+        loss_sum = call_kernel(
+            self.helper_threads, _kernels.train_epoch, self.X.shape[0],
             self.network, self.X, self.Y, self.sample_order, self.batch_size,
-            params, optimizer, self.sample_weight, helper_thread=use_helper,
+            params, optimizer, self.sample_weight,
         )
-        if self.helper_threads is not None:
-            self.helper_threads.record(use_helper, time.perf_counter() - started,
-                                       self.X.shape[0])
         return loss_sum / self.X.shape[0]

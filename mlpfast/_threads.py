@@ -1,34 +1,32 @@
-"""BLAS thread policy for training.
+"""Thread policy for training.
 
-A threaded BLAS call pays only when the product is large and the other cores
-are free.  On small layers the second thread costs more to wake than it
-saves, and whenever another process keeps a core busy, OpenBLAS's threads
-spin waiting for each other and a product takes many times longer (measured
-here, 2 cores: 20 adam epochs on digits, 64 -> 100 -> 10, batch 200, took
-29 ms/epoch with 2 BLAS threads on a loaded machine and 2.9 ms/epoch with 1;
-a 784 -> 256 -> 128 -> 10 float32 fit, batch 256, went from 0.08 s/epoch on
-an idle machine to 1.2 s/epoch with the other core busy).
+BLAS runs on one thread while mlpfast trains (``single_blas_thread``), and
+the second core, when there is one, is used by a thread of training's own
+(``HelperThreadChoice``): every mini-batch of at least 32 rows, and every
+chunk of the L-BFGS full-data pass, is computed as two halves, always (the
+result does not depend on the threads), and the halves run on two threads.
 
-So:
+Splitting the whole batch beats letting BLAS split each product: it also
+shares the element-wise work and the optimizer step, and the threads meet
+twice per batch instead of at every product.  Measured here (2 cores, per
+epoch): 784 -> 1024 -> 1024 -> 10 float32, batch 512: 388 ms with
+OpenBLAS's two threads, 215 ms with the halves on two threads;
+784 -> 256 -> 128 -> 10 float32, batch 256: 201 ms and 155 ms;
+64 -> 100 -> 10 on digits, batch 200: 1.53 ms on one thread, 1.18 ms on
+two.  It also keeps results reproducible: OpenBLAS's threaded products
+round differently from its one-thread products (784-deep products differ
+in the last bits), so a fit that let BLAS pick threads by load would not
+give the same weights twice.
 
-- training whose largest per-batch product is below
-  ``SINGLE_THREAD_MAX_MACS`` multiply-adds runs BLAS on one thread;
-- for larger products, one product of the real shape is timed on one thread
-  and on the threads in force, and the faster setting is kept for
-  ``DECISION_SECONDS`` (a grid search or a ``partial_fit`` stream does not
-  pay for the probe at every call).
-
-Either way the count is only ever lowered, so limits that users set with
-threadpoolctl are respected.
-
-Small products leave the second core idle, so for them training may use a
-thread of its own instead (``HelperThreadChoice``): each mini-batch of at
-least 32 rows is computed as two halves, always (the result does not depend
-on the threads), and the halves then run on two threads.  That thread is
-used only when no threadpoolctl limit holds BLAS to one thread and the
-process may run on two cores; and, as whether it pays depends on what else
-the machine is doing, epochs are timed with and without it and the faster
-choice is kept for ``DECISION_SECONDS`` before both are timed again.
+Whether the second thread pays depends on the batch (a 32-row batch is too
+little work to share) and on what else the machine is doing: a waiting
+thread polls, and when another process holds the other core the halves
+wait for each other.  So calls are timed with and without the helper, and
+the faster choice is kept for ``DECISION_SECONDS`` before both are timed
+again.  The helper is never used under a threadpoolctl limit of one BLAS
+thread (so ``threadpool_limits(1)`` around a fit, or a joblib worker with
+one thread, keeps training on one thread), while another fit of this
+process is running, or on one core.  mlpfast uses no OpenMP.
 """
 import contextlib
 import os
@@ -36,19 +34,14 @@ import threading
 import time
 
 import numpy as np
-from scipy.linalg import blas as scipy_blas
 from threadpoolctl import ThreadpoolController
 
 from mlpfast import _kernels
 
-SINGLE_THREAD_MAX_MACS = 1 << 23
 DECISION_SECONDS = 10.0
-PROBE_REPEATS = 3
 
 _controller = None
-# (shape, dtype) -> (time of the decision, whether threads paid off)
-_decisions = {}
-# (layer units, batch size, dtype) -> {uses helper thread: (time, s per row)}
+# (layer units, rows per call, dtype) -> {uses helper thread: (time, s per row)}
 _helper_thread_timings = {}
 
 
@@ -61,68 +54,13 @@ def _blas_controller():
     return _controller
 
 
-def _largest_product(layer_units, n_rows):
-    """(m, k, n) of the largest product in a pass over n_rows rows."""
-    return max(((n_rows, fan_in, fan_out)
-                for fan_in, fan_out in zip(layer_units[:-1], layer_units[1:])),
-               key=lambda shape: shape[0] * shape[1] * shape[2])
-
-
-def _best_time(gemm, a, b, repeats):
-    best = np.inf
-    for _ in range(repeats):
-        start = time.perf_counter()
-        gemm(1.0, a, b)
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
-def _threads_pay_off(shape, dtype):
-    """Time one product of this shape with one thread and with the threads in force."""
-    m, k, n = shape
-    gemm = scipy_blas.sgemm if dtype == np.float32 else scipy_blas.dgemm
-    # Fortran order: scipy's BLAS wrappers would copy C-ordered operands.
-    # The values do not matter for the time (0.5: no denormals), and filled
-    # arrays take no temporary memory, unlike random draws.
-    a = np.full((m, k), 0.5, dtype=dtype, order="F")
-    b = np.full((k, n), 0.5, dtype=dtype, order="F")
-    gemm(1.0, a, b)  # warm up: page in the operands, wake the pool
-    threaded = _best_time(gemm, a, b, PROBE_REPEATS)
-    with _blas_controller().limit(limits=1, user_api="blas"):
-        single = _best_time(gemm, a, b, PROBE_REPEATS)
-    return threaded < single
-
-
-def blas_threads_for(layer_units, n_rows, dtype):
-    """Context manager applying the thread policy to products of n_rows rows.
-
-    Parameters
-    ----------
-    layer_units : sequence of int
-        Layer widths, input first.
-    n_rows : int
-        Rows per product (the batch size, or the chunk of a full pass).
-    dtype : numpy dtype of the products
-    """
-    shape = _largest_product(layer_units, n_rows)
-    if shape[0] * shape[1] * shape[2] >= SINGLE_THREAD_MAX_MACS:
-        key = (shape, np.dtype(dtype).str)
-        decided_at, threads_pay = _decisions.get(key, (-np.inf, False))
-        if time.monotonic() - decided_at > DECISION_SECONDS:
-            threads_pay = _threads_pay_off(shape, dtype)
-            _decisions[key] = (time.monotonic(), threads_pay)
-        if threads_pay:
-            return contextlib.nullcontext()
-    return _single_blas_thread()
-
-
 _single_thread_lock = threading.Lock()
 _single_thread_users = 0
 _single_thread_limiter = None
 
 
 @contextlib.contextmanager
-def _single_blas_thread():
+def single_blas_thread():
     """One BLAS thread while any fit of this process is inside.
 
     A threadpoolctl limit restores, on exit, the counts it found on entry; two
@@ -159,12 +97,12 @@ def _blas_thread_limit():
 
 
 class HelperThreadChoice:
-    """Whether each training epoch runs its batch halves on two threads.
+    """Whether each kernel call runs its halves on two threads.
 
     Parameters
     ----------
     key : hashable
-        What the timings are kept under: the same network, batch size and
+        What the timings are kept under: the same network, rows per call and
         dtype share them across fits (a ``partial_fit`` stream times each
         choice once per ``DECISION_SECONDS``, not once per call).
     """
@@ -173,22 +111,21 @@ class HelperThreadChoice:
         self._timings = _helper_thread_timings.setdefault(key, {})
 
     @classmethod
-    def for_training(cls, layer_units, batch_size, dtype):
-        """The choice for this training, or None when the helper thread is ruled out.
+    def for_training(cls, layer_units, n_rows, dtype):
+        """The choice for calls over n_rows rows at a time, or None when ruled out.
 
-        It is ruled out for batches too small to be split in halves, for
-        products large enough to use BLAS's own threads, under a threadpoolctl
+        Call it before entering ``single_blas_thread``.  The helper is ruled
+        out for batches too small to be split in halves, under a threadpoolctl
         limit of one BLAS thread (another fit running in this process sets
         one too), and on one core.
         """
-        m, k, n = _largest_product(layer_units, batch_size)
-        if (batch_size < _kernels.MIN_SPLIT_BATCH_ROWS or m * k * n >= SINGLE_THREAD_MAX_MACS
-                or _usable_cores() < 2 or _blas_thread_limit() < 2):
+        if (n_rows < _kernels.MIN_SPLIT_BATCH_ROWS or _usable_cores() < 2
+                or _blas_thread_limit() < 2):
             return None
-        return cls((tuple(layer_units), batch_size, np.dtype(dtype).str))
+        return cls((tuple(layer_units), n_rows, np.dtype(dtype).str))
 
     def use_helper(self):
-        """True to run the next epoch on two threads."""
+        """True to run the next call on two threads."""
         now = time.monotonic()
         for choice in (True, False):
             timed_at, _ = self._timings.get(choice, (-np.inf, None))
@@ -197,5 +134,26 @@ class HelperThreadChoice:
         return self._timings[True][1] <= self._timings[False][1]
 
     def record(self, used_helper, seconds, n_rows):
-        """Keep the time of an epoch of n_rows rows run with or without the helper."""
+        """Keep the time of a call over n_rows rows run with or without the helper."""
         self._timings[used_helper] = (time.monotonic(), seconds / n_rows)
+
+
+def call_kernel(choice, kernel, n_rows, *args):
+    """``kernel(*args, helper_thread=...)``, as ``choice`` decides, timed for it.
+
+    Parameters
+    ----------
+    choice : HelperThreadChoice or None
+        None runs the kernel on this thread alone.
+    kernel : callable
+        A kernel of mlpfast._kernels taking ``helper_thread``.
+    n_rows : int
+        Rows the call computes (the timings are per row).
+    """
+    if choice is None:
+        return kernel(*args, helper_thread=False)
+    use_helper = choice.use_helper()
+    started = time.perf_counter()
+    result = kernel(*args, helper_thread=use_helper)
+    choice.record(use_helper, time.perf_counter() - started, n_rows)
+    return result

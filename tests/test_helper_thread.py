@@ -535,7 +535,8 @@ class FakeClock:
 @pytest.fixture
 def clock(monkeypatch):
     fake = FakeClock()
-    monkeypatch.setattr(_threads, "time", types.SimpleNamespace(monotonic=fake.monotonic))
+    monkeypatch.setattr(_threads, "time", types.SimpleNamespace(
+        monotonic=fake.monotonic, perf_counter=fake.perf_counter))
     return fake
 
 
@@ -549,17 +550,12 @@ def two_cores_two_blas_threads(monkeypatch):
 SMALL_UNITS = (8, 16, 3)
 
 
-def test_choice_ruled_out_for_products_from_the_single_thread_limit(two_cores_two_blas_threads):
-    # The largest product of (3, 256, 512, 2) is the middle one; at the
-    # limit's row count (64, a batch that is split) it reaches
-    # SINGLE_THREAD_MAX_MACS exactly.
-    units = (3, 256, 512, 2)
-    rows_at_limit, remainder = divmod(_threads.SINGLE_THREAD_MAX_MACS, 256 * 512)
-    assert remainder == 0 and rows_at_limit > SPLIT_MIN_ROWS
-    assert HelperThreadChoice.for_training(units, rows_at_limit, np.float64) is None
-    assert HelperThreadChoice.for_training(units, 4 * rows_at_limit, np.float32) is None
-    assert isinstance(HelperThreadChoice.for_training(units, rows_at_limit - 1, np.float64),
-                      HelperThreadChoice)
+def test_choice_offered_for_large_products(two_cores_two_blas_threads):
+    # Large products too: the halves on two threads, each with a one-thread
+    # BLAS, instead of BLAS's own threads.
+    for rows in (64, 4096):
+        assert isinstance(HelperThreadChoice.for_training((784, 1024, 1024, 10), rows,
+                                                          np.float32), HelperThreadChoice)
 
 
 def test_choice_ruled_out_for_batches_that_are_not_split(two_cores_two_blas_threads):
@@ -644,9 +640,9 @@ def test_overlapping_fits_do_not_rule_out_the_helper_for_good(monkeypatch,
     monkeypatch.setattr(_threads, "_usable_cores", lambda: 2)
     with threadpool_limits(limits=2, user_api="blas"):
         assert HelperThreadChoice.for_training(SMALL_UNITS, 64, np.float64) is not None
-        fit_a = _threads.blas_threads_for(SMALL_UNITS, 64, np.float64)
+        fit_a = _threads.single_blas_thread()
         fit_a.__enter__()
-        fit_b = _threads.blas_threads_for(SMALL_UNITS, 64, np.float64)
+        fit_b = _threads.single_blas_thread()
         fit_b.__enter__()
         fit_a.__exit__(None, None, None)
         fit_b.__exit__(None, None, None)
@@ -677,9 +673,7 @@ def spy_on_train_epoch(monkeypatch, on_call=None):
 
 def epoch_seconds_by_choice(monkeypatch, clock, helper_seconds, plain_seconds):
     """Make each epoch seem to take the given seconds, by whether it used the helper."""
-    monkeypatch.setattr("mlpfast._solvers.time",
-                        types.SimpleNamespace(perf_counter=clock.perf_counter))
-
+    # (the clock fixture makes mlpfast._threads time calls with the fake clock)
     def advance(helper_thread):
         clock.now += helper_seconds if helper_thread else plain_seconds
 
@@ -844,3 +838,55 @@ def test_concurrent_fits_with_helper_threads_match_sequential(monkeypatch,
         for got, want in zip(got_jobs, want_jobs):
             assert_weights_identical(got, want)
             assert got.loss_curve_ == want.loss_curve_
+
+
+@engine_only
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_training_calls_blas_on_one_thread_and_restores_the_counts(
+        monkeypatch, blas_thread_counts_restored, solver):
+    # With or without the helper, every kernel call of a fit (epochs; L-BFGS
+    # evaluations) runs with BLAS on one thread, even for products large
+    # enough for BLAS's own threads; afterwards the counts are back.
+    monkeypatch.setattr(_threads, "_usable_cores", lambda: 2)
+    X, y = make_data("multiclass", n_samples=300)
+    X = np.repeat(X, 128, axis=1)  # wide input: 300 x width x 512 products
+    kernel = "train_epoch" if solver == "adam" else "loss_gradient"
+    limits = {True: set(), False: set()}
+    real_kernel = getattr(_kernels, kernel)
+
+    def spy(*args, helper_thread=False, **kwargs):
+        limits[helper_thread].add(_threads._blas_thread_limit())
+        return real_kernel(*args, helper_thread=helper_thread, **kwargs)
+
+    with threadpool_limits(limits=2, user_api="blas"):
+        for mode in ("forced_on", "forced_off"):
+            with monkeypatch.context() as patch:
+                apply_helper_mode(patch, mode)
+                patch.setattr(_kernels, kernel, spy)
+                FastClassifier(hidden_layer_sizes=(512,), solver=solver, batch_size=300,
+                               max_iter=2, random_state=0).fit(X, y)
+        assert _threads._blas_thread_limit() == 2
+    assert limits == {True: {1}, False: {1}}
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n_rows", [31, 200, 4096 + 77])
+def test_loss_gradient_same_bits_with_the_helper(dtype, n_rows):
+    # The L-BFGS pass: chunks (4096 rows) split in halves, on one thread or two.
+    rng = np.random.default_rng(0)
+    units = (7, 16, 3)
+    layout = NetworkLayout(units)
+    network = _kernels.Network(layout, "tanh", "softmax", 1e-3)
+    X = rng.standard_normal((n_rows, units[0])).astype(dtype)
+    Y = np.eye(units[-1], dtype=dtype)[rng.integers(0, units[-1], n_rows)]
+    weights = rng.uniform(0.5, 2.0, n_rows).astype(dtype)
+    params = (0.3 * rng.standard_normal(layout.n_params)).astype(dtype)
+    results = []
+    for helper in (False, True):
+        grad = np.empty_like(params)
+        loss = _kernels.loss_gradient(network, X, Y, params, grad, weights,
+                                      helper_thread=helper)
+        results.append((loss, grad))
+    assert results[0][0] == results[1][0]
+    assert_array_equal(results[0][1], results[1][1])
