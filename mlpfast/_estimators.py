@@ -34,7 +34,7 @@ from mlpfast._callbacks import FitTasks, LbfgsIterationTasks
 from mlpfast._inputs import check_sample_weight, kernel_matrix
 from mlpfast._network import NetworkLayout, glorot_uniform_params
 from mlpfast._solvers import EpochRunner, make_optimizer
-from mlpfast._threads import HelperThreadChoice, call_kernel, single_blas_thread
+from mlpfast._threads import HelperThreadChoice, call_kernel, training_threads
 
 # Types of the public signatures. Annotations stay strings until asked for
 # (typing.get_type_hints), so the sparse names cost nothing at import.
@@ -371,7 +371,7 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
             HelperThreadChoice.for_training(self._layout.layer_units, batch_size, dtype),
         )
 
-        with single_blas_thread():
+        with training_threads(runner.helper_threads):
             self._run_epochs(runner, incremental, validation, tasks)
         if early_stopping:
             self._end_on_best_params()
@@ -504,7 +504,7 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         iteration_tasks = None
         if tasks.has_callbacks:
             iteration_tasks = LbfgsIterationTasks(tasks, self._params, self._fitted_state)
-        with single_blas_thread():
+        with training_threads(helper_threads):
             result = scipy.optimize.minimize(
                 loss_and_gradient,
                 self._params,

@@ -98,6 +98,41 @@ MIN_SPLIT_BATCH_ROWS = SPLIT_MIN_ROWS
 ZERO_WEIGHT_SUM_MESSAGE = "Weights sum to zero, can't be normalized"
 
 
+cdef class HelperThread:
+    """A second thread for train_epoch and loss_gradient, kept across calls.
+
+    Starting a thread and waking a sleeping one each cost ~50-60 us here,
+    the time of a third of a digits-sized batch; one thread kept for a whole
+    fit is still polling when the next epoch begins.  Serves one kernel call
+    at a time.  If no thread can be started, calls run their halves on the
+    calling thread (same result).
+    """
+    cdef mlpf_pair *pair
+    cdef bint busy
+
+    def __cinit__(self):
+        self.pair = mlpf_pair_start()
+
+    cdef mlpf_pair *acquire(self) except? NULL:
+        if self.busy:
+            raise RuntimeError("a HelperThread serves one kernel call at a time")
+        self.busy = True
+        return self.pair
+
+    cdef void release(self):
+        self.busy = False
+
+    def close(self):
+        """End and join the thread; later calls run on the calling thread alone."""
+        if self.busy:
+            raise RuntimeError("cannot close a HelperThread during a kernel call")
+        mlpf_pair_stop(self.pair)
+        self.pair = NULL
+
+    def __dealloc__(self):
+        mlpf_pair_stop(self.pair)
+
+
 cdef struct NetShape:
     Py_ssize_t n_layers          # number of weight layers
     const Py_ssize_t *units      # n_layers + 1 widths, input first
@@ -675,7 +710,7 @@ cdef void check_sample_weight(sample_weight, Py_ssize_t n_samples) except *:
 
 def train_epoch(Network net, X, Y, const intp_t[::1] sample_order,
                 Py_ssize_t batch_size, floating[::1] params, optimizer, sample_weight=None,
-                bint helper_thread=False):
+                HelperThread helper_thread=None):
     """Run one epoch of mini-batch training, updating params in place.
 
     Parameters
@@ -694,10 +729,10 @@ def train_epoch(Network net, X, Y, const intp_t[::1] sample_order,
         in place; Adam's step counter ``t`` and ``learning_rate`` are written
         back, also when the epoch is interrupted.
     sample_weight : ndarray of shape (n_samples,), Y's dtype, or None
-    helper_thread : bool, default=False
+    helper_thread : HelperThread or None, default=None
         Compute the two halves of each split batch (SPLIT_MIN_ROWS) on two
-        threads: the caller's and one started for this call.  The result is
-        the same either way.
+        threads: the caller's and this one.  The result is the same either
+        way.
 
     Returns
     -------
@@ -777,9 +812,10 @@ def train_epoch(Network net, X, Y, const intp_t[::1] sample_order,
     ranges[0].start = 0
     ranges[0].end = ranges[1].start = net.n_params // 2
     ranges[1].end = net.n_params
-    cdef mlpf_pair *pair = NULL
-    if batch_size >= SPLIT_MIN_ROWS and helper_thread:
-        pair = mlpf_pair_start()   # NULL (no thread): the halves run here in turn
+    cdef mlpf_pair *pair = NULL   # NULL: the halves run here in turn
+    cdef bint uses_helper = batch_size >= SPLIT_MIN_ROWS and helper_thread is not None
+    if uses_helper:
+        pair = helper_thread.acquire()
 
     cdef Py_ssize_t start = 0, n_rows, first_rows, batch_index = 0
     cdef double loss_sum = 0.0, weight_sum, batch_loss
@@ -826,7 +862,8 @@ def train_epoch(Network net, X, Y, const intp_t[::1] sample_order,
                 start += n_rows
                 batch_index += 1
     finally:
-        mlpf_pair_stop(pair)
+        if uses_helper:
+            helper_thread.release()
         if step.is_adam:
             optimizer.t = step.t
             optimizer.learning_rate = step.adam.learning_rate
@@ -875,14 +912,14 @@ def forward(Network net, X, const floating[::1] params):
 
 
 def loss_gradient(Network net, X, const floating[:, ::1] Y, const floating[::1] params,
-                  floating[::1] grad, sample_weight=None, bint helper_thread=False):
+                  floating[::1] grad, sample_weight=None, HelperThread helper_thread=None):
     """Loss of all of (X, Y) as one batch, and its gradient into grad.
 
     The loss is scikit-learn's: the (weighted) mean data loss plus
     ``alpha/2 * ||W||^2 / weight_sum``.  Rows are processed in chunks that
     reuse one workspace, each chunk of SPLIT_MIN_ROWS rows or more as two
-    halves, like a training batch: on two threads with ``helper_thread``,
-    with the same result.
+    halves, like a training batch: on two threads with ``helper_thread`` (a
+    HelperThread), with the same result.
 
     Returns
     -------
@@ -916,9 +953,10 @@ def loss_gradient(Network net, X, const floating[:, ::1] Y, const floating[::1] 
     cdef BatchHalf *halves = batch_halves.halves
     cdef const floating *grad_second = <const floating *> batch_halves.second_grad()
     cdef mlpf_part_fn compute_part = compute_half_f64 if floating is double else compute_half_f32
-    cdef mlpf_pair *pair = NULL
-    if chunk >= SPLIT_MIN_ROWS and helper_thread:
-        pair = mlpf_pair_start()   # NULL (no thread): the halves run here in turn
+    cdef mlpf_pair *pair = NULL   # NULL: the halves run here in turn
+    cdef bint uses_helper = chunk >= SPLIT_MIN_ROWS and helper_thread is not None
+    if uses_helper:
+        pair = helper_thread.acquire()
     cdef double loss_sum = 0.0
     cdef Py_ssize_t start = 0, n_rows, first_rows
     cdef bint second_used = False
@@ -944,5 +982,6 @@ def loss_gradient(Network net, X, const floating[:, ::1] Y, const floating[::1] 
             loss_sum = loss_sum / weight_sum + finish_gradient(shape, &params[0], &grad[0],
                                                                weight_sum)
     finally:
-        mlpf_pair_stop(pair)
+        if uses_helper:
+            helper_thread.release()
     return loss_sum

@@ -83,6 +83,18 @@ def single_blas_thread():
                 _single_thread_limiter = None
 
 
+@contextlib.contextmanager
+def training_threads(choice):
+    """The threads of one fit: BLAS on one thread, and ``choice``'s helper
+    thread (a HelperThreadChoice, or None) ended when the fit ends."""
+    try:
+        with single_blas_thread():
+            yield
+    finally:
+        if choice is not None:
+            choice.close()
+
+
 def _usable_cores():
     try:
         return len(os.sched_getaffinity(0))
@@ -109,6 +121,19 @@ class HelperThreadChoice:
 
     def __init__(self, key):
         self._timings = _helper_thread_timings.setdefault(key, {})
+        self._thread = None
+
+    def thread(self):
+        """The helper thread, started on first use and kept until ``close``."""
+        if self._thread is None:
+            self._thread = _kernels.HelperThread()
+        return self._thread
+
+    def close(self):
+        """End the helper thread, if one was started."""
+        if self._thread is not None:
+            self._thread.close()
+            self._thread = None
 
     @classmethod
     def for_training(cls, layer_units, n_rows, dtype):
@@ -141,6 +166,8 @@ class HelperThreadChoice:
 def call_kernel(choice, kernel, n_rows, *args):
     """``kernel(*args, helper_thread=...)``, as ``choice`` decides, timed for it.
 
+    The helper thread is ``choice.thread()`` or None.
+
     Parameters
     ----------
     choice : HelperThreadChoice or None
@@ -151,9 +178,9 @@ def call_kernel(choice, kernel, n_rows, *args):
         Rows the call computes (the timings are per row).
     """
     if choice is None:
-        return kernel(*args, helper_thread=False)
+        return kernel(*args)
     use_helper = choice.use_helper()
     started = time.perf_counter()
-    result = kernel(*args, helper_thread=use_helper)
+    result = kernel(*args, helper_thread=choice.thread() if use_helper else None)
     choice.record(use_helper, time.perf_counter() - started, n_rows)
     return result

@@ -2,7 +2,7 @@
 
 ``mlpfast._kernels.train_epoch`` computes every mini-batch of at least
 ``SPLIT_MIN_ROWS`` (32) rows as two halves whose raw gradients are added;
-``helper_thread=True`` runs the halves on two threads.  What is checked here:
+``helper_thread=HelperThread()`` runs the halves on two threads.  What is checked here:
 
 * the two ways give bit-for-bit the same epoch (parameters, optimizer state,
   loss) over a grid of dtypes, inputs, targets, weights, optimizers,
@@ -61,6 +61,11 @@ from mlpfast._solvers import AdamOptimizer, SGDOptimizer
 from mlpfast._threads import HelperThreadChoice
 
 SPLIT_MIN_ROWS = _kernels.MIN_SPLIT_BATCH_ROWS
+
+
+def helper_arg(use_helper):
+    """The kernels' helper_thread argument: a new HelperThread, or None."""
+    return _kernels.HelperThread() if use_helper else None
 ALPHA = 1e-2
 
 needs_proc_tasks = pytest.mark.skipif(
@@ -150,11 +155,14 @@ def run_epochs(problem, net, solver, batch_size, helper_thread):
     """Train from the problem's start point over its row orders; return the final state."""
     params = problem["params"].copy()
     optimizer = make_optimizer(solver, len(params), problem["dtype"])
+    helper = helper_arg(helper_thread)  # one thread for all epochs, as in a fit
     losses = [
         _kernels.train_epoch(net, problem["X"], problem["Y"], order, batch_size, params,
-                             optimizer, problem["weights"], helper_thread=helper_thread)
+                             optimizer, problem["weights"], helper_thread=helper)
         for order in problem["orders"]
     ]
+    if helper is not None:
+        helper.close()
     state = dict(losses=np.array(losses), params=params, moment_1=optimizer.moment_1)
     if solver == "adam":
         state.update(moment_2=optimizer.moment_2, t=optimizer.t,
@@ -262,7 +270,7 @@ def check_against_reference(problem, hidden, output, solver, batch_size, expecte
     optimizer = make_optimizer(solver, len(params), dtype)
     loss_sum = _kernels.train_epoch(net, problem["X"], problem["Y"], problem["orders"][0],
                                     batch_size, params, optimizer, problem["weights"],
-                                    helper_thread=True)
+                                    helper_thread=helper_arg(True))
     assert_close_to_reference(params, expected_params, dtype, f"{where}: params")
     assert_close_to_reference(loss_sum, expected_loss_sum, dtype, f"{where}: loss sum")
     for name, expected in reference_moments(solver, state).items():
@@ -377,9 +385,8 @@ def test_helper_thread_runs_during_the_call_only():
     started = threads_seen_during(long_epoch_call(64, True))
     assert len(started) == 1, f"expected one helper thread during the call, saw {started}"
     assert not started & thread_ids(), "the helper thread outlived its call"
-    # No thread without the flag, nor when no batch is split.
+    # No thread without one.
     assert threads_seen_during(long_epoch_call(64, False)) == set()
-    assert threads_seen_during(long_epoch_call(SPLIT_MIN_ROWS - 1, True)) == set()
 
 
 @needs_proc_tasks
@@ -392,7 +399,7 @@ def test_many_short_calls_leave_no_thread_behind():
 
     def epoch():
         return _kernels.train_epoch(net, problem["X"], problem["Y"], order, 40, params,
-                                    optimizer, problem["weights"], helper_thread=True)
+                                    optimizer, problem["weights"], helper_thread=helper_arg(True))
 
     epoch()  # whatever a first call starts lazily (BLAS) is not a leak
     before = thread_ids()
@@ -415,7 +422,7 @@ def test_zero_weight_batch_stops_the_epoch_the_same_with_helper():
         with pytest.raises(ZeroDivisionError, match="Weights sum to zero"):
             _kernels.train_epoch(net, problem["X"], problem["Y"], problem["orders"][0], 40,
                                  params, optimizer, problem["weights"],
-                                 helper_thread=helper_thread)
+                                 helper_thread=helper_arg(helper_thread))
         states.append(dict(params=params, moment_1=optimizer.moment_1,
                            moment_2=optimizer.moment_2, t=optimizer.t))
     assert_same_training_state(*states, where="zero weight sum")
@@ -432,6 +439,9 @@ INTERRUPT_SCRIPT = textwrap.dedent("""
     from mlpfast import _kernels
     from mlpfast._network import NetworkLayout
     from mlpfast._solvers import AdamOptimizer
+
+    def helper_arg(use_helper):
+        return _kernels.HelperThread() if use_helper else None
 
     signal_after = float(os.environ["SIGNAL_AFTER"])
     units = (32, 384, 384, 4)
@@ -459,7 +469,7 @@ INTERRUPT_SCRIPT = textwrap.dedent("""
     timer.start()
     try:
         _kernels.train_epoch(net, X, Y, order, batch_size, params, optimizer,
-                             helper_thread=True)
+                             helper_thread=helper_arg(True))
         interrupted = False
     except KeyboardInterrupt:
         interrupted = True
@@ -477,7 +487,7 @@ INTERRUPT_SCRIPT = textwrap.dedent("""
         o.moment_2[...] = optimizer.moment_2
         o.t = optimizer.t
         loss = _kernels.train_epoch(net, X[:500], Y[:500], np.arange(500), batch_size, p, o,
-                                    helper_thread=helper_thread)
+                                    helper_thread=helper_arg(helper_thread))
         results.append((loss, p.tobytes(), o.moment_1.tobytes(), o.moment_2.tobytes(), o.t))
     print(json.dumps(dict(
         interrupted=interrupted,
@@ -504,7 +514,7 @@ def test_ctrl_c_during_a_helper_thread_epoch_ends_cleanly(tmp_path):
                                 text=True, timeout=INTERRUPT_KILL_AFTER, env=env,
                                 cwd=tmp_path, check=False)
     except subprocess.TimeoutExpired as exc:
-        pytest.fail(f"train_epoch(helper_thread=True) hung after SIGINT; output: {exc.stdout!r}")
+        pytest.fail(f"train_epoch with a helper thread hung after SIGINT; output: {exc.stdout!r}")
     assert result.returncode == 0, f"the subprocess crashed:\n{result.stderr[-3000:]}"
     run = json.loads(result.stdout.strip().splitlines()[-1])
     assert run["signal_sent"] and run["interrupted"], run
@@ -661,10 +671,10 @@ def spy_on_train_epoch(monkeypatch, on_call=None):
     flags = []
     real_train_epoch = _kernels.train_epoch
 
-    def train_epoch(*args, helper_thread=False, **kwargs):
-        flags.append(helper_thread)
+    def train_epoch(*args, helper_thread=None, **kwargs):
+        flags.append(helper_thread is not None)
         if on_call is not None:
-            on_call(helper_thread)
+            on_call(helper_thread is not None)
         return real_train_epoch(*args, helper_thread=helper_thread, **kwargs)
 
     monkeypatch.setattr(_kernels, "train_epoch", train_epoch)
@@ -855,8 +865,8 @@ def test_training_calls_blas_on_one_thread_and_restores_the_counts(
     limits = {True: set(), False: set()}
     real_kernel = getattr(_kernels, kernel)
 
-    def spy(*args, helper_thread=False, **kwargs):
-        limits[helper_thread].add(_threads._blas_thread_limit())
+    def spy(*args, helper_thread=None, **kwargs):
+        limits[helper_thread is not None].add(_threads._blas_thread_limit())
         return real_kernel(*args, helper_thread=helper_thread, **kwargs)
 
     with threadpool_limits(limits=2, user_api="blas"):
@@ -886,7 +896,38 @@ def test_loss_gradient_same_bits_with_the_helper(dtype, n_rows):
     for helper in (False, True):
         grad = np.empty_like(params)
         loss = _kernels.loss_gradient(network, X, Y, params, grad, weights,
-                                      helper_thread=helper)
+                                      helper_thread=helper_arg(helper))
         results.append((loss, grad))
     assert results[0][0] == results[1][0]
     assert_array_equal(results[0][1], results[1][1])
+
+
+def test_a_closed_helper_thread_leaves_the_halves_on_the_calling_thread():
+    problem = make_problem(np.float64, False, "softmax", "labels", False, seed=11)
+    net = _kernels.Network(NetworkLayout(problem["units"]), "relu", "softmax", ALPHA)
+    results = []
+    for close_first in (False, True):
+        params = problem["params"].copy()
+        optimizer = make_optimizer("adam", len(params), np.float64)
+        helper = _kernels.HelperThread()
+        if close_first:
+            helper.close()
+        for order in problem["orders"]:
+            _kernels.train_epoch(net, problem["X"], problem["Y"], order, 64, params,
+                                 optimizer, helper_thread=helper)
+        helper.close()  # closing twice is harmless
+        results.append(params)
+    assert_bitwise_equal(results[1], results[0], "closed helper")
+
+
+@needs_proc_tasks
+@engine_only
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_a_fit_ends_its_helper_thread(monkeypatch, solver):
+    apply_helper_mode(monkeypatch, "forced_on")
+    X, y = make_data("multiclass", n_samples=400)
+    before = thread_ids()
+    FastClassifier(hidden_layer_sizes=(32,), solver=solver, batch_size=64, max_iter=5,
+                   random_state=0).fit(X, y)
+    assert thread_ids() == before
