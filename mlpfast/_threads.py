@@ -6,27 +6,35 @@ the second core, when there is one, is used by a thread of training's own
 chunk of the L-BFGS full-data pass, is computed as two halves, always (the
 result does not depend on the threads), and the halves run on two threads.
 
-Splitting the whole batch beats letting BLAS split each product: it also
-shares the element-wise work and the optimizer step, and the threads meet
-twice per batch instead of at every product.  Measured here (2 cores, per
-epoch): 784 -> 1024 -> 1024 -> 10 float32, batch 512: 388 ms with
-OpenBLAS's two threads, 215 ms with the halves on two threads;
-784 -> 256 -> 128 -> 10 float32, batch 256: 201 ms and 155 ms;
-64 -> 100 -> 10 on digits, batch 200: 1.53 ms on one thread, 1.18 ms on
-two.  It also keeps results reproducible: OpenBLAS's threaded products
-round differently from its one-thread products (784-deep products differ
-in the last bits), so a fit that let BLAS pick threads by load would not
-give the same weights twice.
+Splitting the batch beats letting BLAS split each product on small and
+medium layers: the element-wise work and the optimizer step are shared
+too, and the threads meet twice per batch instead of at every product.
+Measured here (2 cores, seconds per epoch, full runs of bench/compare.py):
+64 -> 100 -> 10 on digits, batch 200: 0.0021 with one thread, 0.0011 with
+the halves on two; 784 -> 256 -> 128 -> 10 float32, batch 256: 0.50 with
+OpenBLAS's two threads, 0.45 with the halves.  On layers whose products
+reach ``SINGLE_THREAD_MAX_MACS`` multiply-adds, the halves each stream the
+whole weight matrices, which OpenBLAS's threads share out: 784 -> 1024 ->
+1024 -> 10 float32, batch 512, took 1.07 with OpenBLAS's threads and 1.28
+with the halves.  For those, the choice is between the halves and
+OpenBLAS's threads (then the batch halves run one after the other).
 
 Whether the second thread pays depends on the batch (a 32-row batch is too
 little work to share) and on what else the machine is doing: a waiting
-thread polls, and when another process holds the other core the halves
+thread polls, and when another process holds the other core the threads
 wait for each other.  So calls are timed with and without the helper, and
 the faster choice is kept for ``DECISION_SECONDS`` before both are timed
 again.  The helper is never used under a threadpoolctl limit of one BLAS
 thread (so ``threadpool_limits(1)`` around a fit, or a joblib worker with
 one thread, keeps training on one thread), while another fit of this
-process is running, or on one core.  mlpfast uses no OpenMP.
+process is running, or on one core; then BLAS runs on one thread.
+mlpfast uses no OpenMP.
+
+Results: a batch is split the same way whatever the threads, so the
+helper changes no bit.  OpenBLAS's threaded products round differently
+from its one-thread products (784-deep products differ in the last bits),
+so on the large layers that may use them, a fit's last bits can depend on
+which choice was faster at the time.
 """
 import contextlib
 import os
@@ -39,6 +47,7 @@ from threadpoolctl import ThreadpoolController
 from mlpfast import _kernels
 
 DECISION_SECONDS = 10.0
+SINGLE_THREAD_MAX_MACS = 1 << 23
 
 _controller = None
 # (layer units, rows per call, dtype) -> {uses helper thread: (time, s per row)}
@@ -85,14 +94,27 @@ def single_blas_thread():
 
 @contextlib.contextmanager
 def training_threads(choice):
-    """The threads of one fit: BLAS on one thread, and ``choice``'s helper
-    thread (a HelperThreadChoice, or None) ended when the fit ends."""
+    """The threads of one fit, given its HelperThreadChoice (or None).
+
+    BLAS on one thread for the whole fit, unless the choice may pick
+    OpenBLAS's threads (call_kernel then limits each call); the helper
+    thread is ended when the fit ends.
+    """
     try:
-        with single_blas_thread():
+        if choice is not None and choice.blas_threads_alone:
             yield
+        else:
+            with single_blas_thread():
+                yield
     finally:
         if choice is not None:
             choice.close()
+
+
+def _largest_product(layer_units, n_rows):
+    """Multiply-adds of the largest product in a pass over n_rows rows."""
+    return max(n_rows * fan_in * fan_out
+               for fan_in, fan_out in zip(layer_units[:-1], layer_units[1:]))
 
 
 def _usable_cores():
@@ -117,11 +139,15 @@ class HelperThreadChoice:
         What the timings are kept under: the same network, rows per call and
         dtype share them across fits (a ``partial_fit`` stream times each
         choice once per ``DECISION_SECONDS``, not once per call).
+    blas_threads_alone : bool
+        Whether the calls without the helper use OpenBLAS's threads (large
+        products) rather than one BLAS thread.
     """
 
-    def __init__(self, key):
+    def __init__(self, key, blas_threads_alone=False):
         self._timings = _helper_thread_timings.setdefault(key, {})
         self._thread = None
+        self.blas_threads_alone = blas_threads_alone
 
     def thread(self):
         """The helper thread, started on first use and kept until ``close``."""
@@ -147,7 +173,8 @@ class HelperThreadChoice:
         if (n_rows < _kernels.MIN_SPLIT_BATCH_ROWS or _usable_cores() < 2
                 or _blas_thread_limit() < 2):
             return None
-        return cls((tuple(layer_units), n_rows, np.dtype(dtype).str))
+        return cls((tuple(layer_units), n_rows, np.dtype(dtype).str),
+                   _largest_product(layer_units, n_rows) >= SINGLE_THREAD_MAX_MACS)
 
     def use_helper(self):
         """True to run the next call on two threads."""
@@ -181,6 +208,9 @@ def call_kernel(choice, kernel, n_rows, *args):
         return kernel(*args)
     use_helper = choice.use_helper()
     started = time.perf_counter()
-    result = kernel(*args, helper_thread=choice.thread() if use_helper else None)
+    # One BLAS thread beside the helper (nested in a fit's own limit, free).
+    with (single_blas_thread() if use_helper or not choice.blas_threads_alone
+          else contextlib.nullcontext()):
+        result = kernel(*args, helper_thread=choice.thread() if use_helper else None)
     choice.record(use_helper, time.perf_counter() - started, n_rows)
     return result

@@ -562,10 +562,12 @@ SMALL_UNITS = (8, 16, 3)
 
 def test_choice_offered_for_large_products(two_cores_two_blas_threads):
     # Large products too: the halves on two threads, each with a one-thread
-    # BLAS, instead of BLAS's own threads.
+    # BLAS, or BLAS's own threads.
     for rows in (64, 4096):
-        assert isinstance(HelperThreadChoice.for_training((784, 1024, 1024, 10), rows,
-                                                          np.float32), HelperThreadChoice)
+        choice = HelperThreadChoice.for_training((784, 1024, 1024, 10), rows, np.float32)
+        assert isinstance(choice, HelperThreadChoice)
+        assert choice.blas_threads_alone  # the other choice: BLAS's own threads
+    assert not HelperThreadChoice.for_training(SMALL_UNITS, 64, np.float64).blas_threads_alone
 
 
 def test_choice_ruled_out_for_batches_that_are_not_split(two_cores_two_blas_threads):
@@ -853,14 +855,18 @@ def test_concurrent_fits_with_helper_threads_match_sequential(monkeypatch,
 @engine_only
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize("solver", ["adam", "lbfgs"])
-def test_training_calls_blas_on_one_thread_and_restores_the_counts(
-        monkeypatch, blas_thread_counts_restored, solver):
-    # With or without the helper, every kernel call of a fit (epochs; L-BFGS
-    # evaluations) runs with BLAS on one thread, even for products large
-    # enough for BLAS's own threads; afterwards the counts are back.
+@pytest.mark.parametrize("large", [False, True])
+def test_blas_threads_of_each_call_and_counts_restored(
+        monkeypatch, blas_thread_counts_restored, solver, large):
+    # Every kernel call with the helper runs BLAS on one thread; without it,
+    # on one thread too for small products, on BLAS's own threads for
+    # products of SINGLE_THREAD_MAX_MACS multiply-adds and more.  Afterwards
+    # the counts are back.
     monkeypatch.setattr(_threads, "_usable_cores", lambda: 2)
     X, y = make_data("multiclass", n_samples=300)
-    X = np.repeat(X, 128, axis=1)  # wide input: 300 x width x 512 products
+    if large:
+        X = np.repeat(X, 128, axis=1)  # 300 x width x 512 products
+    assert (300 * X.shape[1] * 512 >= _threads.SINGLE_THREAD_MAX_MACS) == large
     kernel = "train_epoch" if solver == "adam" else "loss_gradient"
     limits = {True: set(), False: set()}
     real_kernel = getattr(_kernels, kernel)
@@ -870,14 +876,14 @@ def test_training_calls_blas_on_one_thread_and_restores_the_counts(
         return real_kernel(*args, helper_thread=helper_thread, **kwargs)
 
     with threadpool_limits(limits=2, user_api="blas"):
-        for mode in ("forced_on", "forced_off"):
+        for use_helper in (True, False):
             with monkeypatch.context() as patch:
-                apply_helper_mode(patch, mode)
+                patch.setattr(HelperThreadChoice, "use_helper", lambda self, use=use_helper: use)
                 patch.setattr(_kernels, kernel, spy)
                 FastClassifier(hidden_layer_sizes=(512,), solver=solver, batch_size=300,
                                max_iter=2, random_state=0).fit(X, y)
         assert _threads._blas_thread_limit() == 2
-    assert limits == {True: {1}, False: {1}}
+    assert limits == {True: {1}, False: {2 if large else 1}}
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
