@@ -24,10 +24,11 @@ little work to share) and on what else the machine is doing: a waiting
 thread polls, and when another process holds the other core the threads
 wait for each other.  So calls are timed with and without the helper, and
 the faster choice is kept for ``DECISION_SECONDS`` before both are timed
-again.  The helper is never used under a threadpoolctl limit of one BLAS
-thread (so ``threadpool_limits(1)`` around a fit, or a joblib worker with
-one thread, keeps training on one thread), while another fit of this
-process is running, or on one core; then BLAS runs on one thread.
+again (each over SAMPLES_PER_CHOICE calls, the fastest counting).  The
+helper is never used under a threadpoolctl limit of one BLAS thread (so
+``threadpool_limits(1)`` around a fit, or a joblib worker with one thread,
+keeps training on one thread), while another fit of this process is
+running, or on one core; then BLAS runs on one thread.
 mlpfast uses no OpenMP.
 
 Results: a batch is split the same way whatever the threads, so the
@@ -47,10 +48,15 @@ from threadpoolctl import ThreadpoolController
 from mlpfast import _kernels
 
 DECISION_SECONDS = 10.0
+# Calls timed each way before choosing; the fastest of them counts, so one
+# call slowed by something else (the helper's start, a cold cache, another
+# process) does not decide for DECISION_SECONDS.
+SAMPLES_PER_CHOICE = 3
 SINGLE_THREAD_MAX_MACS = 1 << 23
 
 _controller = None
-# (layer units, rows per call, dtype) -> {uses helper thread: (time, s per row)}
+# (layer units, rows per call, dtype) -> {uses helper thread:
+#     (time of the round's first call, fastest s per row, calls timed)}
 _helper_thread_timings = {}
 
 
@@ -176,18 +182,31 @@ class HelperThreadChoice:
         return cls((tuple(layer_units), n_rows, np.dtype(dtype).str),
                    _largest_product(layer_units, n_rows) >= SINGLE_THREAD_MAX_MACS)
 
+    def _current_round(self, choice, now):
+        """(start, fastest s per row, calls) of choice's timing, a fresh round if expired."""
+        started, fastest, calls = self._timings.get(choice, (-np.inf, np.inf, 0))
+        if now - started > DECISION_SECONDS:
+            return now, np.inf, 0
+        return started, fastest, calls
+
     def use_helper(self):
-        """True to run the next call on two threads."""
+        """True to run the next call on two threads.
+
+        Each way is timed over SAMPLES_PER_CHOICE calls, alternately, the
+        helper first; then the way with the faster call per row is kept
+        until its timing is DECISION_SECONDS old.
+        """
         now = time.monotonic()
-        for choice in (True, False):
-            timed_at, _ = self._timings.get(choice, (-np.inf, None))
-            if now - timed_at > DECISION_SECONDS:
-                return choice
-        return self._timings[True][1] <= self._timings[False][1]
+        with_helper = self._current_round(True, now)
+        without = self._current_round(False, now)
+        if min(with_helper[2], without[2]) < SAMPLES_PER_CHOICE:
+            return with_helper[2] <= without[2]
+        return with_helper[1] <= without[1]
 
     def record(self, used_helper, seconds, n_rows):
-        """Keep the time of a call over n_rows rows run with or without the helper."""
-        self._timings[used_helper] = (time.monotonic(), seconds / n_rows)
+        """Count a call over n_rows rows run with or without the helper."""
+        started, fastest, calls = self._current_round(used_helper, time.monotonic())
+        self._timings[used_helper] = (started, min(fastest, seconds / n_rows), calls + 1)
 
 
 def call_kernel(choice, kernel, n_rows, *args):

@@ -595,31 +595,39 @@ def test_choice_ruled_out_under_a_one_thread_blas_limit(monkeypatch):
 
 def test_choice_explores_both_then_keeps_the_faster_per_row(clock):
     choice = HelperThreadChoice((SMALL_UNITS, 64, "<f8"))
-    assert choice.use_helper() is True     # nothing timed yet: the helper first
-    choice.record(True, 2.0, 100)          # 0.020 s per row
-    assert choice.use_helper() is False    # then without it
-    choice.record(False, 1.0, 40)          # 0.025 s per row: fewer seconds, slower per row
+    # Alternately, the helper first, SAMPLES_PER_CHOICE calls each way.
+    seconds = {True: [2.0, 9.0, 2.5], False: [1.0, 1.2, 0.9]}  # per 100 / 40 rows
+    rows = {True: 100, False: 40}
+    for call in range(_threads.SAMPLES_PER_CHOICE):
+        for expected in (True, False):
+            assert choice.use_helper() is expected
+            choice.record(expected, seconds[expected][call], rows[expected])
+    # Fastest per row: with the helper 0.020 s (the 0.090 outlier does not
+    # count), without 0.0225 s, though fewer seconds per call.
     for _ in range(3):
         assert choice.use_helper() is True
-    choice.record(True, 3.0, 100)          # 0.030 s per row now
-    assert choice.use_helper() is False
+    assert choice._timings[True][1:] == (0.02, 3)
+    # Further calls do not change the choice until the timings expire.
+    choice.record(True, 5.0, 100)
+    assert choice.use_helper() is True
+
+
+def time_both_ways(choice, helper_seconds, plain_seconds):
+    for _ in range(_threads.SAMPLES_PER_CHOICE):
+        for used in (True, False):
+            assert choice.use_helper() is used
+            choice.record(used, helper_seconds if used else plain_seconds, 10)
 
 
 def test_choice_times_again_after_decision_seconds(clock):
     choice = HelperThreadChoice((SMALL_UNITS, 64, "<f8"))
-    choice.record(True, 1.0, 10)            # at 1000
-    clock.now += 4.0
-    choice.record(False, 2.0, 10)           # at 1004: slower
+    time_both_ways(choice, 1.0, 2.0)        # rounds start at 1000: the helper faster
     clock.now = 1000.0 + _threads.DECISION_SECONDS - 0.5
     assert choice.use_helper() is True      # both timings still young: the faster
     clock.now = 1000.0 + _threads.DECISION_SECONDS + 0.5
-    assert choice.use_helper() is True      # the helper's timing expired: timed again
-    choice.record(True, 3.0, 10)            # now slower than without
-    assert choice.use_helper() is False     # the other timing is still young
-    clock.now = 1004.0 + _threads.DECISION_SECONDS + 0.5
-    assert choice.use_helper() is False     # its turn to be timed again
-    choice.record(False, 4.0, 10)
-    assert choice.use_helper() is True
+    # Both expired: timed again, alternately; now without is faster.
+    time_both_ways(choice, 3.0, 2.0)
+    assert choice.use_helper() is False
 
 
 def test_choice_timings_are_shared_by_network_batch_size_and_dtype(
@@ -692,8 +700,9 @@ def epoch_seconds_by_choice(monkeypatch, clock, helper_seconds, plain_seconds):
     return spy_on_train_epoch(monkeypatch, advance)
 
 
-CHOICE_FIT = dict(hidden_layer_sizes=(16,), batch_size=64, max_iter=6, tol=0.0,
+CHOICE_FIT = dict(hidden_layer_sizes=(16,), batch_size=64, max_iter=10, tol=0.0,
                   n_iter_no_change=100, random_state=0)
+EXPLORATION = [True, False] * 3  # SAMPLES_PER_CHOICE calls each way, alternately
 
 
 @engine_only
@@ -701,27 +710,30 @@ CHOICE_FIT = dict(hidden_layer_sizes=(16,), batch_size=64, max_iter=6, tol=0.0,
 def test_fit_explores_then_keeps_the_faster_choice(monkeypatch, clock,
                                                    two_cores_two_blas_threads, helper_faster):
     X, y = make_data("multiclass", n_samples=301)
-    flags = epoch_seconds_by_choice(monkeypatch, clock, *((1.0, 3.0) if helper_faster
-                                                          else (3.0, 1.0)))
+    # Epochs of 0.1 or 0.3 s: 10 of them stay within DECISION_SECONDS.
+    flags = epoch_seconds_by_choice(monkeypatch, clock, *((0.1, 0.3) if helper_faster
+                                                          else (0.3, 0.1)))
     fit_quiet(FastClassifier(**CHOICE_FIT), X, y)
-    assert flags == [True, False] + [helper_faster] * 4
+    assert _threads.SAMPLES_PER_CHOICE == 3
+    assert flags == EXPLORATION + [helper_faster] * 4
     timings = _threads._helper_thread_timings[((8, 16, 3), 64, "<f8")]
-    assert timings[True][1] == (1.0 if helper_faster else 3.0) / 301  # seconds per row
+    # seconds per row (of the fake clock, whose sums of 0.1s round)
+    assert timings[True][1] == pytest.approx((0.1 if helper_faster else 0.3) / 301, rel=1e-9)
     # A second fit of the same network within DECISION_SECONDS reuses them.
     del flags[:]
     fit_quiet(FastClassifier(**CHOICE_FIT), X, y)
-    assert flags == [helper_faster] * 6
+    assert flags == [helper_faster] * 10
 
 
 @engine_only
-def test_partial_fit_stream_times_each_choice_once(monkeypatch, clock,
-                                                   two_cores_two_blas_threads):
-    X, y = make_data("reg1", n_samples=320)
-    flags = epoch_seconds_by_choice(monkeypatch, clock, 1.0, 2.0)
+def test_partial_fit_stream_times_each_choice_across_calls(monkeypatch, clock,
+                                                          two_cores_two_blas_threads):
+    X, y = make_data("reg1", n_samples=640)
+    flags = epoch_seconds_by_choice(monkeypatch, clock, 0.1, 0.2)
     est = FastRegressor(hidden_layer_sizes=(16,), batch_size=64, random_state=0)
-    for chunk in np.split(np.arange(320), 5):  # each call: one epoch, one split batch
+    for chunk in np.split(np.arange(640), 10):  # each call: one epoch, one split batch
         est.partial_fit(X[chunk], y[chunk])
-    assert flags == [True, False, True, True, True]
+    assert flags == EXPLORATION + [True] * 4
 
 
 @engine_only
@@ -730,7 +742,7 @@ def test_fit_ruled_out_never_asks_for_the_helper(monkeypatch):
     flags = spy_on_train_epoch(monkeypatch)
     X, y = make_data("binary", n_samples=301)
     fit_quiet(FastClassifier(**CHOICE_FIT), X, y)
-    assert flags == [False] * 6
+    assert flags == [False] * 10
     assert _threads._helper_thread_timings == {}
 
 
