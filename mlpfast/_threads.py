@@ -47,11 +47,14 @@ from threadpoolctl import ThreadpoolController
 
 from mlpfast import _kernels
 
-DECISION_SECONDS = 10.0
-# Calls timed each way before choosing; the fastest of them counts, so one
+# How long a choice is kept before both ways are timed again: long enough
+# that fits of a few long epochs, run one after another, do not spend most
+# of their epochs timing (a 784 -> 256 -> 128 -> 10 fit of 5 epochs did).
+DECISION_SECONDS = 30.0
+# Calls timed each way before choosing; the faster of them counts, so one
 # call slowed by something else (the helper's start, a cold cache, another
 # process) does not decide for DECISION_SECONDS.
-SAMPLES_PER_CHOICE = 3
+SAMPLES_PER_CHOICE = 2
 SINGLE_THREAD_MAX_MACS = 1 << 23
 
 _controller = None

@@ -596,7 +596,8 @@ def test_choice_ruled_out_under_a_one_thread_blas_limit(monkeypatch):
 def test_choice_explores_both_then_keeps_the_faster_per_row(clock):
     choice = HelperThreadChoice((SMALL_UNITS, 64, "<f8"))
     # Alternately, the helper first, SAMPLES_PER_CHOICE calls each way.
-    seconds = {True: [2.0, 9.0, 2.5], False: [1.0, 1.2, 0.9]}  # per 100 / 40 rows
+    assert _threads.SAMPLES_PER_CHOICE == 2
+    seconds = {True: [9.0, 2.0], False: [1.0, 0.9]}  # per 100 / 40 rows
     rows = {True: 100, False: 40}
     for call in range(_threads.SAMPLES_PER_CHOICE):
         for expected in (True, False):
@@ -606,7 +607,7 @@ def test_choice_explores_both_then_keeps_the_faster_per_row(clock):
     # count), without 0.0225 s, though fewer seconds per call.
     for _ in range(3):
         assert choice.use_helper() is True
-    assert choice._timings[True][1:] == (0.02, 3)
+    assert choice._timings[True][1:] == (0.02, 2)
     # Further calls do not change the choice until the timings expire.
     choice.record(True, 5.0, 100)
     assert choice.use_helper() is True
@@ -702,7 +703,7 @@ def epoch_seconds_by_choice(monkeypatch, clock, helper_seconds, plain_seconds):
 
 CHOICE_FIT = dict(hidden_layer_sizes=(16,), batch_size=64, max_iter=10, tol=0.0,
                   n_iter_no_change=100, random_state=0)
-EXPLORATION = [True, False] * 3  # SAMPLES_PER_CHOICE calls each way, alternately
+EXPLORATION = [True, False] * 2  # SAMPLES_PER_CHOICE calls each way, alternately
 
 
 @engine_only
@@ -714,8 +715,8 @@ def test_fit_explores_then_keeps_the_faster_choice(monkeypatch, clock,
     flags = epoch_seconds_by_choice(monkeypatch, clock, *((0.1, 0.3) if helper_faster
                                                           else (0.3, 0.1)))
     fit_quiet(FastClassifier(**CHOICE_FIT), X, y)
-    assert _threads.SAMPLES_PER_CHOICE == 3
-    assert flags == EXPLORATION + [helper_faster] * 4
+    assert _threads.SAMPLES_PER_CHOICE == 2
+    assert flags == EXPLORATION + [helper_faster] * 6
     timings = _threads._helper_thread_timings[((8, 16, 3), 64, "<f8")]
     # seconds per row (of the fake clock, whose sums of 0.1s round)
     assert timings[True][1] == pytest.approx((0.1 if helper_faster else 0.3) / 301, rel=1e-9)
@@ -733,7 +734,7 @@ def test_partial_fit_stream_times_each_choice_across_calls(monkeypatch, clock,
     est = FastRegressor(hidden_layer_sizes=(16,), batch_size=64, random_state=0)
     for chunk in np.split(np.arange(640), 10):  # each call: one epoch, one split batch
         est.partial_fit(X[chunk], y[chunk])
-    assert flags == EXPLORATION + [True] * 4
+    assert flags == EXPLORATION + [True] * 6
 
 
 @engine_only
