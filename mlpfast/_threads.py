@@ -106,8 +106,8 @@ def training_threads(choice):
     """The threads of one fit, given its HelperThreadChoice (or None).
 
     BLAS on one thread for the whole fit, unless the choice may pick
-    OpenBLAS's threads (call_kernel then limits each call); the helper
-    thread is ended when the fit ends.
+    OpenBLAS's threads (call_kernel then holds the limit while the helper
+    is used); the helper thread and any such limit end when the fit ends.
     """
     try:
         if choice is not None and choice.blas_threads_alone:
