@@ -71,11 +71,8 @@ class PropagatedRecordingCallback(RecordingCallback):
     max_propagation_depth = None
 
 
-class StopAfter(FitCallback):
-    """Asks to stop training at the end of subtask number ``n_subtasks``."""
-
-    def __init__(self, n_subtasks):
-        self.n_subtasks = n_subtasks
+class EndOnlyCallback(FitCallback):
+    """A callback acting at the end of tasks only: the other hooks do nothing."""
 
     def setup(self, estimator, context):
         pass
@@ -85,6 +82,13 @@ class StopAfter(FitCallback):
 
     def on_fit_task_begin(self, estimator, context):
         pass
+
+
+class StopAfter(EndOnlyCallback):
+    """Asks to stop training at the end of subtask number ``n_subtasks``."""
+
+    def __init__(self, n_subtasks):
+        self.n_subtasks = n_subtasks
 
     def on_fit_task_end(self, estimator, context):
         return context.task_name in SUBTASK_NAMES and context.task_id + 1 == self.n_subtasks
@@ -207,20 +211,11 @@ def test_callbacks_leave_results_unchanged(kind, solver, early_stopping):
         assert watched.t_ == plain.t_
 
 
-class TrainTheCopy(FitCallback):
+class TrainTheCopy(EndOnlyCallback):
     """Trains the model it is shown one more epoch, at the end of every epoch."""
 
     def __init__(self, X, y):
         self.X, self.y = X, y
-
-    def setup(self, estimator, context):
-        pass
-
-    def teardown(self, estimator, context):
-        pass
-
-    def on_fit_task_begin(self, estimator, context):
-        pass
 
     def on_fit_task_end(self, estimator, context, *, fitted_estimator=None):
         if context.task_name == "epoch":
@@ -238,17 +233,8 @@ def test_training_the_copy_leaves_the_fit_alone(solver):
     assert est.loss_curve_ == plain.loss_curve_
 
 
-class KeepFittedModel(FitCallback):
+class KeepFittedModel(EndOnlyCallback):
     """Keeps the model shown at the end of the ``fit`` task."""
-
-    def setup(self, estimator, context):
-        pass
-
-    def teardown(self, estimator, context):
-        pass
-
-    def on_fit_task_begin(self, estimator, context):
-        pass
 
     def on_fit_task_end(self, estimator, context, *, fitted_estimator=None):
         if context.task_name == "fit":
