@@ -32,6 +32,11 @@ cdef extern from "mlpfast_elementwise.h" nogil:
         double beta_2
         double epsilon
 
+    ctypedef struct mlpf_gradient_finish:
+        double alpha
+        int add_l2
+        double weight_sum
+
     void mlpf_bias_activation_f64(double *z, const double *bias, Py_ssize_t n_rows,
                                   Py_ssize_t n_cols, int activation)
     void mlpf_bias_activation_f32(float *z, const float *bias, Py_ssize_t n_rows,
@@ -58,14 +63,22 @@ cdef extern from "mlpfast_elementwise.h" nogil:
     void mlpf_divide_f32(float *x, Py_ssize_t n, double divisor)
     double mlpf_sum_f64(const double *x, Py_ssize_t n)
     float mlpf_sum_f32(const float *x, Py_ssize_t n)
-    void mlpf_sgd_update_f64(double *params, double *velocity, const double *grad,
-                             Py_ssize_t n, const mlpf_sgd_step *step)
-    void mlpf_sgd_update_f32(float *params, float *velocity, const float *grad,
-                             Py_ssize_t n, const mlpf_sgd_step *step)
-    void mlpf_adam_update_f64(double *params, double *m, double *v, const double *grad,
-                              Py_ssize_t n, const mlpf_adam_step *step)
-    void mlpf_adam_update_f32(float *params, float *m, float *v, const float *grad,
-                              Py_ssize_t n, const mlpf_adam_step *step)
+    void mlpf_sgd_finish_update_f64(double *params, double *velocity, const double *grad,
+                                    const double *grad_second, Py_ssize_t n,
+                                    const mlpf_gradient_finish *finish,
+                                    const mlpf_sgd_step *step)
+    void mlpf_sgd_finish_update_f32(float *params, float *velocity, const float *grad,
+                                    const float *grad_second, Py_ssize_t n,
+                                    const mlpf_gradient_finish *finish,
+                                    const mlpf_sgd_step *step)
+    void mlpf_adam_finish_update_f64(double *params, double *m, double *v,
+                                     const double *grad, const double *grad_second,
+                                     Py_ssize_t n, const mlpf_gradient_finish *finish,
+                                     const mlpf_adam_step *step)
+    void mlpf_adam_finish_update_f32(float *params, float *m, float *v, const float *grad,
+                                     const float *grad_second, Py_ssize_t n,
+                                     const mlpf_gradient_finish *finish,
+                                     const mlpf_adam_step *step)
 
 
 cdef inline void bias_activation(floating *z, const floating *bias, Py_ssize_t n_rows,
@@ -120,21 +133,24 @@ cdef inline void divide(floating *x, Py_ssize_t n, double divisor) noexcept nogi
         mlpf_divide_f32(x, n, divisor)
 
 
-cdef inline void sgd_update(floating *params, floating *velocity, const floating *grad,
-                            Py_ssize_t n, const mlpf_sgd_step *step) noexcept nogil:
+cdef inline void sgd_finish_update(floating *params, floating *velocity,
+                                   const floating *grad, const floating *grad_second,
+                                   Py_ssize_t n, const mlpf_gradient_finish *finish,
+                                   const mlpf_sgd_step *step) noexcept nogil:
     if floating is double:
-        mlpf_sgd_update_f64(params, velocity, grad, n, step)
+        mlpf_sgd_finish_update_f64(params, velocity, grad, grad_second, n, finish, step)
     else:
-        mlpf_sgd_update_f32(params, velocity, grad, n, step)
+        mlpf_sgd_finish_update_f32(params, velocity, grad, grad_second, n, finish, step)
 
 
-cdef inline void adam_update(floating *params, floating *m, floating *v,
-                             const floating *grad, Py_ssize_t n,
-                             const mlpf_adam_step *step) noexcept nogil:
+cdef inline void adam_finish_update(floating *params, floating *m, floating *v,
+                                    const floating *grad, const floating *grad_second,
+                                    Py_ssize_t n, const mlpf_gradient_finish *finish,
+                                    const mlpf_adam_step *step) noexcept nogil:
     if floating is double:
-        mlpf_adam_update_f64(params, m, v, grad, n, step)
+        mlpf_adam_finish_update_f64(params, m, v, grad, grad_second, n, finish, step)
     else:
-        mlpf_adam_update_f32(params, m, v, grad, n, step)
+        mlpf_adam_finish_update_f32(params, m, v, grad, grad_second, n, finish, step)
 
 
 cdef inline floating vector_sum(const floating *x, Py_ssize_t n) noexcept nogil:

@@ -36,9 +36,10 @@ from mlpfast._blas cimport (
 )
 from mlpfast._elementwise cimport (
     MLPF_BINARY_LOG_LOSS, MLPF_EXP, MLPF_IDENTITY, MLPF_LOG_LOSS, MLPF_LOGISTIC,
-    MLPF_POISSON_LOSS, MLPF_RELU, MLPF_SOFTMAX, MLPF_SQUARED_LOSS, MLPF_TANH, adam_update,
-    bias_activation, column_sums, divide, finish_weight_gradient, loss_and_output_delta,
-    mlpf_adam_step, mlpf_sgd_step, multiply_derivative, sgd_update, vector_sum,
+    MLPF_POISSON_LOSS, MLPF_RELU, MLPF_SOFTMAX, MLPF_SQUARED_LOSS, MLPF_TANH,
+    adam_finish_update, bias_activation, column_sums, divide, finish_weight_gradient,
+    loss_and_output_delta, mlpf_adam_step, mlpf_gradient_finish, mlpf_sgd_step,
+    multiply_derivative, sgd_finish_update, vector_sum,
 )
 from mlpfast._sparse cimport SparseRows, sparse_matmul, sparse_transposed_matmul
 
@@ -86,7 +87,7 @@ cdef enum:
     # whose gradients are then added (on two threads when train_epoch is
     # given the helper thread, one after the other when not).  It depends on
     # the batch alone, so a fit's result never depends on the thread count.
-    SPLIT_MIN_ROWS = 32
+    SPLIT_MIN_ROWS = 64
 
 # The same limits for the Python layer's checks (mlpfast._checks), and the
 # smallest batch that train_epoch splits in halves (mlpfast._threads).
@@ -629,7 +630,7 @@ cdef OptimizerStep read_optimizer(optimizer) except *:
 
 
 cdef void advance_step(OptimizerStep *step) noexcept nogil:
-    """Count one more step; Adam's rate for it (the step itself is update_range's)."""
+    """Count one more step; Adam's rate for it (the step itself is step_range's)."""
     if step.is_adam:
         step.t += 1
         step.adam.learning_rate = (step.learning_rate_init
@@ -653,43 +654,47 @@ cdef struct ParamRange:
     double squared_weights       # out: sum of squares of this range's weights
 
 
-cdef double finish_gradient_range(const NetShape *net, const floating *params,
-                                  floating *grad, double weight_sum, Py_ssize_t start,
-                                  Py_ssize_t end) noexcept nogil:
-    """finish_gradient on the entries [start, end) of the flat vector.
-
-    Returns the sum of squares of the weights in that range (for the L2 term).
-    """
-    cdef Py_ssize_t l, first, last
-    cdef double squared_weights = 0.0
-    for l in range(net.n_layers):
-        first = max(start, net.coef_offset[l])
-        last = min(end, net.coef_offset[l] + net.units[l] * net.units[l + 1])
-        if first < last:
-            squared_weights += dot(<int> (last - first), params + first, params + first)
-            finish_weight_gradient(grad + first, params + first, last - first, net.alpha,
-                                   weight_sum)
-        first = max(start, net.intercept_offset[l])
-        last = min(end, net.intercept_offset[l] + net.units[l + 1])
-        if first < last:
-            divide(grad + first, last - first, weight_sum)
-    return squared_weights
+cdef void update_run(ParamRange *part, floating *params, Py_ssize_t first, Py_ssize_t end,
+                     bint is_weights) noexcept nogil:
+    """Finish the gradient of params[first:end] (one layer's weights or
+    biases) and take the optimizer step on them, in one pass."""
+    cdef mlpf_gradient_finish finish
+    finish.alpha = part.shape.alpha
+    finish.add_l2 = is_weights
+    finish.weight_sum = part.weight_sum
+    cdef const floating *grad = <const floating *> part.grad + first
+    cdef const floating *grad_second = NULL
+    if part.grad_second != NULL:
+        grad_second = <const floating *> part.grad_second + first
+    if part.step.is_adam:
+        adam_finish_update(params + first, <floating *> part.moment_1 + first,
+                           <floating *> part.moment_2 + first, grad, grad_second,
+                           end - first, &finish, &part.step.adam)
+    else:
+        sgd_finish_update(params + first, <floating *> part.moment_1 + first, grad,
+                          grad_second, end - first, &finish, &part.step.sgd)
 
 
 cdef void step_range(ParamRange *part, floating *params) noexcept nogil:
-    """Add the second half's gradient, finish the gradient, take the step: one range."""
-    cdef Py_ssize_t start = part.start, n = part.end - part.start
-    cdef floating *grad = <floating *> part.grad
-    if part.grad_second != NULL:
-        add_into(grad + start, <const floating *> part.grad_second + start, n)
-    part.squared_weights = finish_gradient_range(part.shape, params, grad, part.weight_sum,
-                                                 start, part.end)
-    if part.step.is_adam:
-        adam_update(params + start, <floating *> part.moment_1 + start,
-                    <floating *> part.moment_2 + start, grad + start, n, &part.step.adam)
-    else:
-        sgd_update(params + start, <floating *> part.moment_1 + start, grad + start, n,
-                   &part.step.sgd)
+    """The gradient finish and optimizer step of one range of the flat vector.
+
+    Adds the second batch half's gradient when there is one.  Leaves in
+    part.squared_weights the sum of squares of the range's weights before
+    the step (for the L2 term of the loss).
+    """
+    cdef const NetShape *net = part.shape
+    cdef Py_ssize_t l, first, end
+    part.squared_weights = 0.0
+    for l in range(net.n_layers):
+        first = max(part.start, net.coef_offset[l])
+        end = min(part.end, net.coef_offset[l] + net.units[l] * net.units[l + 1])
+        if first < end:
+            part.squared_weights += dot(<int> (end - first), params + first, params + first)
+            update_run(part, params, first, end, True)
+        first = max(part.start, net.intercept_offset[l])
+        end = min(part.end, net.intercept_offset[l] + net.units[l + 1])
+        if first < end:
+            update_run(part, params, first, end, False)
 
 
 cdef void step_range_f64(void *ranges, int part) noexcept nogil:

@@ -2,7 +2,7 @@
 
 BLAS runs on one thread while mlpfast trains (``single_blas_thread``), and
 the second core, when there is one, is used by a thread of training's own
-(``HelperThreadChoice``): every mini-batch of at least 32 rows, and every
+(``HelperThreadChoice``): every mini-batch of at least 64 rows, and every
 chunk of the L-BFGS full-data pass, is computed as two halves, always (the
 result does not depend on the threads), and the halves run on two threads.
 
@@ -19,8 +19,8 @@ whole weight matrices, which OpenBLAS's threads share out: 784 -> 1024 ->
 with the halves.  For those, the choice is between the halves and
 OpenBLAS's threads (then the batch halves run one after the other).
 
-Whether the second thread pays depends on the batch (a 32-row batch is too
-little work to share) and on what else the machine is doing: a waiting
+Whether the second thread pays depends on the batch (a batch of fewer than 64
+rows is too little work to share) and on what else the machine is doing: a waiting
 thread polls, and when another process holds the other core the threads
 wait for each other.  So calls are timed with and without the helper, and
 the faster choice is kept for ``DECISION_SECONDS`` before both are timed

@@ -1,6 +1,7 @@
 /* Instantiates the element-wise kernels of elementwise_impl.h for double and float. */
 #include <float.h>
 #include <math.h>
+#include <string.h>
 
 #include "mlpfast_dispatch.h"
 #include "mlpfast_elementwise.h"

@@ -47,6 +47,16 @@ typedef struct {
     double epsilon;
 } mlpf_adam_step;
 
+/*
+ * How the raw gradient sums of a run of parameters become their gradient:
+ * (sum + alpha * W) / weight_sum for weights, sum / weight_sum for biases.
+ */
+typedef struct {
+    double alpha;       /* L2 penalty strength */
+    int add_l2;         /* 1 for weights, 0 for biases (no L2 term) */
+    double weight_sum;  /* the batch's sample-weight sum (its row count unweighted) */
+} mlpf_gradient_finish;
+
 #define MLPF_DECLARE(REAL, SFX)                                                  \
     void mlpf_bias_activation##SFX(REAL *z, const REAL *bias, ptrdiff_t n_rows,  \
                                    ptrdiff_t n_cols, int activation);            \
@@ -63,10 +73,16 @@ typedef struct {
                                ptrdiff_t n_cols, REAL *out, int accumulate);     \
     void mlpf_divide##SFX(REAL *x, ptrdiff_t n, double divisor);                 \
     REAL mlpf_sum##SFX(const REAL *x, ptrdiff_t n);                              \
-    void mlpf_sgd_update##SFX(REAL *params, REAL *velocity, const REAL *grad,    \
-                              ptrdiff_t n, const mlpf_sgd_step *step);           \
-    void mlpf_adam_update##SFX(REAL *params, REAL *m, REAL *v, const REAL *grad, \
-                               ptrdiff_t n, const mlpf_adam_step *step);
+    void mlpf_sgd_finish_update##SFX(REAL *params, REAL *velocity,               \
+                                     const REAL *grad, const REAL *grad_second,  \
+                                     ptrdiff_t n,                                \
+                                     const mlpf_gradient_finish *finish,         \
+                                     const mlpf_sgd_step *step);                 \
+    void mlpf_adam_finish_update##SFX(REAL *params, REAL *m, REAL *v,            \
+                                      const REAL *grad, const REAL *grad_second, \
+                                      ptrdiff_t n,                               \
+                                      const mlpf_gradient_finish *finish,        \
+                                      const mlpf_adam_step *step);
 
 MLPF_DECLARE(double, _f64)
 MLPF_DECLARE(float, _f32)

@@ -1,7 +1,7 @@
 """The helper thread of training: split batches, the two-thread runner, the choice.
 
 ``mlpfast._kernels.train_epoch`` computes every mini-batch of at least
-``SPLIT_MIN_ROWS`` (32) rows as two halves whose raw gradients are added;
+``SPLIT_MIN_ROWS`` (64) rows as two halves whose raw gradients are added;
 ``helper_thread=HelperThread()`` runs the halves on two threads.  What is checked here:
 
 * the two ways give bit-for-bit the same epoch (parameters, optimizer state,
@@ -94,7 +94,7 @@ UNITS = (7, 10, 6, 3)
 # Not a multiple of any batch size below: every epoch ends on a shorter batch
 # (235 = 3 * 64 + 43: a last batch that is itself split, into 22 + 21 rows).
 N_ROWS = 235
-BATCH_SIZES = (1, SPLIT_MIN_ROWS - 1, SPLIT_MIN_ROWS, SPLIT_MIN_ROWS + 1, 64, 200, N_ROWS)
+BATCH_SIZES = (1, 32, SPLIT_MIN_ROWS - 1, SPLIT_MIN_ROWS, SPLIT_MIN_ROWS + 1, 200, N_ROWS)
 HIDDEN = ("relu", "tanh", "logistic")
 # (output activation, target kind): label targets stay bool, as the
 # estimators pass binarized classes.
@@ -448,7 +448,7 @@ INTERRUPT_SCRIPT = textwrap.dedent("""
     layout = NetworkLayout(units)
     net = _kernels.Network(layout, "relu", "softmax", 1e-4)
     rng = np.random.default_rng(0)
-    n_rows, batch_size = 60_000, 64   # several seconds of batches
+    n_rows, batch_size = 240_000, 64   # a few seconds of batches
     X = rng.standard_normal((n_rows, units[0])).astype(np.float32)
     Y = np.eye(units[-1], dtype=bool)[rng.integers(0, units[-1], n_rows)]
     order = rng.permutation(n_rows).astype(np.intp)
@@ -637,7 +637,7 @@ def test_choice_timings_are_shared_by_network_batch_size_and_dtype(
     first.record(True, 1.0, 64)
     same = HelperThreadChoice.for_training(SMALL_UNITS, 64, np.dtype("float64"))
     assert same.use_helper() is False       # the helper's timing is known
-    for other in (HelperThreadChoice.for_training(SMALL_UNITS, 32, np.float64),
+    for other in (HelperThreadChoice.for_training(SMALL_UNITS, 128, np.float64),
                   HelperThreadChoice.for_training(SMALL_UNITS, 64, np.float32),
                   HelperThreadChoice.for_training((8, 17, 3), 64, np.float64)):
         assert other.use_helper() is True   # nothing known for these

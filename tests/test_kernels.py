@@ -424,6 +424,66 @@ def test_train_epoch_batch_sizes(batch_size, solver, dtype):
     run_and_compare_epochs("relu", "logistic", solver, dtype, batch_size)
 
 
+# The gradient's mean, bit for bit.  A 1 -> 1 identity network whose input
+# is zero on every row but the first has exact products (x0 * W + b, then
+# x0 * delta0 plus exact zeros), so its gradient can be written in numpy
+# operation for operation: (x0 * delta0 + alpha * W) / weight_sum, and the
+# bias's pairwise delta sums (one per batch half from SPLIT_MIN_ROWS rows)
+# over weight_sum.  Weight sums that are powers of two take the kernel's
+# multiplication by the exact reciprocal, the others its division; both must
+# give numpy's division exactly.
+MEAN_WEIGHT_SUMS = [(63, None), (64, None), (100, None), (128, None), (200, None),
+                    (70, 0.37), (80, 0.05)]
+
+
+def one_input_problem(n_rows, row_weight, dtype):
+    rng = np.random.default_rng(n_rows)
+    X = np.zeros((n_rows, 1), dtype=dtype)
+    X[0, 0] = 1.7
+    Y = rng.standard_normal((n_rows, 1)).astype(dtype)
+    params = np.array([0.3, -0.2], dtype=dtype)             # W, b
+    sample_weight = None if row_weight is None else np.full(n_rows, row_weight, dtype=dtype)
+    return X, Y, params, sample_weight
+
+
+def numpy_gradient(X, Y, params, sample_weight, split):
+    """(W, b) gradient of the one-input problem, in numpy, in the kernel's order."""
+    dtype = params.dtype.type
+    W, b = params
+    delta = (X[:, 0] * W + b) - Y[:, 0]
+    weight_sum = dtype(len(X))
+    if sample_weight is not None:
+        delta = delta * sample_weight
+        weight_sum = np.sum(sample_weight)
+    first = (len(X) + 1) // 2 if split else len(X)
+    bias_sum = np.sum(delta[:first]) + np.sum(delta[first:]) if split else np.sum(delta)
+    coef_grad = (X[0, 0] * delta[0] + dtype(ALPHA) * W) / weight_sum
+    return np.array([coef_grad, bias_sum / weight_sum], dtype=params.dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
+@pytest.mark.parametrize("n_rows, row_weight", MEAN_WEIGHT_SUMS)
+def test_gradient_mean_is_exactly_numpys_division(n_rows, row_weight, dtype):
+    X, Y, params, sample_weight = one_input_problem(n_rows, row_weight, dtype)
+    net = make_network((1, 1), "relu", "identity")
+    split = n_rows >= _kernels.MIN_SPLIT_BATCH_ROWS
+    expected = numpy_gradient(X, Y, params, sample_weight, split)
+
+    grad = np.empty_like(params)
+    _kernels.loss_gradient(net, X, Y, params, grad, sample_weight)
+    assert_array_equal(grad, expected)
+
+    # One batch of SGD without momentum: params - rate * grad, from the fused
+    # gradient finish and step of train_epoch.
+    rate = 0.1
+    optimizer = SGDOptimizer(2, dtype, rate, "constant", 0.0, False, 0.5)
+    stepped = params.copy()
+    _kernels.train_epoch(net, X, Y, np.arange(n_rows), n_rows, stepped, optimizer,
+                         sample_weight)
+    zero = dtype(0)
+    assert_array_equal(stepped, params + (zero * zero - dtype(rate) * expected))
+
+
 def test_train_epoch_loss_sum_of_one_batch_is_n_times_the_loss():
     layer_units = EPOCH_UNITS
     X, Y, params = make_problem(layer_units, "softmax", EPOCH_ROWS, np.float64, seed=11)
