@@ -61,6 +61,8 @@ cdef extern from "mlpfast_elementwise.h" nogil:
                               float *out, int accumulate)
     void mlpf_divide_f64(double *x, Py_ssize_t n, double divisor)
     void mlpf_divide_f32(float *x, Py_ssize_t n, double divisor)
+    int mlpf_all_finite_f64(const double *x, Py_ssize_t n)
+    int mlpf_all_finite_f32(const float *x, Py_ssize_t n)
     double mlpf_sum_f64(const double *x, Py_ssize_t n)
     float mlpf_sum_f32(const float *x, Py_ssize_t n)
     void mlpf_sgd_finish_update_f64(double *params, double *velocity, const double *grad,
@@ -158,3 +160,10 @@ cdef inline floating vector_sum(const floating *x, Py_ssize_t n) noexcept nogil:
         return mlpf_sum_f64(x, n)
     else:
         return mlpf_sum_f32(x, n)
+
+
+cdef inline bint all_finite(const floating *x, Py_ssize_t n) noexcept nogil:
+    if floating is double:
+        return mlpf_all_finite_f64(x, n)
+    else:
+        return mlpf_all_finite_f32(x, n)

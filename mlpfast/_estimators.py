@@ -149,8 +149,12 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         """
         views = getattr(self, "_views", ())
         arrays = self.coefs_ + self.intercepts_
-        if len(arrays) == len(views) and all(a is b for a, b in zip(arrays, views)):
-            return
+        if len(arrays) == len(views):
+            for array, view in zip(arrays, views):
+                if array is not view:
+                    break
+            else:
+                return
         coefs = [np.asarray(coef) for coef in self.coefs_]
         intercepts = [np.asarray(intercept) for intercept in self.intercepts_]
         layout = NetworkLayout([coefs[0].shape[0]] + [coef.shape[1] for coef in coefs])
@@ -584,11 +588,13 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
             check_is_fitted(self)
 
     def _is_plain_input(self, X):
-        """True for input that scikit-learn's validation would pass unchanged.
+        """True for input that scikit-learn's validation passes unchanged, if finite.
 
-        A finite, native-endian float ndarray of the fitted width, for a model
-        fitted without feature names: predicting on it skips the generic
-        validation, which costs far more than the network on a few rows.
+        A native-endian float ndarray of the fitted width, for a model fitted
+        without feature names: predicting on it skips the generic validation,
+        which costs far more than the network on a few rows.  The kernel
+        checks that it is finite (``forward``'s ``require_finite``), in less
+        time than a numpy check takes on a few rows.
         """
         return (
             type(X) is np.ndarray
@@ -597,14 +603,25 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
             and (X.dtype == np.float64 or X.dtype == np.float32)
             and X.shape[1] == getattr(self, "n_features_in_", -1)
             and not hasattr(self, "feature_names_in_")
-            and np.isfinite(X).all()
         )
+
+    def _validate_predict_input(self, X):
+        _checks.reject_dates(X)
+        return validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
 
     def _forward_pass_fast(self, X, check_input=True):
         """Network output for X, shape (n_samples, n_outputs_)."""
-        if check_input and not self._is_plain_input(X):
-            _checks.reject_dates(X)
-            X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
+        plain = check_input and self._is_plain_input(X)
+        if check_input and not plain:
+            X = self._validate_predict_input(X)
+        out = self._network_output(X, require_finite=plain)
+        if out is None:
+            # X holds NaN or infinity: scikit-learn's validation reports it.
+            out = self._network_output(self._validate_predict_input(X))
+        return out
+
+    def _network_output(self, X, require_finite=False):
+        """The kernel's forward pass over validated X (None: X is not finite)."""
         self._sync_params_vector()
         params = self._params
         if X.dtype != params.dtype or scipy.sparse.issparse(X):
@@ -616,7 +633,7 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
             X = kernel_matrix(X, dtype)
         elif not X.flags.c_contiguous:
             X = np.ascontiguousarray(X)
-        return _kernels.forward(self._network(), X, params)
+        return _kernels.forward(self._network(), X, params, require_finite)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -39,7 +39,7 @@ from mlpfast._elementwise cimport (
     MLPF_POISSON_LOSS, MLPF_RELU, MLPF_SOFTMAX, MLPF_SQUARED_LOSS, MLPF_TANH,
     adam_finish_update, bias_activation, column_sums, divide, finish_weight_gradient,
     loss_and_output_delta, mlpf_adam_step, mlpf_gradient_finish, mlpf_sgd_step,
-    multiply_derivative, sgd_finish_update, vector_sum,
+    all_finite, multiply_derivative, sgd_finish_update, vector_sum,
 )
 from mlpfast._sparse cimport SparseRows, sparse_matmul, sparse_transposed_matmul
 
@@ -886,17 +886,27 @@ def train_epoch(Network net, X, Y, const intp_t[::1] sample_order,
     return loss_sum
 
 
-def forward(Network net, X, const floating[::1] params):
+def forward(Network net, X, const floating[::1] params, bint require_finite=False):
     """Network output for every row of X (dense or CSR, params' dtype), in row chunks.
+
+    Parameters
+    ----------
+    require_finite : bool, default=False
+        Check first that dense X holds no NaN or infinity, and return None
+        if it does (the caller's validation then reports it).  Costs a pass
+        over X; a separate numpy check costs more on a few rows.
 
     Returns
     -------
-    out : ndarray of shape (n_samples, n_outputs), params' dtype
+    out : ndarray of shape (n_samples, n_outputs), params' dtype, or None
     """
     dtype = np.float64 if floating is double else np.float32
     cdef InputMatrix inputs = InputMatrix(X, dtype)
     cdef Py_ssize_t n_samples = inputs.n_rows
     net.check_sizes(inputs.n_features, -1, params.shape[0])
+    if require_finite and not inputs.is_sparse and not all_finite(
+            <const floating *> inputs.dense_data, n_samples * inputs.n_features):
+        return None
     cdef const NetShape *shape = &net.shape
     cdef Py_ssize_t n_layers = shape.n_layers
     cdef Py_ssize_t chunk = net.chunk_rows(n_samples)

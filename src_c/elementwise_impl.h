@@ -314,6 +314,16 @@ REAL MLPF_NAME(mlpf_sum, SFX)(const REAL *x, ptrdiff_t n)
     return MLPF_NAME(pairwise_sum, SFX)(x, n, 1);
 }
 
+/* 1 when no x[i] is NaN or infinite: x - x is 0 exactly for finite x, NaN otherwise. */
+MLPF_DISPATCH int MLPF_NAME(mlpf_all_finite, SFX)(const REAL *x, ptrdiff_t n)
+{
+    int finite = 1;
+    for (ptrdiff_t i = 0; i < n; i++) {
+        finite &= (x[i] - x[i]) == (REAL)0;
+    }
+    return finite;
+}
+
 MLPF_DISPATCH void MLPF_NAME(mlpf_divide, SFX)(REAL *x, ptrdiff_t n, double divisor)
 {
     MLPF_NAME(divide_in_place, SFX)(x, n, divisor);

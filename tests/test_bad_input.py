@@ -367,6 +367,14 @@ BAD_PREDICT = [
     Bad("nan", _predict(_with_nan(X0)), ValueError, "NaN", same_message=True),
     Bad("inf_proba", _predict(np.where(X0 > 1, np.inf, X0), "predict_proba"), ValueError,
         "infinity", kinds=("classifier",), same_message=True),
+    # The fast path for plain float arrays leaves the finiteness check to
+    # the kernel: one row, the last entry, float32.
+    Bad("nan_one_row", _predict(_with_nan(X0)[3:4]), ValueError, "NaN", same_message=True),
+    Bad("minus_inf_last_entry", _predict(np.where(np.arange(X0.size).reshape(X0.shape)
+                                                  == X0.size - 1, -np.inf, X0)),
+        ValueError, "infinity", same_message=True),
+    Bad("nan_float32", _predict(_with_nan(X0).astype(np.float32)), ValueError, "NaN",
+        same_message=True),
     Bad("complex", _predict(X0 + 1j), ValueError, "Complex", same_message=True),
     Bad("strings", _predict(np.full((3, N_FEATURES), "a")), ValueError, "strings",
         same_message=True),

@@ -136,6 +136,24 @@ def test_forward_matches_reference(hidden, output, layer_units, n_rows, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_forward_require_finite(bad, dtype):
+    # None as soon as any entry of X is not finite, wherever it is; the
+    # output otherwise, equal to the unchecked call's.
+    layer_units = (5, 7, 3)
+    X, _, params = make_problem(layer_units, "softmax", 40, dtype, seed=4)
+    net = make_network(layer_units, "relu", "softmax")
+    assert_array_equal(_kernels.forward(net, X, params, require_finite=True),
+                       _kernels.forward(net, X, params))
+    for index in [(0, 0), (17, 3), (39, 4)]:
+        X_bad = X.copy()
+        X_bad[index] = bad
+        assert _kernels.forward(net, X_bad, params, require_finite=True) is None
+        assert _kernels.forward(net, X_bad[index[0]:index[0] + 1], params,
+                                require_finite=True) is None
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 def test_forward_more_rows_than_one_chunk(dtype):
     # The kernel predicts in chunks of 4096 rows; 4096 + 7 rows cross a boundary.
     layer_units = (3, 4, 2)
