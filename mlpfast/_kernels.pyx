@@ -37,9 +37,9 @@ from mlpfast._blas cimport (
 from mlpfast._elementwise cimport (
     MLPF_BINARY_LOG_LOSS, MLPF_EXP, MLPF_IDENTITY, MLPF_LOG_LOSS, MLPF_LOGISTIC,
     MLPF_POISSON_LOSS, MLPF_RELU, MLPF_SOFTMAX, MLPF_SQUARED_LOSS, MLPF_TANH,
-    adam_finish_update, bias_activation, column_sums, divide, finish_weight_gradient,
-    loss_and_output_delta, mlpf_adam_step, mlpf_gradient_finish, mlpf_sgd_step,
-    all_finite, multiply_derivative, sgd_finish_update, vector_sum,
+    adam_finish_update, all_finite, bias_activation, column_sums, divide,
+    finish_weight_gradient, loss_and_output_delta, mlpf_adam_step, mlpf_gradient_finish,
+    mlpf_sgd_step, multiply_derivative, sgd_finish_update, vector_sum,
 )
 from mlpfast._sparse cimport SparseRows, sparse_matmul, sparse_transposed_matmul
 

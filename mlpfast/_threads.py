@@ -25,8 +25,9 @@ Whether the second thread pays depends on the batch (a batch of fewer than 64
 rows is too little work to share) and on what else the machine is doing: a waiting
 thread polls, and when another process holds the other core the threads
 wait for each other.  So calls are timed with and without the helper, and
-the faster choice is kept for ``DECISION_SECONDS`` before both are timed
-again (each over SAMPLES_PER_CHOICE calls, the fastest counting).  The
+the faster choice is kept for ``DECISION_SECONDS`` (longer, the wider the
+margin) before both are timed again (each over SAMPLES_PER_CHOICE calls,
+the fastest counting).  The
 helper is never used under a threadpoolctl limit of one BLAS thread (so
 ``threadpool_limits(1)`` around a fit, or a joblib worker with one thread,
 keeps training on one thread), while another fit of this process is
@@ -53,6 +54,14 @@ from mlpfast import _kernels
 # that fits of a few long epochs, run one after another, do not spend most
 # of their epochs timing (a 784 -> 256 -> 128 -> 10 fit of 5 epochs did).
 DECISION_SECONDS = 30.0
+# Timing the slower way again costs in proportion to how much slower it was,
+# and a wide margin is unlikely to turn with the machine's load: each
+# MARGIN_PER_DECISION of margin keeps a choice DECISION_SECONDS more, up to
+# MAX_DECISIONS times as long (784 -> 256 -> 128 -> 10 float32: 0.38 s per
+# epoch with the helper, 0.65 without; timed again every 30 s, one fit of
+# 5 epochs in three spent 2 of them the slow way in bench/compare.py).
+MARGIN_PER_DECISION = 0.1
+MAX_DECISIONS = 10
 # Calls timed each way before choosing; the faster of them counts, so one
 # call slowed by something else (the helper's start, a cold cache, another
 # process) does not decide for DECISION_SECONDS.
@@ -205,10 +214,22 @@ class HelperThreadChoice:
         return cls((tuple(layer_units), n_rows, np.dtype(dtype).str),
                    _largest_product(layer_units, n_rows) >= SINGLE_THREAD_MAX_MACS)
 
+    def _keep_seconds(self):
+        """How long timings decide: DECISION_SECONDS, longer the wider their margin.
+
+        Rounds still being timed count as no margin.
+        """
+        rounds = [self._timings.get(choice, (0.0, np.inf, 0)) for choice in (True, False)]
+        if min(calls for _, _, calls in rounds) < SAMPLES_PER_CHOICE:
+            return DECISION_SECONDS
+        fast, slow = sorted(fastest for _, fastest, _ in rounds)
+        margin = slow / fast - 1.0 if fast > 0 else np.inf
+        return DECISION_SECONDS * min(max(margin / MARGIN_PER_DECISION, 1.0), MAX_DECISIONS)
+
     def _current_round(self, choice, now):
         """(start, fastest s per row, calls) of choice's timing, a fresh round if expired."""
         started, fastest, calls = self._timings.get(choice, (-np.inf, np.inf, 0))
-        if now - started > DECISION_SECONDS:
+        if now - started > self._keep_seconds():
             return now, np.inf, 0
         return started, fastest, calls
 
@@ -217,7 +238,7 @@ class HelperThreadChoice:
 
         Each way is timed over SAMPLES_PER_CHOICE calls, alternately, the
         helper first; then the way with the faster call per row is kept
-        until its timing is DECISION_SECONDS old.
+        until its timing is ``_keep_seconds()`` old.
         """
         now = time.monotonic()
         with_helper = self._current_round(True, now)

@@ -627,13 +627,37 @@ def time_both_ways(choice, helper_seconds, plain_seconds):
 
 def test_choice_times_again_after_decision_seconds(clock):
     choice = HelperThreadChoice((SMALL_UNITS, 64, "<f8"))
-    time_both_ways(choice, 1.0, 2.0)        # rounds start at 1000: the helper faster
+    # Rounds start at 1000: the helper faster, by less than MARGIN_PER_DECISION.
+    time_both_ways(choice, 1.0, 1.05)
     clock.now = 1000.0 + _threads.DECISION_SECONDS - 0.5
     assert choice.use_helper() is True      # both timings still young: the faster
     clock.now = 1000.0 + _threads.DECISION_SECONDS + 0.5
     # Both expired: timed again, alternately; now without is faster.
     time_both_ways(choice, 3.0, 2.0)
     assert choice.use_helper() is False
+
+
+@pytest.mark.parametrize("helper_seconds, plain_seconds, decisions", [
+    (1.0, 1.5, 5.0),     # 50 % slower without the helper: kept 5 x DECISION_SECONDS
+    (2.4, 1.2, 10.0),    # twice as slow with it: 10 x
+    (1.0, 9.0, 10.0),    # nine times as slow: no longer than MAX_DECISIONS x
+])
+def test_choice_with_a_wide_margin_is_kept_longer(clock, helper_seconds, plain_seconds,
+                                                  decisions):
+    assert (_threads.MARGIN_PER_DECISION, _threads.MAX_DECISIONS) == (0.1, 10)
+    faster = helper_seconds < plain_seconds
+    choice = HelperThreadChoice((SMALL_UNITS, 64, "<f8"))
+    time_both_ways(choice, helper_seconds, plain_seconds)   # rounds start at 1000
+    clock.now = 1000.0 + decisions * _threads.DECISION_SECONDS - 0.5
+    for _ in range(2):  # still decided: no timing round of the other way
+        assert choice.use_helper() is faster
+        choice.record(faster, helper_seconds if faster else plain_seconds, 10)
+    clock.now = 1000.0 + decisions * _threads.DECISION_SECONDS + 0.5
+    # Expired: both ways timed again, alternately, the helper first.
+    for expected in [True, False] * _threads.SAMPLES_PER_CHOICE:
+        assert choice.use_helper() is expected
+        choice.record(expected, helper_seconds if expected else plain_seconds, 10)
+    assert choice.use_helper() is faster
 
 
 def test_choice_timings_are_shared_by_network_batch_size_and_dtype(
