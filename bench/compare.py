@@ -63,6 +63,8 @@ SETTINGS = {
 PREDICT_ROWS = 10_000
 BUSY_LOAD_AVERAGE = 1.0
 FLOOR_BUDGET_S = 0.1
+# Pause before each timed fit (see record_timed_fit).
+SETTLE_SECONDS = 0.2
 MEMORY_EPOCHS = 1
 MEMORY_TIMEOUT_S = 900
 ENV_VARIABLES = (
@@ -222,6 +224,10 @@ def record_timed_fit(implementation, workload, X, y, epochs, result):
         benchmark of the others).
     """
     gc.collect()
+    # Every library's fit starts on a quiet machine: after its last call,
+    # OpenBLAS (or an OpenMP runtime) keeps idle threads spinning for a while,
+    # and a fit started then shares a core with them.
+    time.sleep(SETTLE_SECONDS)
     try:
         start = time.perf_counter()
         fitted = implementation.fit(workload, X, y, epochs)

@@ -25,6 +25,10 @@ from sklearn.neural_network import MLPClassifier as SklearnMLPClassifier
 from mlpfast import MLPClassifier as MlpfastMLPClassifier
 
 WEIGHT_RTOL = 1e-9
+# Pause before each timed fit: after its last call, OpenBLAS keeps its idle
+# threads spinning for about 0.1 s, and a fit started in that window shares a
+# core with them (whichever library it is).
+SETTLE_SECONDS = 0.2
 WEIGHT_ATOL = 1e-12
 
 
@@ -72,7 +76,7 @@ def load_digits_split():
 
 
 def fit_with_median_time(estimator, X, y, n_repeats):
-    """Fit fresh clones of an estimator and time each fit.
+    """Fit fresh clones of an estimator and time each fit, each after SETTLE_SECONDS.
 
     Parameters
     ----------
@@ -96,6 +100,7 @@ def fit_with_median_time(estimator, X, y, n_repeats):
     fitted_estimator = None
     for _ in range(n_repeats):
         fitted_estimator = clone(estimator)
+        time.sleep(SETTLE_SECONDS)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", category=ConvergenceWarning)
             start = time.perf_counter()

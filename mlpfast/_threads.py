@@ -62,6 +62,12 @@ DECISION_SECONDS = 30.0
 # 5 epochs in three spent 2 of them the slow way in bench/compare.py).
 MARGIN_PER_DECISION = 0.1
 MAX_DECISIONS = 10
+# The slower way is timed once more when its round is this old, so that a
+# choice made while the other core was briefly busy does not stand for
+# minutes: after a call, OpenBLAS's idle threads spin for about 0.1 s
+# (2^28 cycles), and digits-sized epochs with the helper took 1.3-1.6 us
+# per row instead of 0.5 right after a scikit-learn fit.
+CONFIRM_SECONDS = 0.25
 # Calls timed each way before choosing; the faster of them counts, so one
 # call slowed by something else (the helper's start, a cold cache, another
 # process) does not decide for DECISION_SECONDS.
@@ -238,14 +244,19 @@ class HelperThreadChoice:
 
         Each way is timed over SAMPLES_PER_CHOICE calls, alternately, the
         helper first; then the way with the faster call per row is kept
-        until its timing is ``_keep_seconds()`` old.
+        until its timing is ``_keep_seconds()`` old, except for one more
+        call of the slower way once its round is CONFIRM_SECONDS old.
         """
         now = time.monotonic()
         with_helper = self._current_round(True, now)
         without = self._current_round(False, now)
         if min(with_helper[2], without[2]) < SAMPLES_PER_CHOICE:
             return with_helper[2] <= without[2]
-        return with_helper[1] <= without[1]
+        helper_faster = with_helper[1] <= without[1]
+        started, _, calls = without if helper_faster else with_helper
+        if calls == SAMPLES_PER_CHOICE and now - started >= CONFIRM_SECONDS:
+            return not helper_faster
+        return helper_faster
 
     def record(self, used_helper, seconds, n_rows):
         """Count a call over n_rows rows run with or without the helper."""

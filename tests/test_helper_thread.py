@@ -618,23 +618,48 @@ def test_choice_explores_both_then_keeps_the_faster_per_row(clock):
     assert choice.use_helper() is True
 
 
-def time_both_ways(choice, helper_seconds, plain_seconds):
+def time_both_ways(choice, clock, helper_seconds, plain_seconds):
+    """Time both ways as training does: alternately, then once more the slower
+    way, CONFIRM_SECONDS later (the fake clock is left there)."""
     for _ in range(_threads.SAMPLES_PER_CHOICE):
         for used in (True, False):
             assert choice.use_helper() is used
             choice.record(used, helper_seconds if used else plain_seconds, 10)
+    clock.now += _threads.CONFIRM_SECONDS
+    slower = helper_seconds > plain_seconds
+    assert choice.use_helper() is slower
+    choice.record(slower, helper_seconds if slower else plain_seconds, 10)
 
 
 def test_choice_times_again_after_decision_seconds(clock):
     choice = HelperThreadChoice((SMALL_UNITS, 64, "<f8"))
     # Rounds start at 1000: the helper faster, by less than MARGIN_PER_DECISION.
-    time_both_ways(choice, 1.0, 1.05)
+    time_both_ways(choice, clock, 1.0, 1.05)
     clock.now = 1000.0 + _threads.DECISION_SECONDS - 0.5
     assert choice.use_helper() is True      # both timings still young: the faster
     clock.now = 1000.0 + _threads.DECISION_SECONDS + 0.5
     # Both expired: timed again, alternately; now without is faster.
-    time_both_ways(choice, 3.0, 2.0)
+    time_both_ways(choice, clock, 3.0, 2.0)
     assert choice.use_helper() is False
+
+
+def test_choice_times_the_slower_way_once_more_after_confirm_seconds(clock):
+    # Both helper calls ran while the other core was busy for a moment:
+    # without the helper looks faster, until the helper is timed again.
+    choice = HelperThreadChoice((SMALL_UNITS, 64, "<f8"))
+    for _ in range(_threads.SAMPLES_PER_CHOICE):
+        for used in (True, False):
+            assert choice.use_helper() is used
+            choice.record(used, 2.0 if used else 1.0, 10)
+    clock.now += _threads.CONFIRM_SECONDS - 0.01
+    assert choice.use_helper() is False
+    clock.now += 0.01
+    assert choice.use_helper() is True           # the slower way, once more
+    choice.record(True, 0.5, 10)                 # the other core is free again
+    assert choice.use_helper() is False          # now the slower way, confirmed once
+    choice.record(False, 1.0, 10)
+    for _ in range(3):
+        assert choice.use_helper() is True
 
 
 @pytest.mark.parametrize("helper_seconds, plain_seconds, decisions", [
@@ -647,7 +672,7 @@ def test_choice_with_a_wide_margin_is_kept_longer(clock, helper_seconds, plain_s
     assert (_threads.MARGIN_PER_DECISION, _threads.MAX_DECISIONS) == (0.1, 10)
     faster = helper_seconds < plain_seconds
     choice = HelperThreadChoice((SMALL_UNITS, 64, "<f8"))
-    time_both_ways(choice, helper_seconds, plain_seconds)   # rounds start at 1000
+    time_both_ways(choice, clock, helper_seconds, plain_seconds)  # rounds start at 1000
     clock.now = 1000.0 + decisions * _threads.DECISION_SECONDS - 0.5
     for _ in range(2):  # still decided: no timing round of the other way
         assert choice.use_helper() is faster
@@ -745,7 +770,9 @@ def test_fit_explores_then_keeps_the_faster_choice(monkeypatch, clock,
                                                           else (0.3, 0.1)))
     fit_quiet(FastClassifier(**CHOICE_FIT), X, y)
     assert _threads.SAMPLES_PER_CHOICE == 2
-    assert flags == EXPLORATION + [helper_faster] * 6
+    # The fifth epoch comes more than CONFIRM_SECONDS after the slower way's
+    # first: it is timed once more.
+    assert flags == EXPLORATION + [not helper_faster] + [helper_faster] * 5
     timings = _threads._helper_thread_timings[((8, 16, 3), 64, "<f8")]
     # seconds per row (of the fake clock, whose sums of 0.1s round)
     assert timings[True][1] == pytest.approx((0.1 if helper_faster else 0.3) / 301, rel=1e-9)
@@ -763,7 +790,7 @@ def test_partial_fit_stream_times_each_choice_across_calls(monkeypatch, clock,
     est = FastRegressor(hidden_layer_sizes=(16,), batch_size=64, random_state=0)
     for chunk in np.split(np.arange(640), 10):  # each call: one epoch, one split batch
         est.partial_fit(X[chunk], y[chunk])
-    assert flags == EXPLORATION + [True] * 6
+    assert flags == EXPLORATION + [False] + [True] * 5   # one confirmation, as in a fit
 
 
 @engine_only
