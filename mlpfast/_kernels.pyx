@@ -715,7 +715,7 @@ cdef void check_sample_weight(sample_weight, Py_ssize_t n_samples) except *:
 
 def train_epoch(Network net, X, Y, const intp_t[::1] sample_order,
                 Py_ssize_t batch_size, floating[::1] params, optimizer, sample_weight=None,
-                HelperThread helper_thread=None, bint halves_on_helper=True):
+                HelperThread helper_thread=None):
     """Run one epoch of mini-batch training, updating params in place.
 
     Parameters
@@ -735,13 +735,9 @@ def train_epoch(Network net, X, Y, const intp_t[::1] sample_order,
         back, also when the epoch is interrupted.
     sample_weight : ndarray of shape (n_samples,), Y's dtype, or None
     helper_thread : HelperThread or None, default=None
-        Compute the two halves of each split batch (SPLIT_MIN_ROWS), and the
-        two ranges of each optimizer step, on two threads: the caller's and
-        this one.  The result is the same either way.
-    halves_on_helper : bool, default=True
-        False keeps the batch halves on the calling thread and gives the
-        helper the optimizer steps' second range alone: for products large
-        enough to run on BLAS's own threads.
+        Compute the two halves of each split batch (SPLIT_MIN_ROWS) on two
+        threads: the caller's and this one.  The result is the same either
+        way.
 
     Returns
     -------
@@ -821,15 +817,10 @@ def train_epoch(Network net, X, Y, const intp_t[::1] sample_order,
     ranges[0].start = 0
     ranges[0].end = ranges[1].start = net.n_params // 2
     ranges[1].end = net.n_params
-    # NULL: the halves (the step ranges) run here in turn.
-    cdef mlpf_pair *halves_pair = NULL
-    cdef mlpf_pair *steps_pair = NULL
-    cdef bint uses_helper = helper_thread is not None and (
-        batch_size >= SPLIT_MIN_ROWS or not halves_on_helper)
+    cdef mlpf_pair *pair = NULL   # NULL: the halves run here in turn
+    cdef bint uses_helper = batch_size >= SPLIT_MIN_ROWS and helper_thread is not None
     if uses_helper:
-        steps_pair = helper_thread.acquire()
-        if halves_on_helper:
-            halves_pair = steps_pair
+        pair = helper_thread.acquire()
 
     cdef Py_ssize_t start = 0, n_rows, first_rows, batch_index = 0
     cdef double loss_sum = 0.0, weight_sum, batch_loss
@@ -862,12 +853,12 @@ def train_epoch(Network net, X, Y, const intp_t[::1] sample_order,
                     set_half_rows(&halves[1], &sample_order[start], first_rows, n_rows,
                                   &x_batch[0, 0], &y_batch[0, 0],
                                   &weight_batch[0] if weighted else NULL)
-                    run_parts(halves_pair, compute_part, halves)
+                    run_parts(pair, compute_part, halves)
                 for i in range(2):
                     ranges[i].weight_sum = weight_sum
                     ranges[i].grad_second = grad_second if first_rows < n_rows else NULL
                 advance_step(&step)
-                run_parts(steps_pair, step_part, ranges)
+                run_parts(pair, step_part, ranges)
                 batch_loss = (halves[0].loss_sum + halves[1].loss_sum) / weight_sum
                 batch_loss += (0.5 * net.shape.alpha
                                * (ranges[0].squared_weights + ranges[1].squared_weights)

@@ -161,6 +161,6 @@ class EpochRunner:
         loss_sum = call_kernel(
             self.helper_threads, _kernels.train_epoch, self.X.shape[0],
             self.network, self.X, self.Y, self.sample_order, self.batch_size,
-            params, optimizer, self.sample_weight, helper_steps_alone=True,
+            params, optimizer, self.sample_weight,
         )
         return loss_sum / self.X.shape[0]

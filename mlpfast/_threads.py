@@ -14,12 +14,10 @@ Measured here (2 cores, seconds per epoch, full runs of bench/compare.py):
 the halves on two; 784 -> 256 -> 128 -> 10 float32, batch 256: 0.50 with
 OpenBLAS's two threads, 0.45 with the halves.  On layers whose products
 reach ``SINGLE_THREAD_MAX_MACS`` multiply-adds, the halves each stream the
-whole weight matrices, which OpenBLAS's threads share out.  For those, the
-choice is between the halves and OpenBLAS's threads (then the batch halves
-run one after the other, and the helper takes half of each optimizer step,
-which OpenBLAS's threads leave idle).  784 -> 1024 -> 1024 -> 10 float32,
-batch 512, same run: 0.93 with the halves, 1.00 with OpenBLAS's threads and
-the step shared, 1.05 with OpenBLAS's threads alone.
+whole weight matrices, which OpenBLAS's threads share out: 784 -> 1024 ->
+1024 -> 10 float32, batch 512, took 1.07 with OpenBLAS's threads and 1.28
+with the halves.  For those, the choice is between the halves and
+OpenBLAS's threads (then the batch halves run one after the other).
 
 Whether the second thread pays depends on the batch (a batch of fewer than 64
 rows is too little work to share) and on what else the machine is doing: a waiting
@@ -264,7 +262,7 @@ class HelperThreadChoice:
         self._timings[used_helper] = (started, min(fastest, seconds / n_rows), calls + 1)
 
 
-def call_kernel(choice, kernel, n_rows, *args, helper_steps_alone=False):
+def call_kernel(choice, kernel, n_rows, *args):
     """``kernel(*args, helper_thread=...)``, as ``choice`` decides, timed for it.
 
     The helper thread is ``choice.thread()`` or None.
@@ -277,21 +275,14 @@ def call_kernel(choice, kernel, n_rows, *args, helper_steps_alone=False):
         A kernel of mlpfast._kernels taking ``helper_thread``.
     n_rows : int
         Rows the call computes (the timings are per row).
-    helper_steps_alone : bool, default=False
-        The kernel takes ``halves_on_helper`` (train_epoch): when the
-        products run on OpenBLAS's threads, the helper still takes half of
-        each optimizer step (the products' threads are idle then).
     """
     if choice is None:
         return kernel(*args)
     use_helper = choice.use_helper()
-    threads = {"helper_thread": choice.thread() if use_helper else None}
     if choice.blas_threads_alone:
         # One BLAS thread beside the helper; otherwise the fit holds one.
         choice.hold_one_blas_thread(use_helper)
-        if not use_helper and helper_steps_alone:
-            threads = {"helper_thread": choice.thread(), "halves_on_helper": False}
     started = time.perf_counter()
-    result = kernel(*args, **threads)
+    result = kernel(*args, helper_thread=choice.thread() if use_helper else None)
     choice.record(use_helper, time.perf_counter() - started, n_rows)
     return result

@@ -151,15 +151,14 @@ def make_problem(dtype, sparse, output, kind, weighted, seed, units=UNITS, n_row
     )
 
 
-def run_epochs(problem, net, solver, batch_size, helper_thread, halves_on_helper=True):
+def run_epochs(problem, net, solver, batch_size, helper_thread):
     """Train from the problem's start point over its row orders; return the final state."""
     params = problem["params"].copy()
     optimizer = make_optimizer(solver, len(params), problem["dtype"])
     helper = helper_arg(helper_thread)  # one thread for all epochs, as in a fit
     losses = [
         _kernels.train_epoch(net, problem["X"], problem["Y"], order, batch_size, params,
-                             optimizer, problem["weights"], helper_thread=helper,
-                             halves_on_helper=halves_on_helper)
+                             optimizer, problem["weights"], helper_thread=helper)
         for order in problem["orders"]
     ]
     if helper is not None:
@@ -200,13 +199,9 @@ def test_helper_thread_gives_bitwise_identical_epochs(dtype, sparse, solver):
             net = _kernels.Network(NetworkLayout(UNITS), hidden, output, ALPHA)
             with_helper = run_epochs(problem, net, solver, batch_size, True)
             without_helper = run_epochs(problem, net, solver, batch_size, False)
-            # The helper on the optimizer steps alone (halves here).
-            steps_on_helper = run_epochs(problem, net, solver, batch_size, True,
-                                         halves_on_helper=False)
             where = (f"batch_size={batch_size} {hidden}->{output} targets={kind} "
                      f"weighted={weighted}")
             assert_same_training_state(with_helper, without_helper, where)
-            assert_same_training_state(steps_on_helper, without_helper, where + " steps")
             # Not a comparison of two diverged or frozen runs.
             assert np.all(np.isfinite(with_helper["params"])), where
             assert np.all(np.isfinite(with_helper["losses"])), where
@@ -927,11 +922,10 @@ def test_concurrent_fits_with_helper_threads_match_sequential(monkeypatch,
 @pytest.mark.parametrize("large", [False, True])
 def test_blas_threads_of_each_call_and_counts_restored(
         monkeypatch, blas_thread_counts_restored, solver, large):
-    # Every kernel call with the batch halves on the helper runs BLAS on one
-    # thread; without them, on one thread too for small products, on BLAS's
-    # own threads for products of SINGLE_THREAD_MAX_MACS multiply-adds and
-    # more, and then train_epoch gives the helper the optimizer steps alone.
-    # Afterwards the counts are back.
+    # Every kernel call with the helper runs BLAS on one thread; without it,
+    # on one thread too for small products, on BLAS's own threads for
+    # products of SINGLE_THREAD_MAX_MACS multiply-adds and more.  Afterwards
+    # the counts are back.
     monkeypatch.setattr(_threads, "_usable_cores", lambda: 2)
     X, y = make_data("multiclass", n_samples=300)
     if large:
@@ -939,14 +933,10 @@ def test_blas_threads_of_each_call_and_counts_restored(
     assert (300 * X.shape[1] * 512 >= _threads.SINGLE_THREAD_MAX_MACS) == large
     kernel = "train_epoch" if solver == "adam" else "loss_gradient"
     limits = {True: set(), False: set()}
-    steps_alone_calls = []
     real_kernel = getattr(_kernels, kernel)
 
     def spy(*args, helper_thread=None, **kwargs):
-        halves_on_helper = helper_thread is not None and kwargs.get("halves_on_helper", True)
-        limits[halves_on_helper].add(_threads._blas_thread_limit())
-        if helper_thread is not None and not halves_on_helper:
-            steps_alone_calls.append(kernel)
+        limits[helper_thread is not None].add(_threads._blas_thread_limit())
         return real_kernel(*args, helper_thread=helper_thread, **kwargs)
 
     with threadpool_limits(limits=2, user_api="blas"):
@@ -958,7 +948,6 @@ def test_blas_threads_of_each_call_and_counts_restored(
                                max_iter=2, random_state=0).fit(X, y)
         assert _threads._blas_thread_limit() == 2
     assert limits == {True: {1}, False: {2 if large else 1}}
-    assert bool(steps_alone_calls) == (large and solver == "adam")
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
