@@ -9,15 +9,19 @@ result does not depend on the threads), and the halves run on two threads.
 Splitting the batch beats letting BLAS split each product on small and
 medium layers: the element-wise work and the optimizer step are shared
 too, and the threads meet twice per batch instead of at every product.
-Measured here (2 cores, seconds per epoch, full runs of bench/compare.py):
-64 -> 100 -> 10 on digits, batch 200: 0.0021 with one thread, 0.0011 with
-the halves on two; 784 -> 256 -> 128 -> 10 float32, batch 256: 0.50 with
-OpenBLAS's two threads, 0.45 with the halves.  On layers whose products
+Measured here (2 cores, seconds per epoch, same process):
+64 -> 100 -> 10 on digits, batch 200: 0.0016 with one thread, 0.0010 with
+the halves on two; 784 -> 256 -> 128 -> 10 float32, batch 256: 0.54 with
+OpenBLAS's two threads, 0.40 with the halves.  On layers whose products
 reach ``SINGLE_THREAD_MAX_MACS`` multiply-adds, the halves each stream the
-whole weight matrices, which OpenBLAS's threads share out: 784 -> 1024 ->
-1024 -> 10 float32, batch 512, took 1.07 with OpenBLAS's threads and 1.28
-with the halves.  For those, the choice is between the halves and
-OpenBLAS's threads (then the batch halves run one after the other).
+whole weight matrices, which OpenBLAS's threads share out: for those, the
+choice is between the halves and OpenBLAS's threads (then the batch halves
+run one after the other).  784 -> 1024 -> 1024 -> 10 float32, batch 512:
+1.02 with the halves, 1.16 with OpenBLAS's threads (1.28 and 1.07 before
+the optimizer step was fused into one pass).  Giving the helper half of
+each optimizer step while OpenBLAS's threads do the products was tried:
+5 % faster on that network, 40 % slower on the 784 -> 256 -> 128 one
+(OpenBLAS's idle worker spins between products on the helper's core).
 
 Whether the second thread pays depends on the batch (a batch of fewer than 64
 rows is too little work to share) and on what else the machine is doing: a waiting
