@@ -715,8 +715,8 @@ cdef void check_sample_weight(sample_weight, Py_ssize_t n_samples) except *:
 
 def train_epoch(Network net, X, Y, const intp_t[::1] sample_order,
                 Py_ssize_t batch_size, floating[::1] params, optimizer, sample_weight=None,
-                HelperThread helper_thread=None):
-    """Run one epoch of mini-batch training, updating params in place.
+                HelperThread helper_thread=None, rows=None, double loss_sum=0.0):
+    """Run one epoch of mini-batch training (or a run of its batches), updating params.
 
     Parameters
     ----------
@@ -738,12 +738,20 @@ def train_epoch(Network net, X, Y, const intp_t[::1] sample_order,
         Compute the two halves of each split batch (SPLIT_MIN_ROWS) on two
         threads: the caller's and this one.  The result is the same either
         way.
+    rows : tuple of int (start, stop) or None, default=None
+        Train on ``sample_order[start:stop]`` only (None: all of it), cut
+        into batches from ``start`` on.  An epoch trained as consecutive
+        runs whose starts are multiples of batch_size, passing each run the
+        previous run's loss sum, ends exactly as if trained in one call.
+    loss_sum : float, default=0.0
+        The sum the batches' losses are added to, one by one.
 
     Returns
     -------
     loss_sum : float
-        Sum over batches of batch loss times batch length (scikit-learn's
-        epoch loss before its division by n_samples).
+        ``loss_sum`` plus, over the batches, batch loss times batch length
+        (over a whole epoch: scikit-learn's epoch loss before its division
+        by n_samples).
 
     Raises
     ------
@@ -772,6 +780,12 @@ def train_epoch(Network net, X, Y, const intp_t[::1] sample_order,
     for i in range(n_samples):
         if not 0 <= sample_order[i] < n_samples:
             raise ValueError("sample_order holds a row index out of range")
+    cdef Py_ssize_t start = 0, stop = n_samples
+    if rows is not None:
+        start, stop = rows
+        if not 0 <= start < stop <= n_samples:
+            raise ValueError(f"rows must satisfy 0 <= start < stop <= {n_samples}, "
+                             f"got {rows!r}")
     net.check_rows(batch_size)
 
     cdef const floating[::1] weights
@@ -822,17 +836,17 @@ def train_epoch(Network net, X, Y, const intp_t[::1] sample_order,
     if uses_helper:
         pair = helper_thread.acquire()
 
-    cdef Py_ssize_t start = 0, n_rows, first_rows, batch_index = 0
-    cdef double loss_sum = 0.0, weight_sum, batch_loss
+    cdef Py_ssize_t n_rows, first_rows, batch_index = 0
+    cdef double weight_sum, batch_loss
     cdef bint zero_weight_sum = False
 
     try:
         with nogil:
-            while start < n_samples:
+            while start < stop:
                 if batch_index % SIGNAL_CHECK_BATCHES == 0:
                     with gil:
                         PyErr_CheckSignals()
-                n_rows = min(batch_size, n_samples - start)
+                n_rows = min(batch_size, stop - start)
                 if weighted:
                     gather_rows(&weights[0], 1, &sample_order[start], n_rows,
                                 &weight_batch[0])

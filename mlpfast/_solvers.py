@@ -132,8 +132,9 @@ class EpochRunner:
         Already clipped to [1, n_samples].
     shuffle_rows : bool
     helper_threads : mlpfast._threads.HelperThreadChoice or None
-        Decides, epoch by epoch, whether the kernel adds a second thread
-        (None: never); it is told how long each epoch took.
+        Decides, call by call, whether the kernel adds a second thread
+        (None: never), and is told how long each call took; a call is an
+        epoch, or a few of its batches while the choice times both ways.
     """
 
     def __init__(self, network, X, Y, sample_weight, batch_size, shuffle_rows,
@@ -158,9 +159,18 @@ class EpochRunner:
             # order itself give the same order, without the argument
             # validation that cost a tenth of a digits-sized epoch.
             random_state.shuffle(self.sample_order)
-        loss_sum = call_kernel(
-            self.helper_threads, _kernels.train_epoch, self.X.shape[0],
-            self.network, self.X, self.Y, self.sample_order, self.batch_size,
-            params, optimizer, self.sample_weight,
-        )
-        return loss_sum / self.X.shape[0]
+        n_rows = self.X.shape[0]
+        loss_sum, start = 0.0, 0
+        while start < n_rows:
+            # The thread choice may time a long epoch a few batches at a
+            # time; the runs end exactly as one call would.
+            stop = n_rows
+            if self.helper_threads is not None:
+                stop = start + self.helper_threads.call_rows(n_rows - start, self.batch_size)
+            loss_sum = call_kernel(
+                self.helper_threads, _kernels.train_epoch, stop - start,
+                self.network, self.X, self.Y, self.sample_order, self.batch_size,
+                params, optimizer, self.sample_weight, rows=(start, stop), loss_sum=loss_sum,
+            )
+            start = stop
+        return loss_sum / n_rows

@@ -29,7 +29,10 @@ thread polls, and when another process holds the other core the threads
 wait for each other.  So calls are timed with and without the helper, and
 the faster choice is kept for ``DECISION_SECONDS`` (longer, the wider the
 margin) before both are timed again (each over SAMPLES_PER_CHOICE calls,
-the fastest counting).  The
+the fastest counting).  A timing call of training covers a few batches
+(``TIMING_CALL_SECONDS`` of work), not a whole epoch, and a call with the
+helper right after one on OpenBLAS's threads is not counted (their idle
+worker spins on the helper's core for about 0.1 s).  The
 helper is never used under a threadpoolctl limit of one BLAS thread (so
 ``threadpool_limits(1)`` around a fit, or a joblib worker with one thread,
 keeps training on one thread), while another fit of this process is
@@ -74,6 +77,11 @@ CONFIRM_SECONDS = 0.25
 # call slowed by something else (the helper's start, a cold cache, another
 # process) does not decide for DECISION_SECONDS.
 SAMPLES_PER_CHOICE = 2
+# A timing call covers whole batches worth about this many seconds, not a
+# whole epoch: each epoch timed the slower way cost a fit of three
+# 784 -> 1024 -> 1024 -> 10 epochs (1 s each, 15 % slower without the
+# helper) a twentieth of its time.
+TIMING_CALL_SECONDS = 0.05
 SINGLE_THREAD_MAX_MACS = 1 << 23
 
 _controller = None
@@ -177,6 +185,7 @@ class HelperThreadChoice:
         self._thread = None
         self._one_blas_thread = None
         self.blas_threads_alone = blas_threads_alone
+        self._last_used_helper = None   # no call yet
 
     def hold_one_blas_thread(self, hold):
         """Keep BLAS on one thread from now on (hold) or give it its threads back.
@@ -241,8 +250,8 @@ class HelperThreadChoice:
             return now, np.inf, 0
         return started, fastest, calls
 
-    def use_helper(self):
-        """True to run the next call on two threads.
+    def _next_call(self):
+        """(whether the next call uses the helper, whether it is a timing call).
 
         Each way is timed over SAMPLES_PER_CHOICE calls, alternately, the
         helper first; then the way with the faster call per row is kept
@@ -253,21 +262,58 @@ class HelperThreadChoice:
         with_helper = self._current_round(True, now)
         without = self._current_round(False, now)
         if min(with_helper[2], without[2]) < SAMPLES_PER_CHOICE:
-            return with_helper[2] <= without[2]
+            return with_helper[2] <= without[2], True
         helper_faster = with_helper[1] <= without[1]
         started, _, calls = without if helper_faster else with_helper
         if calls == SAMPLES_PER_CHOICE and now - started >= CONFIRM_SECONDS:
-            return not helper_faster
-        return helper_faster
+            return not helper_faster, True
+        return helper_faster, False
+
+    def use_helper(self):
+        """True to run the next call on two threads (see ``_next_call``)."""
+        return self._next_call()[0]
+
+    def call_rows(self, n_rows, batch_size):
+        """How many of the n_rows left the next training call should cover.
+
+        All of them, unless the next call is a timing call and a timing
+        from this round or the last says that batches worth
+        TIMING_CALL_SECONDS cover fewer: then those whole batches.
+        """
+        if not self._next_call()[1]:
+            return n_rows
+        per_row = min(fastest for _, fastest, _ in self._timings.values()) \
+            if self._timings else np.inf
+        if not np.isfinite(per_row) or per_row <= 0:
+            return n_rows
+        batches = max(1, int(np.ceil(TIMING_CALL_SECONDS / (per_row * batch_size))))
+        return min(n_rows, batches * batch_size)
+
+    def _settling(self, use_helper):
+        """Whether a call with the helper would only let OpenBLAS's threads wind down.
+
+        After a call on OpenBLAS's threads, its idle worker spins for about
+        0.1 s on the helper's core: a 1024-row call of 784 -> 1024 -> 1024
+        -> 10 float32 with the helper then took 88 ms instead of 49.  Such
+        a call trains but is not counted, and the next one is timed.
+        """
+        return use_helper and self.blas_threads_alone and self._last_used_helper is False
 
     def record(self, used_helper, seconds, n_rows):
-        """Count a call over n_rows rows run with or without the helper."""
+        """Count a call over n_rows rows run with or without the helper.
+
+        A call that was settling (``_settling``) is not counted.
+        """
+        settling = self._settling(used_helper)
+        self._last_used_helper = used_helper
+        if settling:
+            return
         started, fastest, calls = self._current_round(used_helper, time.monotonic())
         self._timings[used_helper] = (started, min(fastest, seconds / n_rows), calls + 1)
 
 
-def call_kernel(choice, kernel, n_rows, *args):
-    """``kernel(*args, helper_thread=...)``, as ``choice`` decides, timed for it.
+def call_kernel(choice, kernel, n_rows, *args, **kwargs):
+    """``kernel(*args, **kwargs, helper_thread=...)``, as ``choice`` decides, timed for it.
 
     The helper thread is ``choice.thread()`` or None.
 
@@ -281,12 +327,12 @@ def call_kernel(choice, kernel, n_rows, *args):
         Rows the call computes (the timings are per row).
     """
     if choice is None:
-        return kernel(*args)
+        return kernel(*args, **kwargs)
     use_helper = choice.use_helper()
     if choice.blas_threads_alone:
         # One BLAS thread beside the helper; otherwise the fit holds one.
         choice.hold_one_blas_thread(use_helper)
     started = time.perf_counter()
-    result = kernel(*args, helper_thread=choice.thread() if use_helper else None)
+    result = kernel(*args, **kwargs, helper_thread=choice.thread() if use_helper else None)
     choice.record(use_helper, time.perf_counter() - started, n_rows)
     return result

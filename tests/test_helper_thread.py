@@ -20,6 +20,7 @@
   ruled out, match scikit-learn within the parity tolerances, and fits in two
   Python threads at once match sequential ones.
 """
+import itertools
 import json
 import os
 import signal
@@ -692,6 +693,50 @@ def test_choice_timings_are_shared_by_network_batch_size_and_dtype(
         assert other.use_helper() is True   # nothing known for these
 
 
+def test_timing_calls_cover_whole_batches_worth_timing_call_seconds(clock):
+    choice = HelperThreadChoice((SMALL_UNITS, 64, "<f8"))
+    # Nothing timed yet: no estimate, the whole epoch.
+    assert choice.call_rows(3000, 64) == 3000
+    choice.record(True, 0.5, 3000)        # 1/6000 s per row, 64 rows 0.0107 s
+    assert _threads.TIMING_CALL_SECONDS == 0.05
+    assert choice.call_rows(3000, 64) == 5 * 64   # ceil(0.05 / 0.0107) batches
+    assert choice.call_rows(100, 64) == 100       # no more than what is left
+    choice.record(False, 0.5, 5 * 64)      # 1/640 s per row: slower
+    assert choice.call_rows(3000, 64) == 5 * 64   # the fastest per row sets it
+    choice.record(True, 0.05, 300)
+    choice.record(False, 0.5, 320)
+    # Both ways timed twice: the faster's calls cover the rest of an epoch ...
+    assert choice.use_helper() is True and choice.call_rows(3000, 64) == 3000
+    # ... until the slower way is timed once more: whole batches again.
+    clock.now += _threads.CONFIRM_SECONDS
+    assert choice.use_helper() is False and choice.call_rows(3000, 64) == 5 * 64
+    # At least one batch, however slow a row.
+    slow = HelperThreadChoice(((8, 4096, 3), 64, "<f8"))
+    slow.record(True, 10.0, 64)
+    assert slow.call_rows(3000, 64) == 64
+
+
+def test_helper_call_after_openblas_threads_only_settles(clock):
+    # After a call on OpenBLAS's threads, the next call with the helper trains
+    # while OpenBLAS's idle worker winds down: it is not counted.
+    choice = HelperThreadChoice(((784, 1024, 1024, 10), 512, "<f4"),
+                                blas_threads_alone=True)
+    choice.record(True, 1.0, 1000)
+    assert choice.use_helper() is False
+    choice.record(False, 1.2, 1000)
+    assert choice.use_helper() is True
+    choice.record(True, 9.0, 1000)        # settling: not counted
+    assert choice._timings[True][1:] == (0.001, 1)
+    assert choice.use_helper() is True    # timed now
+    choice.record(True, 1.1, 1000)
+    assert choice._timings[True][1:] == (0.001, 2)
+    # Without OpenBLAS's threads (small products) every call counts.
+    small = HelperThreadChoice((SMALL_UNITS, 64, "<f8"))
+    small.record(False, 1.0, 10)
+    small.record(True, 9.0, 10)
+    assert small._timings[True][1:] == (0.9, 1)
+
+
 @pytest.fixture
 def blas_thread_counts_restored():
     """Put every BLAS's thread count back as it was, whatever the test leaves."""
@@ -726,28 +771,38 @@ def test_overlapping_fits_do_not_rule_out_the_helper_for_good(monkeypatch,
 # ---------------------------------------------------------------------------
 
 
-def spy_on_train_epoch(monkeypatch, on_call=None):
-    """Record the helper_thread flag of every train_epoch call the estimators make."""
+def spy_on_train_epoch(monkeypatch, on_call=None, calls=None):
+    """Record the helper_thread flag of every train_epoch call the estimators make.
+
+    ``on_call(used_helper, share)`` is told each call's share of its epoch's
+    rows; ``calls``, a list, gets (used_helper, rows) of each call.
+    """
     flags = []
     real_train_epoch = _kernels.train_epoch
 
-    def train_epoch(*args, helper_thread=None, **kwargs):
-        flags.append(helper_thread is not None)
+    def train_epoch(*args, helper_thread=None, rows=None, **kwargs):
+        used = helper_thread is not None
+        flags.append(used)
+        n_rows = len(args[3])   # the sample order: the epoch's rows
+        start, stop = rows if rows is not None else (0, n_rows)
+        if calls is not None:
+            calls.append((used, stop - start))
         if on_call is not None:
-            on_call(helper_thread is not None)
-        return real_train_epoch(*args, helper_thread=helper_thread, **kwargs)
+            on_call(used, (stop - start) / n_rows)
+        return real_train_epoch(*args, helper_thread=helper_thread, rows=rows, **kwargs)
 
     monkeypatch.setattr(_kernels, "train_epoch", train_epoch)
     return flags
 
 
-def epoch_seconds_by_choice(monkeypatch, clock, helper_seconds, plain_seconds):
-    """Make each epoch seem to take the given seconds, by whether it used the helper."""
+def epoch_seconds_by_choice(monkeypatch, clock, helper_seconds, plain_seconds, calls=None):
+    """Make each epoch seem to take the given seconds, by whether it used the
+    helper; a call over part of an epoch, that part of them."""
     # (the clock fixture makes mlpfast._threads time calls with the fake clock)
-    def advance(helper_thread):
-        clock.now += helper_seconds if helper_thread else plain_seconds
+    def advance(used_helper, share):
+        clock.now += (helper_seconds if used_helper else plain_seconds) * share
 
-    return spy_on_train_epoch(monkeypatch, advance)
+    return spy_on_train_epoch(monkeypatch, advance, calls)
 
 
 CHOICE_FIT = dict(hidden_layer_sizes=(16,), batch_size=64, max_iter=10, tol=0.0,
@@ -761,13 +816,32 @@ def test_fit_explores_then_keeps_the_faster_choice(monkeypatch, clock,
                                                    two_cores_two_blas_threads, helper_faster):
     X, y = make_data("multiclass", n_samples=301)
     # Epochs of 0.1 or 0.3 s: 10 of them stay within DECISION_SECONDS.
+    calls = []
     flags = epoch_seconds_by_choice(monkeypatch, clock, *((0.1, 0.3) if helper_faster
-                                                          else (0.3, 0.1)))
+                                                          else (0.3, 0.1)), calls)
     fit_quiet(FastClassifier(**CHOICE_FIT), X, y)
-    assert _threads.SAMPLES_PER_CHOICE == 2
-    # The fifth epoch comes more than CONFIRM_SECONDS after the slower way's
-    # first: it is timed once more.
-    assert flags == EXPLORATION + [not helper_faster] + [helper_faster] * 5
+    assert (_threads.SAMPLES_PER_CHOICE, _threads.TIMING_CALL_SECONDS) == (2, 0.05)
+    # The first call, with nothing timed yet, is a whole epoch of 301 rows
+    # (5 batches of 64).  Then the timing calls cover whole batches worth
+    # 0.05 s at the fastest rate timed so far (3 batches at 0.1 s per epoch,
+    # 1 at 0.3 s), each epoch's last call what is left of it.  Once both ways
+    # are timed twice, the faster trains whole epochs, but for one more
+    # timing of the slower way once its round is CONFIRM_SECONDS old (0.23 s
+    # of fake time at the end of the timing calls, so in the next epoch).
+    if helper_faster:
+        expected = ([(True, 301)]                          # epoch 1
+                    + [(False, 192), (True, 109)]           # epoch 2
+                    + [(False, 192), (True, 109)]           # epoch 3
+                    + [(False, 192), (True, 109)]           # epoch 4: the confirmation
+                    + [(True, 301)] * 6)
+    else:
+        expected = ([(True, 301)]
+                    + [(False, 64), (True, 192), (False, 45)]
+                    + [(False, 301)]
+                    + [(True, 192), (False, 109)]           # the confirmation
+                    + [(False, 301)] * 6)
+    assert calls == expected
+    assert sum(rows for _, rows in calls) == 10 * 301
     timings = _threads._helper_thread_timings[((8, 16, 3), 64, "<f8")]
     # seconds per row (of the fake clock, whose sums of 0.1s round)
     assert timings[True][1] == pytest.approx((0.1 if helper_faster else 0.3) / 301, rel=1e-9)
@@ -802,7 +876,10 @@ def test_fit_ruled_out_never_asks_for_the_helper(monkeypatch):
 # estimators: helper forced on, forced off, ruled out; and scikit-learn
 # ---------------------------------------------------------------------------
 
-HELPER_MODES = ("forced_on", "forced_off", "ruled_out")
+# two_batch_calls: every train_epoch call covers two batches (what is left
+# at the end of an epoch), alternately with and without the helper, as
+# timing calls do.
+HELPER_MODES = ("forced_on", "forced_off", "ruled_out", "two_batch_calls")
 
 
 def apply_helper_mode(monkeypatch, mode):
@@ -815,6 +892,13 @@ def apply_helper_mode(monkeypatch, mode):
         HelperThreadChoice, "for_training",
         classmethod(lambda cls, units, batch_size, dtype:
                     cls((tuple(units), batch_size, np.dtype(dtype).str))))
+    if mode == "two_batch_calls":
+        monkeypatch.setattr(HelperThreadChoice, "call_rows",
+                            lambda self, n_rows, batch_size: min(n_rows, 2 * batch_size))
+        calls = itertools.count()
+        monkeypatch.setattr(HelperThreadChoice, "use_helper",
+                            lambda self: next(calls) % 2 == 0)
+        return
     use = mode == "forced_on"
     monkeypatch.setattr(HelperThreadChoice, "use_helper", lambda self: use)
 
@@ -823,10 +907,15 @@ def fit_in_mode(monkeypatch, mode, make_estimator, X, y, sample_weight=None):
     """Fit a new estimator under a helper mode; return it and its recorded warnings."""
     with monkeypatch.context() as patch:
         apply_helper_mode(patch, mode)
-        flags = spy_on_train_epoch(patch)
+        calls = []
+        flags = spy_on_train_epoch(patch, calls=calls)
         est = make_estimator()
         caught = fit_recording_warnings(est, X, y, sample_weight=sample_weight)
-    assert flags and all(flag == (mode == "forced_on") for flag in flags), (mode, flags)
+    if mode == "two_batch_calls":
+        assert flags[:4] == [True, False, True, False], flags
+        assert max(rows for _, rows in calls) == 128, calls   # the batches are of 64
+    else:
+        assert flags and all(flag == (mode == "forced_on") for flag in flags), (mode, flags)
     return est, caught
 
 
@@ -864,7 +953,7 @@ def test_fit_same_in_every_helper_mode_and_matches_sklearn(monkeypatch, case, dt
             for mode in HELPER_MODES}
 
     forced_on, on_warnings = fits["forced_on"]
-    for mode in ("forced_off", "ruled_out"):
+    for mode in ("forced_off", "ruled_out", "two_batch_calls"):
         other, other_warnings = fits[mode]
         assert_weights_identical(forced_on, other)
         assert forced_on.loss_curve_ == other.loss_curve_, mode

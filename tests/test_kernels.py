@@ -442,6 +442,45 @@ def test_train_epoch_batch_sizes(batch_size, solver, dtype):
     run_and_compare_epochs("relu", "logistic", solver, dtype, batch_size)
 
 
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
+@pytest.mark.parametrize("solver", ["sgd_nesterov", "adam"])
+@pytest.mark.parametrize("with_helper", [False, True], ids=["one_thread", "helper"])
+def test_epoch_in_runs_of_batches_is_one_call(solver, dtype, with_helper):
+    # The thread choice times long epochs a few batches at a time: an epoch
+    # trained as consecutive runs must end bit for bit as one call does
+    # (parameters, optimizer state and the loss sum, chained through
+    # loss_sum).  Batches of 70 rows are split in halves, so the helper
+    # thread is used when given.
+    layer_units, n_rows, batch_size = (6, 9, 4), 400, 70
+    X, Y, params = make_problem(layer_units, "softmax", n_rows, dtype, seed=21)
+    net = make_network(layer_units, "tanh", "softmax")
+    order = np.random.default_rng(22).permutation(n_rows).astype(np.intp)
+    whole_params, runs_params = params.copy(), params.copy()
+    whole_optimizer, _ = make_optimizers(solver, len(params), dtype)
+    runs_optimizer, _ = make_optimizers(solver, len(params), dtype)
+    helper = _kernels.HelperThread() if with_helper else None
+    try:
+        whole_loss = _kernels.train_epoch(net, X, Y, order, batch_size, whole_params,
+                                          whole_optimizer)
+        runs_loss = 0.0
+        # Runs of 1, 2 and 1 batches, then the rest (two full batches and
+        # the short last one).
+        for start, stop in [(0, 70), (70, 210), (210, 280), (280, n_rows)]:
+            runs_loss = _kernels.train_epoch(net, X, Y, order, batch_size, runs_params,
+                                             runs_optimizer, helper_thread=helper,
+                                             rows=(start, stop), loss_sum=runs_loss)
+    finally:
+        if helper is not None:
+            helper.close()
+    assert runs_loss == whole_loss
+    assert_array_equal(runs_params, whole_params)
+    assert_array_equal(runs_optimizer.moment_1, whole_optimizer.moment_1)
+    if solver == "adam":
+        assert_array_equal(runs_optimizer.moment_2, whole_optimizer.moment_2)
+        assert runs_optimizer.t == whole_optimizer.t == 6
+        assert runs_optimizer.learning_rate == whole_optimizer.learning_rate
+
+
 # The gradient's mean, bit for bit.  A 1 -> 1 identity network whose input
 # is zero on every row but the first has exact products (x0 * W + b, then
 # x0 * delta0 plus exact zeros), so its gradient can be written in numpy
@@ -585,6 +624,16 @@ APPLIES_TO = {
     "batch_size": ("train_epoch",),
     "optimizer": ("train_epoch",),
 }
+
+
+@pytest.mark.parametrize("rows", [(0, 0), (5, 5), (6, 5), (-1, 5), (0, CHECK_ROWS + 1)])
+def test_train_epoch_rejects_bad_rows(small, rows):
+    params_before = small["params"].copy()
+    with pytest.raises(ValueError, match="rows must satisfy"):
+        _kernels.train_epoch(small["net"], small["X"], small["Y"], small["order"],
+                             small["batch_size"], small["params"], small["optimizer"],
+                             rows=rows)
+    assert_array_equal(small["params"], params_before)
 
 
 def read_only(array):
