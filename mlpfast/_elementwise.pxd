@@ -55,6 +55,10 @@ cdef extern from "mlpfast_elementwise.h" nogil:
                                          double alpha, double weight_sum)
     void mlpf_finish_weight_gradient_f32(float *grad, const float *weights, Py_ssize_t n,
                                          double alpha, double weight_sum)
+    void mlpf_transpose_f64(const double *src, Py_ssize_t n_rows, Py_ssize_t n_cols,
+                            double *dst)
+    void mlpf_transpose_f32(const float *src, Py_ssize_t n_rows, Py_ssize_t n_cols,
+                            float *dst)
     void mlpf_column_sums_f64(const double *delta, Py_ssize_t n_rows, Py_ssize_t n_cols,
                               double *out, int accumulate)
     void mlpf_column_sums_f32(const float *delta, Py_ssize_t n_rows, Py_ssize_t n_cols,
@@ -167,3 +171,12 @@ cdef inline bint all_finite(const floating *x, Py_ssize_t n) noexcept nogil:
         return mlpf_all_finite_f64(x, n)
     else:
         return mlpf_all_finite_f32(x, n)
+
+
+cdef inline void transpose(const floating *src, Py_ssize_t n_rows, Py_ssize_t n_cols,
+                           floating *dst) noexcept nogil:
+    """dst (n_cols x n_rows) = src (n_rows x n_cols) transposed, both row-major."""
+    if floating is double:
+        mlpf_transpose_f64(src, n_rows, n_cols, dst)
+    else:
+        mlpf_transpose_f32(src, n_rows, n_cols, dst)

@@ -73,6 +73,8 @@ typedef struct {
                                ptrdiff_t n_cols, REAL *out, int accumulate);     \
     void mlpf_divide##SFX(REAL *x, ptrdiff_t n, double divisor);                 \
     REAL mlpf_sum##SFX(const REAL *x, ptrdiff_t n);                              \
+    void mlpf_transpose##SFX(const REAL *src, ptrdiff_t n_rows, ptrdiff_t n_cols, \
+                             REAL *dst);                                         \
     int mlpf_all_finite##SFX(const REAL *x, ptrdiff_t n);                        \
     void mlpf_sgd_finish_update##SFX(REAL *params, REAL *velocity,               \
                                      const REAL *grad, const REAL *grad_second,  \

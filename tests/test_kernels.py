@@ -201,6 +201,29 @@ def test_loss_gradient_matches_reference(hidden, output, layer_units, n_rows, dt
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
+@pytest.mark.parametrize("n_rows, layer_units", [
+    # Backpropagation through layers 1 and 2 (100 -> 120 and 120 -> 90, 12000
+    # and 10800 weights): in halves of 47 rows both products are below
+    # TRANSPOSED_COPY_MAX_MACS and use copies of W^T; in halves of 90 the
+    # first is above it and reads W itself; in halves of 100 both do.
+    # Widths that are not multiples of the copies' blocks.
+    (94, (13, 100, 120, 90, 3)),
+    (180, (13, 100, 120, 90, 3)),
+    (200, (13, 100, 120, 90, 3)),
+    (70, (6, 4, 5, 7, 2)),
+])
+def test_loss_gradient_with_and_without_transposed_copies(n_rows, layer_units, dtype):
+    X, Y, params = make_problem(layer_units, "softmax", n_rows, dtype, seed=31)
+    net = make_network(layer_units, "tanh", "softmax")
+    grad = np.full(params.shape, np.nan, dtype=dtype)
+    loss = _kernels.loss_gradient(net, X, Y, params, grad)
+    expected_loss, expected_grad = ref.loss_and_gradient(
+        params, layer_units, X, Y, "tanh", "softmax", ALPHA, clip_eps=np.finfo(dtype).eps)
+    assert_close(loss, expected_loss, dtype, err_msg="loss")
+    assert_close(grad, expected_grad, dtype, err_msg="gradient")
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 def test_l2_term_penalises_weights_only(dtype):
     # loss(alpha) - loss(0) is the L2 term; gradient difference is alpha*W/n
     # on the weights and exactly zero on the biases.
