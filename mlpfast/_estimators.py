@@ -495,7 +495,8 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
             sample_weight = np.ascontiguousarray(sample_weight, dtype=dtype)
         network = self._network()
         helper_threads = HelperThreadChoice.for_training(
-            self._layout.layer_units, min(X.shape[0], _kernels.MAX_CHUNK_ROWS), dtype)
+            self._layout.layer_units, min(X.shape[0], _kernels.MAX_CHUNK_ROWS), dtype,
+            back_to_back=False)
 
         def loss_and_gradient(params):
             # A new gradient array at every call: scipy keeps earlier ones.

@@ -178,13 +178,18 @@ class HelperThreadChoice:
     blas_threads_alone : bool
         Whether the calls without the helper use OpenBLAS's threads (large
         products) rather than one BLAS thread.
+    back_to_back : bool
+        Whether the calls follow one another directly, as training epochs
+        do (not L-BFGS evaluations, with scipy's step in between); see
+        ``_settling``.
     """
 
-    def __init__(self, key, blas_threads_alone=False):
+    def __init__(self, key, blas_threads_alone=False, back_to_back=False):
         self._timings = _helper_thread_timings.setdefault(key, {})
         self._thread = None
         self._one_blas_thread = None
         self.blas_threads_alone = blas_threads_alone
+        self.back_to_back = back_to_back
         self._last_used_helper = None   # no call yet
 
     def hold_one_blas_thread(self, hold):
@@ -217,19 +222,20 @@ class HelperThreadChoice:
             self._thread = None
 
     @classmethod
-    def for_training(cls, layer_units, n_rows, dtype):
+    def for_training(cls, layer_units, n_rows, dtype, back_to_back=True):
         """The choice for calls over n_rows rows at a time, or None when ruled out.
 
         Call it before entering ``single_blas_thread``.  The helper is ruled
         out for batches too small to be split in halves, under a threadpoolctl
         limit of one BLAS thread (another fit running in this process sets
-        one too), and on one core.
+        one too), and on one core.  ``back_to_back``: see the class.
         """
         if (n_rows < _kernels.MIN_SPLIT_BATCH_ROWS or _usable_cores() < 2
                 or _blas_thread_limit() < 2):
             return None
         return cls((tuple(layer_units), n_rows, np.dtype(dtype).str),
-                   _largest_product(layer_units, n_rows) >= SINGLE_THREAD_MAX_MACS)
+                   _largest_product(layer_units, n_rows) >= SINGLE_THREAD_MAX_MACS,
+                   back_to_back)
 
     def _keep_seconds(self):
         """How long timings decide: DECISION_SECONDS, longer the wider their margin.
@@ -293,11 +299,18 @@ class HelperThreadChoice:
         """Whether a call with the helper would only let OpenBLAS's threads wind down.
 
         After a call on OpenBLAS's threads, its idle worker spins for about
-        0.1 s on the helper's core: a 1024-row call of 784 -> 1024 -> 1024
-        -> 10 float32 with the helper then took 88 ms instead of 49.  Such
-        a call trains but is not counted, and the next one is timed.
+        0.1 s on the helper's core: between training epochs, a 1024-row
+        call of 784 -> 1024 -> 1024 -> 10 float32 with the helper then took
+        88 ms instead of 49.  Such a call trains but is not counted, and
+        the next one is timed.  Not between L-BFGS evaluations: there the
+        first call with the helper after one on OpenBLAS's threads was not
+        slowed (digits, 64 -> 100 -> 10: 1.1-1.3 ms), while the helper's
+        first calls of a fit were (2-5 ms against 1.1), and leaving out the
+        fast one made the fit choose OpenBLAS's threads (2.4 ms per
+        iteration instead of 1.9).
         """
-        return use_helper and self.blas_threads_alone and self._last_used_helper is False
+        return (use_helper and self.back_to_back and self.blas_threads_alone
+                and self._last_used_helper is False)
 
     def record(self, used_helper, seconds, n_rows):
         """Count a call over n_rows rows run with or without the helper.

@@ -720,7 +720,7 @@ def test_helper_call_after_openblas_threads_only_settles(clock):
     # After a call on OpenBLAS's threads, the next call with the helper trains
     # while OpenBLAS's idle worker winds down: it is not counted.
     choice = HelperThreadChoice(((784, 1024, 1024, 10), 512, "<f4"),
-                                blas_threads_alone=True)
+                                blas_threads_alone=True, back_to_back=True)
     choice.record(True, 1.0, 1000)
     assert choice.use_helper() is False
     choice.record(False, 1.2, 1000)
@@ -730,11 +730,30 @@ def test_helper_call_after_openblas_threads_only_settles(clock):
     assert choice.use_helper() is True    # timed now
     choice.record(True, 1.1, 1000)
     assert choice._timings[True][1:] == (0.001, 2)
-    # Without OpenBLAS's threads (small products) every call counts.
-    small = HelperThreadChoice((SMALL_UNITS, 64, "<f8"))
-    small.record(False, 1.0, 10)
-    small.record(True, 9.0, 10)
-    assert small._timings[True][1:] == (0.9, 1)
+    # Without OpenBLAS's threads (small products), and between calls that
+    # are not back to back (L-BFGS evaluations), every call counts.
+    for units, blas_threads_alone, back_to_back in [(SMALL_UNITS, False, True),
+                                                    ((64, 100, 10), True, False)]:
+        other = HelperThreadChoice((units, 1797, "<f8"), blas_threads_alone, back_to_back)
+        other.record(False, 1.0, 10)
+        other.record(True, 9.0, 10)
+        assert other._timings[True][1:] == (0.9, 1)
+
+
+def test_training_calls_are_back_to_back_and_lbfgs_calls_are_not(
+        monkeypatch, two_cores_two_blas_threads):
+    made = []
+    real_init = HelperThreadChoice.__init__
+
+    def init(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        made.append(self)
+
+    monkeypatch.setattr(HelperThreadChoice, "__init__", init)
+    X, y = make_data("multiclass", n_samples=301)
+    fit_quiet(FastClassifier(hidden_layer_sizes=(16,), batch_size=64, max_iter=2), X, y)
+    fit_quiet(FastClassifier(hidden_layer_sizes=(16,), solver="lbfgs", max_iter=2), X, y)
+    assert [choice.back_to_back for choice in made] == [True, False]
 
 
 @pytest.fixture
@@ -886,12 +905,13 @@ def apply_helper_mode(monkeypatch, mode):
     """Patch HelperThreadChoice so that fits run as ``mode`` says, whatever the host."""
     if mode == "ruled_out":
         monkeypatch.setattr(HelperThreadChoice, "for_training",
-                            classmethod(lambda cls, units, batch_size, dtype: None))
+                            classmethod(lambda cls, units, batch_size, dtype, **_: None))
         return
     monkeypatch.setattr(
         HelperThreadChoice, "for_training",
-        classmethod(lambda cls, units, batch_size, dtype:
-                    cls((tuple(units), batch_size, np.dtype(dtype).str))))
+        classmethod(lambda cls, units, batch_size, dtype, back_to_back=True:
+                    cls((tuple(units), batch_size, np.dtype(dtype).str),
+                        back_to_back=back_to_back)))
     if mode == "two_batch_calls":
         monkeypatch.setattr(HelperThreadChoice, "call_rows",
                             lambda self, n_rows, batch_size: min(n_rows, 2 * batch_size))
