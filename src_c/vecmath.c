@@ -82,6 +82,7 @@ static inline double tanh_den_f64(double z)
 #define VM_EXP_MAX 710.0                      /* > log(DBL_MAX) = 709.78 */
 #define VM_EXP_MIN -746.0                     /* < log(2^-1075) = -745.13 */
 #define VM_TANH_SMALL 0.75
+#define VM_TANH_EXP_MAX 40.0                  /* 2 / (e^40 + 1) < 2^-55 */
 #include "vecmath_impl.h"
 #undef REAL
 #undef UINT
@@ -98,6 +99,7 @@ static inline double tanh_den_f64(double z)
 #undef VM_EXP_MAX
 #undef VM_EXP_MIN
 #undef VM_TANH_SMALL
+#undef VM_TANH_EXP_MAX
 
 /* ---- float ------------------------------------------------------------- */
 
@@ -139,4 +141,5 @@ static inline float tanh_den_f32(float z)
 #define VM_EXP_MAX 89.0f                      /* > log(FLT_MAX) = 88.72 */
 #define VM_EXP_MIN -104.0f                    /* < log(2^-150) = -103.97 */
 #define VM_TANH_SMALL 0.75f
+#define VM_TANH_EXP_MAX 20.0f                 /* 2 / (e^20 + 1) < 2^-26 */
 #include "vecmath_impl.h"

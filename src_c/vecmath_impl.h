@@ -10,6 +10,7 @@
  *   VM_SHIFTER, VM_SHIFTER_BITS   1.5 * 2^VM_MANT_BITS and its bit pattern
  *   VM_EXP_MIN, VM_EXP_MAX        below, above them exp is 0, inf
  *   VM_TANH_SMALL   below it tanh uses its rational form, above it exp
+ *   VM_TANH_EXP_MAX where tanh's exp(2|x|) stops: 1 - 2 / (exp + 1) is 1
  *   static inline helpers, suffixed with SFX:
  *     exp_tail(r)   exp(r) - 1 - r  for |r| <= ln2 / 2
  *     tanh_num(z), tanh_den(z)      (tanh(x) / x - 1) / z ~ num / den, z = x*x
@@ -77,6 +78,30 @@ static inline REAL MLPF_VM(exp_kernel)(REAL x)
 }
 
 /*
+ * exp(x) for 0 <= x (or NaN) as exp_kernel computes it, for x up to
+ * VM_TANH_EXP_MAX, beyond which it returns exp(VM_TANH_EXP_MAX): tanh's
+ * result is 1 from there on either way.  Without the lower clamp and with
+ * one power-of-two factor (2^k is a normal number there): eight fewer
+ * operations per value, the same bits.
+ */
+static inline REAL MLPF_VM(exp_for_tanh)(REAL x)
+{
+    REAL xc = x > VM_TANH_EXP_MAX ? VM_TANH_EXP_MAX : x;
+    REAL kd = xc * VM_LOG2E + VM_SHIFTER;
+    REAL k = kd - VM_SHIFTER;
+    UINT scale = (MLPF_VM(bits)(kd) - (UINT)VM_SHIFTER_BITS + (UINT)VM_EXP_BIAS)
+                 << VM_MANT_BITS;
+    REAL r_hi = xc - k * VM_LN2_HI;
+    REAL k_lo = k * VM_LN2_LO;
+    REAL r = r_hi - k_lo;
+    REAL r_lo = (r_hi - r) - k_lo;
+    REAL s = (REAL)1 + r;
+    REAL s_lo = ((REAL)1 - s) + r;
+    REAL p = s + (s_lo + (r_lo + MLPF_VM(exp_tail)(r)));
+    return p * MLPF_VM(from_bits)(scale);
+}
+
+/*
  * tanh(x) = sign(x) * t(a), a = |x|, in two forms sharing one division:
  *   a <  VM_TANH_SMALL: t = a + a*z * num(z)/den(z), z = a*a: odd, no
  *       cancellation, and exactly a once a*z underflows, so tiny x give x;
@@ -90,7 +115,7 @@ static inline REAL MLPF_VM(tanh_kernel)(REAL x)
 {
     REAL a = VM_FABS(x);
     REAL z = a * a;
-    REAL e = MLPF_VM(exp_kernel)(a + a);
+    REAL e = MLPF_VM(exp_for_tanh)(a + a);
     int small = a < VM_TANH_SMALL;
     REAL num = small ? MLPF_VM(tanh_num)(z) : (REAL)2;
     REAL den = small ? MLPF_VM(tanh_den)(z) : e + (REAL)1;
