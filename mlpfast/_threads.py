@@ -30,9 +30,9 @@ wait for each other.  So calls are timed with and without the helper, and
 the faster choice is kept for ``DECISION_SECONDS`` (longer, the wider the
 margin) before both are timed again (each over SAMPLES_PER_CHOICE calls,
 the fastest counting).  A timing call of training covers a few batches
-(``TIMING_CALL_SECONDS`` of work), not a whole epoch, and a call with the
-helper right after one on OpenBLAS's threads is not counted (their idle
-worker spins on the helper's core for about 0.1 s).  The
+(``TIMING_CALL_SECONDS`` of work), not a whole epoch, and a training call
+with the helper right after one on OpenBLAS's threads is not counted (their
+idle worker spins on the helper's core for about 0.1 s).  The
 helper is never used under a threadpoolctl limit of one BLAS thread (so
 ``threadpool_limits(1)`` around a fit, or a joblib worker with one thread,
 keeps training on one thread), while another fit of this process is
