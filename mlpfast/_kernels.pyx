@@ -89,11 +89,13 @@ cdef enum:
     # the batch alone, so a fit's result never depends on the thread count.
     SPLIT_MIN_ROWS = 64
     # Backpropagation's delta @ W^T reaches BLAS as a product with its first
-    # operand transposed.  OpenBLAS (0.3.31, SkylakeX kernels) packs small
-    # products of that form, but sends the same product on a transposed copy
-    # of W to its small-matrix kernels: 32 x 64 @ 64 x 64 float64 in 4.6 us
-    # instead of 7.3, 100 x 10 @ 10 x 100 in 4.3 instead of 7.1.  Up to this
-    # many multiply-adds; above, both forms are packed and take the same time.
+    # operand transposed.  OpenBLAS (SkylakeX kernels) packs small products of
+    # that form, but sends the same product on a transposed copy of W to its
+    # small-matrix kernels: 32 x 64 @ 64 x 64 float64 in 4.6 us instead of
+    # 7.3, 100 x 10 @ 10 x 100 in 4.3 instead of 7.1 (numpy's OpenBLAS
+    # 0.3.31; with scipy's 0.3.30, which mlpfast calls, the products' share
+    # of a tiny_sgd epoch went from 50 % to 41 %).  Up to this many
+    # multiply-adds; above, both forms are packed and take the same time.
     TRANSPOSED_COPY_MAX_MACS = 1000000
 
 # The same limits for the Python layer's checks (mlpfast._checks), and the
