@@ -46,7 +46,27 @@ static inline REAL MLPF_VM(from_bits)(UINT u)
  *
  * Rounding x / ln 2 by adding the shifter 1.5 * 2^p leaves k in the low
  * mantissa bits (no float-to-int conversion, which SSE2/AVX2 lack for
- * 64-bit integers).  2^k is applied as two factors 2^k1 * 2^k2, k1 ~ k/2,
+ * 64-bit integers): kd = x / ln 2 + shifter.  exp_reduced returns exp(r),
+ * the callers apply 2^k.
+ */
+static inline REAL MLPF_VM(exp_reduced)(REAL x, REAL kd)
+{
+    REAL k = kd - VM_SHIFTER;
+    /* Cody-Waite: k * VM_LN2_HI and x - k * VM_LN2_HI are exact; r_lo is
+       the rounding error of r, carried to the end. */
+    REAL r_hi = x - k * VM_LN2_HI;
+    REAL k_lo = k * VM_LN2_LO;
+    REAL r = r_hi - k_lo;
+    REAL r_lo = (r_hi - r) - k_lo;
+    /* exp(r) = 1 + r + tail: 1 + r split exactly into s + s_lo (|r| < 1),
+       so that only the last addition rounds at the result's ulp. */
+    REAL s = (REAL)1 + r;
+    REAL s_lo = ((REAL)1 - s) + r;
+    return s + (s_lo + (r_lo + MLPF_VM(exp_tail)(r)));
+}
+
+/*
+ * exp(x) for every x.  2^k is applied as two factors 2^k1 * 2^k2, k1 ~ k/2,
  * each a normal number once x is clamped to [VM_EXP_MIN, VM_EXP_MAX]: the
  * first product is exact, the second rounds once, so results near the
  * overflow threshold and in the subnormal range come out right, and the
@@ -58,22 +78,11 @@ static inline REAL MLPF_VM(exp_kernel)(REAL x)
     REAL xc = x > VM_EXP_MAX ? VM_EXP_MAX : x;
     xc = x < VM_EXP_MIN ? VM_EXP_MIN : xc;
     REAL kd = xc * VM_LOG2E + VM_SHIFTER;
-    REAL k = kd - VM_SHIFTER;
-    REAL hd = k * (REAL)0.5 + VM_SHIFTER;   /* k1 = round(k / 2) */
+    REAL hd = (kd - VM_SHIFTER) * (REAL)0.5 + VM_SHIFTER;   /* k1 = round(k / 2) */
     UINT k_bits = MLPF_VM(bits)(kd), k1_bits = MLPF_VM(bits)(hd);
     UINT scale1 = (k1_bits - (UINT)VM_SHIFTER_BITS + (UINT)VM_EXP_BIAS) << VM_MANT_BITS;
     UINT scale2 = (k_bits - k1_bits + (UINT)VM_EXP_BIAS) << VM_MANT_BITS;
-    /* Cody-Waite: k * VM_LN2_HI and xc - k * VM_LN2_HI are exact; r_lo is
-       the rounding error of r, carried to the end. */
-    REAL r_hi = xc - k * VM_LN2_HI;
-    REAL k_lo = k * VM_LN2_LO;
-    REAL r = r_hi - k_lo;
-    REAL r_lo = (r_hi - r) - k_lo;
-    /* exp(r) = 1 + r + tail: 1 + r split exactly into s + s_lo (|r| < 1),
-       so that only the last addition rounds at the result's ulp. */
-    REAL s = (REAL)1 + r;
-    REAL s_lo = ((REAL)1 - s) + r;
-    REAL p = s + (s_lo + (r_lo + MLPF_VM(exp_tail)(r)));
+    REAL p = MLPF_VM(exp_reduced)(xc, kd);
     return (p * MLPF_VM(from_bits)(scale1)) * MLPF_VM(from_bits)(scale2);
 }
 
@@ -88,17 +97,9 @@ static inline REAL MLPF_VM(exp_for_tanh)(REAL x)
 {
     REAL xc = x > VM_TANH_EXP_MAX ? VM_TANH_EXP_MAX : x;
     REAL kd = xc * VM_LOG2E + VM_SHIFTER;
-    REAL k = kd - VM_SHIFTER;
     UINT scale = (MLPF_VM(bits)(kd) - (UINT)VM_SHIFTER_BITS + (UINT)VM_EXP_BIAS)
                  << VM_MANT_BITS;
-    REAL r_hi = xc - k * VM_LN2_HI;
-    REAL k_lo = k * VM_LN2_LO;
-    REAL r = r_hi - k_lo;
-    REAL r_lo = (r_hi - r) - k_lo;
-    REAL s = (REAL)1 + r;
-    REAL s_lo = ((REAL)1 - s) + r;
-    REAL p = s + (s_lo + (r_lo + MLPF_VM(exp_tail)(r)));
-    return p * MLPF_VM(from_bits)(scale);
+    return MLPF_VM(exp_reduced)(xc, kd) * MLPF_VM(from_bits)(scale);
 }
 
 /*
