@@ -272,15 +272,22 @@ static inline void MLPF_NAME(divide_in_place, SFX)(REAL *x, ptrdiff_t n, double 
     }
 }
 
-/* grad = (grad + alpha * weights) / weight_sum: the L2 term, then the mean. */
-MLPF_DISPATCH void MLPF_NAME(mlpf_finish_weight_gradient, SFX)(REAL *grad, const REAL *weights,
-                                                 ptrdiff_t n, double alpha,
-                                                 double weight_sum)
+/* grad += alpha * weights: scikit-learn's L2 term, before the mean. */
+static inline void MLPF_NAME(add_l2_term, SFX)(REAL *grad, const REAL *weights, ptrdiff_t n,
+                                               double alpha)
 {
     const REAL alpha_r = (REAL)alpha;
     for (ptrdiff_t i = 0; i < n; i++) {
         grad[i] = grad[i] + alpha_r * weights[i];
     }
+}
+
+/* grad = (grad + alpha * weights) / weight_sum: the L2 term, then the mean. */
+MLPF_DISPATCH void MLPF_NAME(mlpf_finish_weight_gradient, SFX)(REAL *grad, const REAL *weights,
+                                                 ptrdiff_t n, double alpha,
+                                                 double weight_sum)
+{
+    MLPF_NAME(add_l2_term, SFX)(grad, weights, n, alpha);
     MLPF_NAME(divide_in_place, SFX)(grad, n, weight_sum);
 }
 
@@ -405,10 +412,7 @@ static inline void MLPF_NAME(finished_gradient, SFX)(REAL *out, const REAL *grad
         memcpy(out, grad, (size_t)n * sizeof(REAL));
     }
     if (finish->add_l2) {
-        const REAL alpha_r = (REAL)finish->alpha;
-        for (ptrdiff_t i = 0; i < n; i++) {
-            out[i] = out[i] + alpha_r * params[i];
-        }
+        MLPF_NAME(add_l2_term, SFX)(out, params, n, finish->alpha);
     }
     MLPF_NAME(divide_in_place, SFX)(out, n, finish->weight_sum);
 }
