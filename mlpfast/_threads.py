@@ -28,8 +28,8 @@ rows is too little work to share) and on what else the machine is doing: a waiti
 thread polls, and when another process holds the other core the threads
 wait for each other.  So calls are timed with and without the helper, and
 the faster choice is kept for ``DECISION_SECONDS`` (longer, the wider the
-margin) before both are timed again (each over SAMPLES_PER_CHOICE calls,
-the fastest counting).  A timing call of training covers a few batches
+margin) before both are timed again (each over SAMPLES_PER_CHOICE calls in
+a row, the fastest counting).  A timing call of training covers a few batches
 (``TIMING_CALL_SECONDS`` of work), not a whole epoch, and a training call
 with the helper right after one on OpenBLAS's threads is not counted (their
 idle worker spins on the helper's core for about 0.1 s).  The
@@ -49,6 +49,7 @@ import contextlib
 import os
 import threading
 import time
+from typing import NamedTuple
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
@@ -67,15 +68,18 @@ DECISION_SECONDS = 30.0
 # 5 epochs in three spent 2 of them the slow way in bench/compare.py).
 MARGIN_PER_DECISION = 0.1
 MAX_DECISIONS = 10
-# The slower way is timed once more when its round is this old, so that a
-# choice made while the other core was briefly busy does not stand for
+# A choice made while the other core was briefly busy must not stand for
 # minutes: after a call, OpenBLAS's idle threads spin for about 0.1 s
 # (2^28 cycles), and digits-sized epochs with the helper took 1.3-1.6 us
-# per row instead of 0.5 right after a scikit-learn fit.
+# per row instead of 0.5 right after a scikit-learn fit.  So when the
+# slower way's calls were all timed within CONFIRM_SECONDS, it is timed
+# once more when its round is that old.
 CONFIRM_SECONDS = 0.25
-# Calls timed each way before choosing; the faster of them counts, so one
-# call slowed by something else (the helper's start, a cold cache, another
-# process) does not decide for DECISION_SECONDS.
+# Calls timed each way before choosing, one way's calls in a row (each
+# switch from OpenBLAS's threads to the helper costs a slowed call, see
+# ``HelperThreadChoice._settling``); the fastest counts, so one call slowed
+# by something else (the helper's start, a cold cache, another process)
+# does not decide for DECISION_SECONDS.
 SAMPLES_PER_CHOICE = 2
 # A timing call covers whole batches worth about this many seconds, not a
 # whole epoch: each epoch timed the slower way cost a fit of three
@@ -85,9 +89,20 @@ TIMING_CALL_SECONDS = 0.05
 SINGLE_THREAD_MAX_MACS = 1 << 23
 
 _controller = None
-# (layer units, rows per call, dtype) -> {uses helper thread:
-#     (time of the round's first call, fastest s per row, calls timed)}
+# (layer units, rows per call, dtype) -> {uses helper thread: TimingRound}
 _helper_thread_timings = {}
+
+
+class TimingRound(NamedTuple):
+    """The calls timed one way since its timing last started afresh."""
+
+    started: float          # time.monotonic() of the round's first call
+    fastest: float          # fastest seconds per row
+    calls: int
+    last: float             # time.monotonic() of the round's latest call
+
+
+NO_ROUND = TimingRound(-np.inf, np.inf, 0, -np.inf)
 
 
 def _blas_controller():
@@ -242,36 +257,40 @@ class HelperThreadChoice:
 
         Rounds still being timed count as no margin.
         """
-        rounds = [self._timings.get(choice, (0.0, np.inf, 0)) for choice in (True, False)]
-        if min(calls for _, _, calls in rounds) < SAMPLES_PER_CHOICE:
+        rounds = [self._timings.get(choice, NO_ROUND) for choice in (True, False)]
+        if min(timed.calls for timed in rounds) < SAMPLES_PER_CHOICE:
             return DECISION_SECONDS
-        fast, slow = sorted(fastest for _, fastest, _ in rounds)
+        fast, slow = sorted(timed.fastest for timed in rounds)
         margin = slow / fast - 1.0 if fast > 0 else np.inf
         return DECISION_SECONDS * min(max(margin / MARGIN_PER_DECISION, 1.0), MAX_DECISIONS)
 
     def _current_round(self, choice, now):
-        """(start, fastest s per row, calls) of choice's timing, a fresh round if expired."""
-        started, fastest, calls = self._timings.get(choice, (-np.inf, np.inf, 0))
-        if now - started > self._keep_seconds():
-            return now, np.inf, 0
-        return started, fastest, calls
+        """choice's TimingRound, a fresh one (no calls) if it has expired."""
+        timed = self._timings.get(choice, NO_ROUND)
+        if now - timed.started > self._keep_seconds():
+            return TimingRound(now, np.inf, 0, now)
+        return timed
 
     def _next_call(self):
         """(whether the next call uses the helper, whether it is a timing call).
 
-        Each way is timed over SAMPLES_PER_CHOICE calls, alternately, the
-        helper first; then the way with the faster call per row is kept
-        until its timing is ``_keep_seconds()`` old, except for one more
-        call of the slower way once its round is CONFIRM_SECONDS old.
+        SAMPLES_PER_CHOICE calls with the helper are timed, then as many
+        without; then the way with the faster call per row is kept until its
+        timing is ``_keep_seconds()`` old, except for one more call of the
+        slower way once its round is CONFIRM_SECONDS old, if its calls were
+        all timed within CONFIRM_SECONDS.
         """
         now = time.monotonic()
         with_helper = self._current_round(True, now)
         without = self._current_round(False, now)
-        if min(with_helper[2], without[2]) < SAMPLES_PER_CHOICE:
-            return with_helper[2] <= without[2], True
-        helper_faster = with_helper[1] <= without[1]
-        started, _, calls = without if helper_faster else with_helper
-        if calls == SAMPLES_PER_CHOICE and now - started >= CONFIRM_SECONDS:
+        if with_helper.calls < SAMPLES_PER_CHOICE:
+            return True, True
+        if without.calls < SAMPLES_PER_CHOICE:
+            return False, True
+        helper_faster = with_helper.fastest <= without.fastest
+        slower = without if helper_faster else with_helper
+        if (slower.calls == SAMPLES_PER_CHOICE and slower.last - slower.started < CONFIRM_SECONDS
+                and now - slower.started >= CONFIRM_SECONDS):
             return not helper_faster, True
         return helper_faster, False
 
@@ -288,7 +307,7 @@ class HelperThreadChoice:
         """
         if not self._next_call()[1]:
             return n_rows
-        per_row = min(fastest for _, fastest, _ in self._timings.values()) \
+        per_row = min(timed.fastest for timed in self._timings.values()) \
             if self._timings else np.inf
         if not np.isfinite(per_row) or per_row <= 0:
             return n_rows
@@ -321,8 +340,10 @@ class HelperThreadChoice:
         self._last_used_helper = used_helper
         if settling:
             return
-        started, fastest, calls = self._current_round(used_helper, time.monotonic())
-        self._timings[used_helper] = (started, min(fastest, seconds / n_rows), calls + 1)
+        now = time.monotonic()
+        timed = self._current_round(used_helper, now)
+        self._timings[used_helper] = TimingRound(
+            timed.started, min(timed.fastest, seconds / n_rows), timed.calls + 1, now)
 
 
 def call_kernel(choice, kernel, n_rows, *args, **kwargs):

@@ -559,6 +559,8 @@ def two_cores_two_blas_threads(monkeypatch):
 
 
 SMALL_UNITS = (8, 16, 3)
+# SAMPLES_PER_CHOICE calls with the helper, then as many without
+EXPLORATION = [True] * 2 + [False] * 2
 
 
 def test_choice_offered_for_large_products(two_cores_two_blas_threads):
@@ -596,29 +598,31 @@ def test_choice_ruled_out_under_a_one_thread_blas_limit(monkeypatch):
 
 def test_choice_explores_both_then_keeps_the_faster_per_row(clock):
     choice = HelperThreadChoice((SMALL_UNITS, 64, "<f8"))
-    # Alternately, the helper first, SAMPLES_PER_CHOICE calls each way.
+    # SAMPLES_PER_CHOICE calls with the helper, then as many without.
     assert _threads.SAMPLES_PER_CHOICE == 2
     seconds = {True: [9.0, 2.0], False: [1.0, 0.9]}  # per 100 / 40 rows
     rows = {True: 100, False: 40}
-    for call in range(_threads.SAMPLES_PER_CHOICE):
-        for expected in (True, False):
+    for expected in (True, False):
+        for call in range(_threads.SAMPLES_PER_CHOICE):
             assert choice.use_helper() is expected
             choice.record(expected, seconds[expected][call], rows[expected])
+            clock.now += 0.1
     # Fastest per row: with the helper 0.020 s (the 0.090 outlier does not
     # count), without 0.0225 s, though fewer seconds per call.
     for _ in range(3):
         assert choice.use_helper() is True
-    assert choice._timings[True][1:] == (0.02, 2)
+    assert choice._timings[True] == (1000.0, 0.02, 2, 1000.1)
     # Further calls do not change the choice until the timings expire.
     choice.record(True, 5.0, 100)
     assert choice.use_helper() is True
 
 
 def time_both_ways(choice, clock, helper_seconds, plain_seconds):
-    """Time both ways as training does: alternately, then once more the slower
-    way, CONFIRM_SECONDS later (the fake clock is left there)."""
-    for _ in range(_threads.SAMPLES_PER_CHOICE):
-        for used in (True, False):
+    """Time both ways as training does: the helper's calls, then the others,
+    then once more the slower way, CONFIRM_SECONDS later (the fake clock is
+    left there)."""
+    for used in (True, False):
+        for _ in range(_threads.SAMPLES_PER_CHOICE):
             assert choice.use_helper() is used
             choice.record(used, helper_seconds if used else plain_seconds, 10)
     clock.now += _threads.CONFIRM_SECONDS
@@ -634,7 +638,7 @@ def test_choice_times_again_after_decision_seconds(clock):
     clock.now = 1000.0 + _threads.DECISION_SECONDS - 0.5
     assert choice.use_helper() is True      # both timings still young: the faster
     clock.now = 1000.0 + _threads.DECISION_SECONDS + 0.5
-    # Both expired: timed again, alternately; now without is faster.
+    # Both expired: timed again, the helper first; now without is faster.
     time_both_ways(choice, clock, 3.0, 2.0)
     assert choice.use_helper() is False
 
@@ -643,8 +647,8 @@ def test_choice_times_the_slower_way_once_more_after_confirm_seconds(clock):
     # Both helper calls ran while the other core was busy for a moment:
     # without the helper looks faster, until the helper is timed again.
     choice = HelperThreadChoice((SMALL_UNITS, 64, "<f8"))
-    for _ in range(_threads.SAMPLES_PER_CHOICE):
-        for used in (True, False):
+    for used in (True, False):
+        for _ in range(_threads.SAMPLES_PER_CHOICE):
             assert choice.use_helper() is used
             choice.record(used, 2.0 if used else 1.0, 10)
     clock.now += _threads.CONFIRM_SECONDS - 0.01
@@ -656,6 +660,25 @@ def test_choice_times_the_slower_way_once_more_after_confirm_seconds(clock):
     choice.record(False, 1.0, 10)
     for _ in range(3):
         assert choice.use_helper() is True
+
+
+def test_choice_spread_over_confirm_seconds_is_not_timed_once_more(clock):
+    # The slower way's calls already lie CONFIRM_SECONDS apart (two fits, or
+    # epochs of a partial_fit stream): no confirmation.
+    choice = HelperThreadChoice((SMALL_UNITS, 64, "<f8"))
+    for used, seconds in [(True, 1.0), (True, 1.0), (False, 2.0), (False, 2.0)]:
+        assert choice.use_helper() is used
+        choice.record(used, seconds, 10)
+        clock.now += _threads.CONFIRM_SECONDS
+    for _ in range(3):
+        assert choice.use_helper() is True
+        clock.now += _threads.CONFIRM_SECONDS
+    # The control: the same calls without the pause between the slower way's.
+    choice = HelperThreadChoice((SMALL_UNITS, 128, "<f8"))
+    for used, seconds in [(True, 1.0), (True, 1.0), (False, 2.0), (False, 2.0)]:
+        choice.record(used, seconds, 10)
+    clock.now += _threads.CONFIRM_SECONDS
+    assert choice.use_helper() is False
 
 
 @pytest.mark.parametrize("helper_seconds, plain_seconds, decisions", [
@@ -674,8 +697,8 @@ def test_choice_with_a_wide_margin_is_kept_longer(clock, helper_seconds, plain_s
         assert choice.use_helper() is faster
         choice.record(faster, helper_seconds if faster else plain_seconds, 10)
     clock.now = 1000.0 + decisions * _threads.DECISION_SECONDS + 0.5
-    # Expired: both ways timed again, alternately, the helper first.
-    for expected in [True, False] * _threads.SAMPLES_PER_CHOICE:
+    # Expired: both ways timed again, the helper first.
+    for expected in EXPLORATION:
         assert choice.use_helper() is expected
         choice.record(expected, helper_seconds if expected else plain_seconds, 10)
     assert choice.use_helper() is faster
@@ -684,9 +707,10 @@ def test_choice_with_a_wide_margin_is_kept_longer(clock, helper_seconds, plain_s
 def test_choice_timings_are_shared_by_network_batch_size_and_dtype(
         clock, two_cores_two_blas_threads):
     first = HelperThreadChoice.for_training(list(SMALL_UNITS), 64, np.float64)
-    first.record(True, 1.0, 64)
+    for _ in range(_threads.SAMPLES_PER_CHOICE):
+        first.record(True, 1.0, 64)
     same = HelperThreadChoice.for_training(SMALL_UNITS, 64, np.dtype("float64"))
-    assert same.use_helper() is False       # the helper's timing is known
+    assert same.use_helper() is False       # the helper's timings are known
     for other in (HelperThreadChoice.for_training(SMALL_UNITS, 128, np.float64),
                   HelperThreadChoice.for_training(SMALL_UNITS, 64, np.float32),
                   HelperThreadChoice.for_training((8, 17, 3), 64, np.float64)):
@@ -721,15 +745,15 @@ def test_helper_call_after_openblas_threads_only_settles(clock):
     # while OpenBLAS's idle worker winds down: it is not counted.
     choice = HelperThreadChoice(((784, 1024, 1024, 10), 512, "<f4"),
                                 blas_threads_alone=True, back_to_back=True)
-    choice.record(True, 1.0, 1000)
-    assert choice.use_helper() is False
-    choice.record(False, 1.2, 1000)
-    assert choice.use_helper() is True
+    for used, seconds in [(True, 1.0), (True, 1.05), (False, 1.2), (False, 1.3)]:
+        assert choice.use_helper() is used
+        choice.record(used, seconds, 1000)
+    assert choice.use_helper() is True    # the helper is faster
     choice.record(True, 9.0, 1000)        # settling: not counted
-    assert choice._timings[True][1:] == (0.001, 1)
-    assert choice.use_helper() is True    # timed now
-    choice.record(True, 1.1, 1000)
-    assert choice._timings[True][1:] == (0.001, 2)
+    assert choice._timings[True][1:3] == (0.001, 2)
+    assert choice.use_helper() is True
+    choice.record(True, 0.9, 1000)        # counted
+    assert choice._timings[True][1:3] == (0.0009, 3)
     # Without OpenBLAS's threads (small products), and between calls that
     # are not back to back (L-BFGS evaluations), every call counts.
     for units, blas_threads_alone, back_to_back in [(SMALL_UNITS, False, True),
@@ -737,7 +761,7 @@ def test_helper_call_after_openblas_threads_only_settles(clock):
         other = HelperThreadChoice((units, 1797, "<f8"), blas_threads_alone, back_to_back)
         other.record(False, 1.0, 10)
         other.record(True, 9.0, 10)
-        assert other._timings[True][1:] == (0.9, 1)
+        assert other._timings[True][1:3] == (0.9, 1)
 
 
 def test_training_calls_are_back_to_back_and_lbfgs_calls_are_not(
@@ -826,7 +850,6 @@ def epoch_seconds_by_choice(monkeypatch, clock, helper_seconds, plain_seconds, c
 
 CHOICE_FIT = dict(hidden_layer_sizes=(16,), batch_size=64, max_iter=10, tol=0.0,
                   n_iter_no_change=100, random_state=0)
-EXPLORATION = [True, False] * 2  # SAMPLES_PER_CHOICE calls each way, alternately
 
 
 @engine_only
@@ -845,20 +868,21 @@ def test_fit_explores_then_keeps_the_faster_choice(monkeypatch, clock,
     # 0.05 s at the fastest rate timed so far (3 batches at 0.1 s per epoch,
     # 1 at 0.3 s), each epoch's last call what is left of it.  Once both ways
     # are timed twice, the faster trains whole epochs, but for one more
-    # timing of the slower way once its round is CONFIRM_SECONDS old (0.23 s
-    # of fake time at the end of the timing calls, so in the next epoch).
+    # timing of the slower way once its round is CONFIRM_SECONDS old (its
+    # calls were timed less than CONFIRM_SECONDS apart).
     if helper_faster:
         expected = ([(True, 301)]                          # epoch 1
-                    + [(False, 192), (True, 109)]           # epoch 2
+                    + [(True, 192), (False, 109)]           # epoch 2
                     + [(False, 192), (True, 109)]           # epoch 3
-                    + [(False, 192), (True, 109)]           # epoch 4: the confirmation
-                    + [(True, 301)] * 6)
+                    + [(True, 301)]                         # epoch 4 (0.23 s old)
+                    + [(False, 192), (True, 109)]           # epoch 5: the confirmation
+                    + [(True, 301)] * 5)
     else:
         expected = ([(True, 301)]
-                    + [(False, 64), (True, 192), (False, 45)]
-                    + [(False, 301)]
+                    + [(True, 64), (False, 64), (False, 173)]
+                    + [(False, 301)] * 2
                     + [(True, 192), (False, 109)]           # the confirmation
-                    + [(False, 301)] * 6)
+                    + [(False, 301)] * 5)
     assert calls == expected
     assert sum(rows for _, rows in calls) == 10 * 301
     timings = _threads._helper_thread_timings[((8, 16, 3), 64, "<f8")]
@@ -878,7 +902,7 @@ def test_partial_fit_stream_times_each_choice_across_calls(monkeypatch, clock,
     est = FastRegressor(hidden_layer_sizes=(16,), batch_size=64, random_state=0)
     for chunk in np.split(np.arange(640), 10):  # each call: one epoch, one split batch
         est.partial_fit(X[chunk], y[chunk])
-    assert flags == EXPLORATION + [False] + [True] * 5   # one confirmation, as in a fit
+    assert flags == EXPLORATION + [True, False] + [True] * 4   # one confirmation, as in a fit
 
 
 @engine_only
