@@ -206,6 +206,7 @@ class HelperThreadChoice:
         self.blas_threads_alone = blas_threads_alone
         self.back_to_back = back_to_back
         self._last_used_helper = None   # no call yet
+        self._planned = None            # call_rows's decision for the next call
 
     def hold_one_blas_thread(self, hold):
         """Keep BLAS on one thread from now on (hold) or give it its threads back.
@@ -295,17 +296,25 @@ class HelperThreadChoice:
         return helper_faster, False
 
     def use_helper(self):
-        """True to run the next call on two threads (see ``_next_call``)."""
-        return self._next_call()[0]
+        """True to run the next call on two threads (see ``_next_call``).
+
+        What ``call_rows`` decided, if it was asked for this call: decided
+        again, a round's age could cross a boundary in between, and a call
+        sized as a whole epoch run the slower way.
+        """
+        planned, self._planned = self._planned, None
+        return self._next_call()[0] if planned is None else planned
 
     def call_rows(self, n_rows, batch_size):
         """How many of the n_rows left the next training call should cover.
 
         All of them, unless the next call is a timing call and a timing
         from this round or the last says that batches worth
-        TIMING_CALL_SECONDS cover fewer: then those whole batches.
+        TIMING_CALL_SECONDS cover fewer: then those whole batches.  The
+        next ``use_helper()`` keeps the way decided here.
         """
-        if not self._next_call()[1]:
+        self._planned, timing = self._next_call()
+        if not timing:
             return n_rows
         per_row = min(timed.fastest for timed in self._timings.values()) \
             if self._timings else np.inf
@@ -338,6 +347,7 @@ class HelperThreadChoice:
         """
         settling = self._settling(used_helper)
         self._last_used_helper = used_helper
+        self._planned = None
         if settling:
             return
         now = time.monotonic()

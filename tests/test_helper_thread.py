@@ -730,14 +730,29 @@ def test_timing_calls_cover_whole_batches_worth_timing_call_seconds(clock):
     choice.record(True, 0.05, 300)
     choice.record(False, 0.5, 320)
     # Both ways timed twice: the faster's calls cover the rest of an epoch ...
-    assert choice.use_helper() is True and choice.call_rows(3000, 64) == 3000
+    assert choice.call_rows(3000, 64) == 3000 and choice.use_helper() is True
     # ... until the slower way is timed once more: whole batches again.
     clock.now += _threads.CONFIRM_SECONDS
-    assert choice.use_helper() is False and choice.call_rows(3000, 64) == 5 * 64
+    assert choice.call_rows(3000, 64) == 5 * 64 and choice.use_helper() is False
     # At least one batch, however slow a row.
     slow = HelperThreadChoice(((8, 4096, 3), 64, "<f8"))
     slow.record(True, 10.0, 64)
     assert slow.call_rows(3000, 64) == 64
+
+
+def test_call_rows_and_use_helper_decide_once(clock):
+    # The helper is faster; the slower way's confirmation falls due between
+    # sizing a call as the rest of the epoch and choosing its threads: the
+    # call still runs the way it was sized for, and the next one confirms.
+    choice = HelperThreadChoice((SMALL_UNITS, 64, "<f8"))
+    for used, seconds in [(True, 1.0), (True, 1.0), (False, 2.0), (False, 2.0)]:
+        choice.record(used, seconds, 10)
+    clock.now += _threads.CONFIRM_SECONDS - 0.001
+    assert choice.call_rows(3000, 64) == 3000
+    clock.now += 0.002
+    assert choice.use_helper() is True
+    choice.record(True, 1.0, 10)
+    assert choice.use_helper() is False     # decided afresh: the confirmation
 
 
 def test_helper_call_after_openblas_threads_only_settles(clock):
