@@ -31,7 +31,9 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from mlpfast import _checks, _kernels
 from mlpfast._callbacks import FitTasks, LbfgsIterationTasks
-from mlpfast._inputs import check_sample_weight, kernel_matrix
+from mlpfast._inputs import (
+    check_sample_weight, class_positions, indicator_matrix, kernel_matrix,
+)
 from mlpfast._network import NetworkLayout, glorot_uniform_params
 from mlpfast._solvers import EpochRunner, make_optimizer
 from mlpfast._threads import HelperThreadChoice, call_kernel, training_threads
@@ -756,11 +758,15 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
 
-        if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
+        binarizer_fitted_here = (not hasattr(self, "classes_")
+                                 or (not self.warm_start and not incremental))
+        if binarizer_fitted_here:
             self._label_binarizer = LabelBinarizer()
             self._label_binarizer.fit(y)
             self.classes_ = self._label_binarizer.classes_
-        else:
+        positions = class_positions(y, self.classes_)
+        # Labels that are all known classes pass the partial_fit check below.
+        if not binarizer_fitted_here and (self.warm_start or positions is None):
             classes = unique_labels(y)
             if self.warm_start:
                 if set(classes) != set(self.classes_):
@@ -775,8 +781,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                     f"{self.classes_}. 'y' has {classes}."
                 )
         # bool keeps float32 X from being upcast when y is combined with it.
-        y = self._label_binarizer.transform(y).astype(bool)
-        return X, y
+        if positions is not None and len(self.classes_) >= 2:
+            return X, indicator_matrix(positions, len(self.classes_))
+        return X, self._label_binarizer.transform(y).astype(bool)
 
     def _score_function(self, y_true, y_pred, sample_weight):
         return accuracy_score(y_true, y_pred, sample_weight=sample_weight)

@@ -85,3 +85,37 @@ def check_sample_weight(sample_weight, n_samples):
     if np.all(sample_weight == 0):
         raise ValueError("Sample weights must contain at least one non-zero number.")
     return sample_weight
+
+
+def class_positions(y, classes):
+    """Index of each label of 1-D ``y`` in the sorted ``classes``, or None.
+
+    None when y is not 1-D or holds a label that is not one of the classes
+    (or one that cannot be compared with them): the caller then takes
+    scikit-learn's own path, with its checks and messages.
+    """
+    if y.ndim != 1 or len(classes) == 0:
+        return None
+    try:
+        positions = np.searchsorted(classes, y)
+        found = classes.take(positions, mode="clip")
+        if not (found == y).all():
+            return None
+    except TypeError:   # labels and classes of types that do not compare
+        return None
+    return positions
+
+
+def indicator_matrix(positions, n_classes):
+    """The bool targets LabelBinarizer.transform gives for labels at positions.
+
+    Its own path builds a sparse matrix and checks the labels' type again:
+    0.6 ms of a 200-row ``partial_fit`` call that took 2.1 ms.  Two classes
+    give one column (the second class), more give one column per class, as
+    there; ``n_classes`` must be at least 2.
+    """
+    if n_classes == 2:
+        return (positions == 1).reshape(-1, 1)
+    indicator = np.zeros((positions.shape[0], n_classes), dtype=bool)
+    indicator[np.arange(positions.shape[0]), positions] = True
+    return indicator

@@ -31,6 +31,9 @@ from conftest import (
 )
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.exceptions import DataConversionWarning
+from sklearn.preprocessing import LabelBinarizer
+
+from mlpfast._inputs import class_positions, indicator_matrix
 
 SOLVERS = ("sgd", "adam", "lbfgs")
 SMALL = dict(hidden_layer_sizes=(6,), max_iter=4, batch_size=32, random_state=0,
@@ -371,6 +374,54 @@ def test_single_class(label, solver):
     _assert_close(fast, ref, X, solver)
     assert_allclose(fast.predict_log_proba(X), ref.predict_log_proba(X), rtol=1e-7)
     assert fast.score(X, y) == ref.score(X, y) == 1.0
+
+
+@pytest.mark.parametrize("classes, y", [
+    (np.array([0, 1, 2]), np.array([2, 0, 1, 1, 0])),              # multiclass
+    (np.array([0, 1, 2]), np.array([1, 1, 2])),                    # a subset: binary-looking
+    (np.array([0, 1, 2]), np.array([2, 2])),                       # one label of three
+    (np.array([-3, 7]), np.array([7, -3, 7])),                     # binary
+    (np.array([-3, 7]), np.array([7, 7])),                         # one label of two
+    (np.array([0, 1, 2]), np.array([2.0, 0.0, 1.0])),              # float labels, int classes
+    (np.array([0, 1, 300]), np.array([1, 0, 1], dtype=np.uint8)),  # narrower labels
+    (np.array(["cat", "dog", "emu"]), np.array(["emu", "cat"])),
+    (np.array(["cat", "dog", "emu"], dtype=object), np.array(["dog", "emu"], dtype=object)),
+    (np.array([False, True]), np.array([True, False, True])),
+])
+def test_indicator_matrix_is_label_binarizers(classes, y):
+    binarizer = LabelBinarizer().fit(classes)
+    positions = class_positions(y, binarizer.classes_)
+    assert positions is not None
+    got = indicator_matrix(positions, len(binarizer.classes_))
+    want = binarizer.transform(y).astype(bool)
+    assert got.dtype == want.dtype and got.shape == want.shape
+    assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("classes, y", [
+    (np.array([0, 1, 2]), np.array([0, 3])),                       # an unknown label
+    (np.array([0, 1, 2]), np.array([0.5, 1.0])),                   # between two classes
+    (np.array(["a", "b"]), np.array([1, 2], dtype=object)),        # types that do not compare
+    (np.array([0, 1]), np.array([[0, 1], [1, 0]])),                # not 1-D
+])
+def test_class_positions_leaves_other_labels_to_scikit_learn(classes, y):
+    assert class_positions(y, classes) is None
+
+
+@pytest.mark.parametrize("stream", ["multiclass", "binary", "strings"])
+def test_partial_fit_stream_of_class_subsets_matches_sklearn(stream):
+    X, y = make_data("multiclass", n_samples=240)
+    if stream == "binary":
+        y = y % 2
+    names = np.array(["cat", "dog", "emu", "fox", "gnu"])
+    labels = names[y] if stream == "strings" else y
+    classes = np.unique(labels)
+    order = np.argsort(y, kind="stable")   # chunks of one or two classes each
+    fast, ref = (cls(**_p("sgd", batch_size=16)) for cls in (FastClassifier, SkMLPClassifier))
+    for est in (fast, ref):
+        for i, chunk in enumerate(np.array_split(order, 8)):
+            est.partial_fit(X[chunk], labels[chunk], **({"classes": classes} if i == 0 else {}))
+    assert_fitted_close(fast, ref, X)
 
 
 # ==========================================================================
