@@ -786,6 +786,13 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return X, self._label_binarizer.transform(y).astype(bool)
 
     def _score_function(self, y_true, y_pred, sample_weight):
+        # accuracy_score's value (numpy.average of the matches) without its
+        # input checks, for the model's own 1-D labels: the checks took
+        # 0.6 ms of each early-stopping digits epoch, which trains in 0.9 ms.
+        # Zero or negative weights keep its checks (and its errors).
+        if (y_true.ndim == 1 and y_pred.ndim == 1
+                and (sample_weight is None or (sample_weight > 0).all())):
+            return float(np.average(y_true == y_pred, weights=sample_weight))
         return accuracy_score(y_true, y_pred, sample_weight=sample_weight)
 
     def _predict(self, X, check_input=True):

@@ -17,6 +17,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import expit
 from sklearn.base import clone, is_classifier, is_regressor
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.metrics import accuracy_score
 from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -760,3 +761,28 @@ def test_single_column_proba_for_binary_and_log_proba_of_zero():
     with np.errstate(divide="ignore"):
         assert_allclose(fast.predict_log_proba(X * 50), ref.predict_log_proba(X * 50),
                         rtol=RTOL64, atol=ATOL64)
+
+
+@pytest.mark.parametrize("labels", [
+    np.array([0, 1, 2, 3]), np.array(["cat", "dog", "emu"]),
+    np.array(["cat", "dog"], dtype=object), np.array([False, True]), np.array([-1.0, 2.0]),
+])
+@pytest.mark.parametrize("weights", [None, "positive", "some zero"])
+def test_validation_accuracy_is_accuracy_scores(labels, weights):
+    # Early stopping scores the model's own labels without accuracy_score's
+    # input checks; the value must be accuracy_score's, bit for bit.
+    rng = np.random.default_rng(0)
+    y_true, y_pred = (labels[rng.integers(len(labels), size=97)] for _ in range(2))
+    if weights is not None:
+        weights = rng.uniform(0.1, 3.0, size=97) * (rng.uniform(size=97) < 0.7
+                                                    if weights == "some zero" else 1.0)
+    got = FastClassifier()._score_function(y_true, y_pred, weights)
+    want = accuracy_score(y_true, y_pred, sample_weight=weights)
+    assert type(got) is float and got == want
+    assert 0.0 < got < 1.0      # the control: neither all right nor all wrong
+
+
+def test_validation_accuracy_of_multilabel_targets_is_subset_accuracy():
+    y_true = np.array([[1, 0, 1], [0, 1, 1], [1, 1, 0]])
+    y_pred = np.array([[1, 0, 1], [0, 1, 0], [1, 1, 0]])
+    assert FastClassifier()._score_function(y_true, y_pred, None) == 2 / 3
