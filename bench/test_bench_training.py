@@ -10,9 +10,12 @@ raises ``NotImplementedError`` (mlpfast's L-BFGS for now), is skipped.
 
 from functools import cache
 
+import numpy as np
 import pytest
-from runners import load_implementations
-from workloads import WORKLOADS, rows_for_prediction
+import sklearn.neural_network
+from call_overhead import CHUNK_ROWS, NETWORK
+from runners import import_mlpfast, load_implementations
+from workloads import WORKLOADS, load_scaled_digits, rows_for_prediction
 
 IMPLEMENTATIONS = {impl.name: impl for impl in load_implementations(("mlpfast", "sklearn"))}
 FIT_ROUNDS = 3
@@ -93,3 +96,20 @@ def test_predict_many_rows(benchmark, workload_name, implementation_name):
     benchmark.group = f"predict {PREDICT_ROWS} rows {workload_name}"
     predictions = benchmark.pedantic(model.predict, args=(many_rows,), rounds=PREDICT_ROUNDS)
     assert predictions.shape == (PREDICT_ROWS,)
+
+
+@pytest.mark.parametrize("implementation_name", ["mlpfast", "sklearn"])
+def test_partial_fit_call(benchmark, implementation_name):
+    # One call of a stream of 200-row digits chunks: per-call validation and
+    # setup weigh as much as the epoch (see call_overhead.py).
+    module = import_mlpfast() if implementation_name == "mlpfast" else sklearn.neural_network
+    X, y = load_scaled_digits(1797)
+    estimator = module.MLPClassifier(**NETWORK)
+    estimator.partial_fit(X[:CHUNK_ROWS], y[:CHUNK_ROWS], classes=np.unique(y))
+    chunk = slice(CHUNK_ROWS, 2 * CHUNK_ROWS)
+    benchmark.group = f"partial_fit {CHUNK_ROWS} rows digits"
+    benchmark.pedantic(estimator.partial_fit, args=(X[chunk], y[chunk]),
+                       rounds=PREDICT_ROUNDS, iterations=ONE_ROW_ITERATIONS)
+    # every benchmarked call trained on its chunk (pedantic may add a call of its own)
+    assert estimator.t_ > CHUNK_ROWS * PREDICT_ROUNDS * ONE_ROW_ITERATIONS
+    assert estimator.t_ % CHUNK_ROWS == 0

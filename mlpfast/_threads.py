@@ -75,11 +75,11 @@ MAX_DECISIONS = 10
 # slower way's calls were all timed within CONFIRM_SECONDS, it is timed
 # once more when its round is that old.
 CONFIRM_SECONDS = 0.25
-# Calls timed each way before choosing, one way's calls in a row (each
-# switch from OpenBLAS's threads to the helper costs a slowed call, see
-# ``HelperThreadChoice._settling``); the fastest counts, so one call slowed
-# by something else (the helper's start, a cold cache, another process)
-# does not decide for DECISION_SECONDS.
+# Calls timed each way before choosing, alternately, or one way's calls in
+# a row where each switch from OpenBLAS's threads to the helper costs a
+# slowed call (``HelperThreadChoice._switch_is_costly``); the fastest
+# counts, so one call slowed by something else (the helper's start, a cold
+# cache, another process) does not decide for DECISION_SECONDS.
 SAMPLES_PER_CHOICE = 2
 # A timing call covers whole batches worth about this many seconds, not a
 # whole epoch: each epoch timed the slower way cost a fit of three
@@ -275,19 +275,20 @@ class HelperThreadChoice:
     def _next_call(self):
         """(whether the next call uses the helper, whether it is a timing call).
 
-        SAMPLES_PER_CHOICE calls with the helper are timed, then as many
-        without; then the way with the faster call per row is kept until its
-        timing is ``_keep_seconds()`` old, except for one more call of the
-        slower way once its round is CONFIRM_SECONDS old, if its calls were
-        all timed within CONFIRM_SECONDS.
+        SAMPLES_PER_CHOICE calls each way are timed, alternately, the helper
+        first (or the helper's calls first, then the others, where a switch
+        is costly); then the way with the faster call per row is kept until
+        its timing is ``_keep_seconds()`` old, except for one more call of
+        the slower way once its round is CONFIRM_SECONDS old, if its calls
+        were all timed within CONFIRM_SECONDS.
         """
         now = time.monotonic()
         with_helper = self._current_round(True, now)
         without = self._current_round(False, now)
-        if with_helper.calls < SAMPLES_PER_CHOICE:
-            return True, True
-        if without.calls < SAMPLES_PER_CHOICE:
-            return False, True
+        if min(with_helper.calls, without.calls) < SAMPLES_PER_CHOICE:
+            if self._switch_is_costly():
+                return with_helper.calls < SAMPLES_PER_CHOICE, True
+            return with_helper.calls <= without.calls, True
         helper_faster = with_helper.fastest <= without.fastest
         slower = without if helper_faster else with_helper
         if (slower.calls == SAMPLES_PER_CHOICE and slower.last - slower.started < CONFIRM_SECONDS
@@ -323,22 +324,31 @@ class HelperThreadChoice:
         batches = max(1, int(np.ceil(TIMING_CALL_SECONDS / (per_row * batch_size))))
         return min(n_rows, batches * batch_size)
 
-    def _settling(self, use_helper):
-        """Whether a call with the helper would only let OpenBLAS's threads wind down.
+    def _switch_is_costly(self):
+        """Whether a call with the helper right after one on OpenBLAS's threads is slowed.
 
         After a call on OpenBLAS's threads, its idle worker spins for about
         0.1 s on the helper's core: between training epochs, a 1024-row
         call of 784 -> 1024 -> 1024 -> 10 float32 with the helper then took
-        88 ms instead of 49.  Such a call trains but is not counted, and
-        the next one is timed.  Not between L-BFGS evaluations: there the
+        88 ms instead of 49.  Not between L-BFGS evaluations: there the
         first call with the helper after one on OpenBLAS's threads was not
         slowed (digits, 64 -> 100 -> 10: 1.1-1.3 ms), while the helper's
-        first calls of a fit were (2-5 ms against 1.1), and leaving out the
-        fast one made the fit choose OpenBLAS's threads (2.4 ms per
-        iteration instead of 1.9).
+        first calls of a fit were (2-5 ms against 1.1, and 1.2-1.4 us per
+        row against 0.8 for OpenBLAS's threads when they were timed first,
+        in a row: the fit then chose OpenBLAS's threads, 2.5-2.8 ms per
+        iteration in ``compare.py --quick`` instead of 2.3-2.6).
         """
-        return (use_helper and self.back_to_back and self.blas_threads_alone
-                and self._last_used_helper is False)
+        return self.back_to_back and self.blas_threads_alone
+
+    def _settling(self, use_helper):
+        """Whether a call with the helper would only let OpenBLAS's threads wind down.
+
+        Such a call (see ``_switch_is_costly``) trains but is not counted,
+        and the next one is timed.  Counting it made L-BFGS on digits choose
+        OpenBLAS's threads (2.4 ms per iteration instead of 1.9), where the
+        switch is not costly.
+        """
+        return use_helper and self._switch_is_costly() and self._last_used_helper is False
 
     def record(self, used_helper, seconds, n_rows):
         """Count a call over n_rows rows run with or without the helper.

@@ -559,8 +559,8 @@ def two_cores_two_blas_threads(monkeypatch):
 
 
 SMALL_UNITS = (8, 16, 3)
-# SAMPLES_PER_CHOICE calls with the helper, then as many without
-EXPLORATION = [True] * 2 + [False] * 2
+# SAMPLES_PER_CHOICE calls each way, alternately, the helper first
+EXPLORATION = [True, False] * 2
 
 
 def test_choice_offered_for_large_products(two_cores_two_blas_threads):
@@ -598,33 +598,51 @@ def test_choice_ruled_out_under_a_one_thread_blas_limit(monkeypatch):
 
 def test_choice_explores_both_then_keeps_the_faster_per_row(clock):
     choice = HelperThreadChoice((SMALL_UNITS, 64, "<f8"))
-    # SAMPLES_PER_CHOICE calls with the helper, then as many without.
+    # Alternately, the helper first, SAMPLES_PER_CHOICE calls each way.
     assert _threads.SAMPLES_PER_CHOICE == 2
     seconds = {True: [9.0, 2.0], False: [1.0, 0.9]}  # per 100 / 40 rows
     rows = {True: 100, False: 40}
-    for expected in (True, False):
-        for call in range(_threads.SAMPLES_PER_CHOICE):
+    for call in range(_threads.SAMPLES_PER_CHOICE):
+        for expected in (True, False):
             assert choice.use_helper() is expected
             choice.record(expected, seconds[expected][call], rows[expected])
-            clock.now += 0.1
+            clock.now += 0.05
     # Fastest per row: with the helper 0.020 s (the 0.090 outlier does not
     # count), without 0.0225 s, though fewer seconds per call.
     for _ in range(3):
         assert choice.use_helper() is True
-    assert choice._timings[True] == (1000.0, 0.02, 2, 1000.1)
+    timed = choice._timings[True]
+    assert timed[:3] == (1000.0, 0.02, 2) and timed.last == pytest.approx(1000.1)
+
+
+def test_choice_times_each_way_in_a_row_where_switching_is_costly(clock):
+    # Training calls that may use OpenBLAS's threads: a call with the helper
+    # right after theirs is slowed, so each way's calls are timed in a row.
+    choice = HelperThreadChoice(((784, 1024, 1024, 10), 512, "<f4"),
+                                blas_threads_alone=True, back_to_back=True)
+    for expected in [True, True, False, False]:
+        assert choice.use_helper() is expected
+        choice.record(expected, 1.0 if expected else 2.0, 1000)
+    assert choice.use_helper() is True
+    # Not between L-BFGS evaluations, nor without OpenBLAS's threads.
+    for blas_threads_alone, back_to_back in [(True, False), (False, True)]:
+        other = HelperThreadChoice(((64, 100, 10), 1797, "<f8", back_to_back),
+                                   blas_threads_alone, back_to_back)
+        for expected in EXPLORATION:
+            assert other.use_helper() is expected
+            other.record(expected, 1.0, 1797)
     # Further calls do not change the choice until the timings expire.
     choice.record(True, 5.0, 100)
     assert choice.use_helper() is True
 
 
 def time_both_ways(choice, clock, helper_seconds, plain_seconds):
-    """Time both ways as training does: the helper's calls, then the others,
-    then once more the slower way, CONFIRM_SECONDS later (the fake clock is
-    left there)."""
-    for used in (True, False):
-        for _ in range(_threads.SAMPLES_PER_CHOICE):
-            assert choice.use_helper() is used
-            choice.record(used, helper_seconds if used else plain_seconds, 10)
+    """Time both ways as training on small layers does: alternately, then
+    once more the slower way, CONFIRM_SECONDS later (the fake clock is left
+    there)."""
+    for used in EXPLORATION:
+        assert choice.use_helper() is used
+        choice.record(used, helper_seconds if used else plain_seconds, 10)
     clock.now += _threads.CONFIRM_SECONDS
     slower = helper_seconds > plain_seconds
     assert choice.use_helper() is slower
@@ -638,7 +656,7 @@ def test_choice_times_again_after_decision_seconds(clock):
     clock.now = 1000.0 + _threads.DECISION_SECONDS - 0.5
     assert choice.use_helper() is True      # both timings still young: the faster
     clock.now = 1000.0 + _threads.DECISION_SECONDS + 0.5
-    # Both expired: timed again, the helper first; now without is faster.
+    # Both expired: timed again, alternately; now without is faster.
     time_both_ways(choice, clock, 3.0, 2.0)
     assert choice.use_helper() is False
 
@@ -647,10 +665,9 @@ def test_choice_times_the_slower_way_once_more_after_confirm_seconds(clock):
     # Both helper calls ran while the other core was busy for a moment:
     # without the helper looks faster, until the helper is timed again.
     choice = HelperThreadChoice((SMALL_UNITS, 64, "<f8"))
-    for used in (True, False):
-        for _ in range(_threads.SAMPLES_PER_CHOICE):
-            assert choice.use_helper() is used
-            choice.record(used, 2.0 if used else 1.0, 10)
+    for used in EXPLORATION:
+        assert choice.use_helper() is used
+        choice.record(used, 2.0 if used else 1.0, 10)
     clock.now += _threads.CONFIRM_SECONDS - 0.01
     assert choice.use_helper() is False
     clock.now += 0.01
@@ -666,7 +683,7 @@ def test_choice_spread_over_confirm_seconds_is_not_timed_once_more(clock):
     # The slower way's calls already lie CONFIRM_SECONDS apart (two fits, or
     # epochs of a partial_fit stream): no confirmation.
     choice = HelperThreadChoice((SMALL_UNITS, 64, "<f8"))
-    for used, seconds in [(True, 1.0), (True, 1.0), (False, 2.0), (False, 2.0)]:
+    for used, seconds in [(True, 1.0), (False, 2.0), (True, 1.0), (False, 2.0)]:
         assert choice.use_helper() is used
         choice.record(used, seconds, 10)
         clock.now += _threads.CONFIRM_SECONDS
@@ -697,7 +714,7 @@ def test_choice_with_a_wide_margin_is_kept_longer(clock, helper_seconds, plain_s
         assert choice.use_helper() is faster
         choice.record(faster, helper_seconds if faster else plain_seconds, 10)
     clock.now = 1000.0 + decisions * _threads.DECISION_SECONDS + 0.5
-    # Expired: both ways timed again, the helper first.
+    # Expired: both ways timed again, alternately, the helper first.
     for expected in EXPLORATION:
         assert choice.use_helper() is expected
         choice.record(expected, helper_seconds if expected else plain_seconds, 10)
@@ -887,17 +904,16 @@ def test_fit_explores_then_keeps_the_faster_choice(monkeypatch, clock,
     # calls were timed less than CONFIRM_SECONDS apart).
     if helper_faster:
         expected = ([(True, 301)]                          # epoch 1
-                    + [(True, 192), (False, 109)]           # epoch 2
+                    + [(False, 192), (True, 109)]           # epoch 2
                     + [(False, 192), (True, 109)]           # epoch 3
-                    + [(True, 301)]                         # epoch 4 (0.23 s old)
-                    + [(False, 192), (True, 109)]           # epoch 5: the confirmation
-                    + [(True, 301)] * 5)
+                    + [(False, 192), (True, 109)]           # epoch 4: the confirmation
+                    + [(True, 301)] * 6)
     else:
         expected = ([(True, 301)]
-                    + [(True, 64), (False, 64), (False, 173)]
-                    + [(False, 301)] * 2
+                    + [(False, 64), (True, 192), (False, 45)]
+                    + [(False, 301)]
                     + [(True, 192), (False, 109)]           # the confirmation
-                    + [(False, 301)] * 5)
+                    + [(False, 301)] * 6)
     assert calls == expected
     assert sum(rows for _, rows in calls) == 10 * 301
     timings = _threads._helper_thread_timings[((8, 16, 3), 64, "<f8")]
@@ -917,7 +933,9 @@ def test_partial_fit_stream_times_each_choice_across_calls(monkeypatch, clock,
     est = FastRegressor(hidden_layer_sizes=(16,), batch_size=64, random_state=0)
     for chunk in np.split(np.arange(640), 10):  # each call: one epoch, one split batch
         est.partial_fit(X[chunk], y[chunk])
-    assert flags == EXPLORATION + [True, False] + [True] * 4   # one confirmation, as in a fit
+    # The slower way's calls lie 0.3 s apart (CONFIRM_SECONDS or more): no
+    # confirmation.
+    assert flags == EXPLORATION + [True] * 6
 
 
 @engine_only
