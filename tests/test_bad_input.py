@@ -594,3 +594,23 @@ def test_size_error_is_both_memory_and_value_error():
     message = str(info.value)
     assert "hidden_layer_sizes" in message and "bytes" in message
     assert f"{N_FEATURES}, 1000000000000, 1" in message  # the layers asked for
+
+
+@engine_only
+def test_memory_limit_read_only_for_fits_larger_than_this_process_holds(monkeypatch):
+    # A fit needing less than SURELY_AVAILABLE_BYTES fits in any limit this
+    # process (numpy, scipy and scikit-learn loaded) runs under: the limit is
+    # not read.  Larger fits are checked against it.
+    from mlpfast import _checks
+    from mlpfast._checks import NetworkTooLargeError
+
+    reads = []
+    monkeypatch.setattr(_checks, "_memory_limit", lambda: reads.append(1) or 10 * 2**20)
+    import resource
+    held = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024   # Linux: KiB
+    assert held > _checks.SURELY_AVAILABLE_BYTES
+    small = _checks.check_network_size([64, 100, 10], np.float64, 1797, 200, "adam")
+    assert small < _checks.SURELY_AVAILABLE_BYTES and reads == []
+    with pytest.raises(NetworkTooLargeError, match="more than the 10.0 MiB of memory"):
+        _checks.check_network_size([784, 2048, 10], np.float64, 1000, 200, "adam")
+    assert reads == [1]
