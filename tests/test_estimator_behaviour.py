@@ -786,3 +786,52 @@ def test_validation_accuracy_of_multilabel_targets_is_subset_accuracy():
     y_true = np.array([[1, 0, 1], [0, 1, 1], [1, 1, 0]])
     y_pred = np.array([[1, 0, 1], [0, 1, 0], [1, 1, 0]])
     assert FastClassifier()._score_function(y_true, y_pred, None) == 2 / 3
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n_outputs", [1, 3])
+@pytest.mark.parametrize("weights", [None, "positive", "some zero"])
+def test_validation_r2_is_r2_scores(dtype, n_outputs, weights):
+    # Early stopping scores the model's own predictions without r2_score's
+    # input checks; the value must be r2_score's, bit for bit.
+    from sklearn.metrics import r2_score
+
+    rng = np.random.default_rng(1)
+    y_true = rng.normal(size=(83, n_outputs)).astype(dtype)
+    y_pred = (y_true + rng.normal(scale=0.5, size=y_true.shape)).astype(dtype)
+    if n_outputs == 1:
+        y_pred = y_pred.ravel()     # as the regressor predicts one output
+    if weights is not None:
+        weights = (rng.uniform(0.1, 3.0, size=83) * (rng.uniform(size=83) < 0.7
+                   if weights == "some zero" else 1.0)).astype(dtype)
+    got = FastRegressor()._score_function(y_true, y_pred, weights)
+    want = r2_score(y_true, y_pred, sample_weight=weights)
+    assert type(got) is float and got == want
+    assert 0.0 < got < 1.0
+
+
+@pytest.mark.parametrize("case", ["constant output", "exact output", "one row",
+                                  "float64 weights"])
+def test_validation_r2_special_cases_are_r2_scores(case):
+    from sklearn.metrics import r2_score
+
+    rng = np.random.default_rng(2)
+    y_true = rng.normal(size=(20, 2)).astype(np.float32)
+    y_pred = y_true + np.float32(0.25)
+    weights = None
+    if case == "constant output":
+        y_true[:, 1] = 3.0
+    elif case == "exact output":
+        y_pred[:, 0] = y_true[:, 0]
+    elif case == "one row":
+        y_true, y_pred = y_true[:1], y_pred[:1]
+    else:
+        weights = rng.uniform(0.5, 1.5, size=20)
+    with warnings.catch_warnings(record=True) as ours:
+        warnings.simplefilter("always")
+        got = FastRegressor()._score_function(y_true, y_pred, weights)
+    with warnings.catch_warnings(record=True) as theirs:
+        warnings.simplefilter("always")
+        want = r2_score(y_true, y_pred, sample_weight=weights)
+    assert np.array_equal(got, want, equal_nan=True)
+    assert [type(w.message) for w in ours] == [type(w.message) for w in theirs]
