@@ -28,8 +28,8 @@ rows is too little work to share) and on what else the machine is doing: a waiti
 thread polls, and when another process holds the other core the threads
 wait for each other.  So calls are timed with and without the helper, and
 the faster choice is kept for ``DECISION_SECONDS`` (longer, the wider the
-margin) before both are timed again (each over SAMPLES_PER_CHOICE calls in
-a row, the fastest counting).  A timing call of training covers a few batches
+margin) before both are timed again (each over SAMPLES_PER_CHOICE calls,
+the fastest counting).  A timing call of training covers a few batches
 (``TIMING_CALL_SECONDS`` of work), not a whole epoch, and a training call
 with the helper right after one on OpenBLAS's threads is not counted (their
 idle worker spins on the helper's core for about 0.1 s).  The
