@@ -1167,3 +1167,37 @@ def test_a_fit_ends_its_helper_thread(monkeypatch, solver):
     FastClassifier(hidden_layer_sizes=(32,), solver=solver, batch_size=64, max_iter=5,
                    random_state=0).fit(X, y)
     assert thread_ids() == before
+
+
+@engine_only
+def test_fit_on_layers_that_may_use_openblas_threads_times_each_way_in_a_row(
+        monkeypatch, clock, two_cores_two_blas_threads):
+    # 64 -> 2048 -> 3, batch 64: the largest product (64 x 64 x 2048) reaches
+    # SINGLE_THREAD_MAX_MACS, so the other way is OpenBLAS's threads and each
+    # switch to the helper is costly: the helper's timing calls come first,
+    # then OpenBLAS's, and the first call with the helper after them trains
+    # without being counted.
+    X, y = make_data("multiclass", n_samples=301)
+    X = np.tile(X, (1, -(-64 // X.shape[1])))[:, :64]    # 64 features
+    assert _threads._largest_product((64, 2048, 3), 64) >= _threads.SINGLE_THREAD_MAX_MACS
+    calls = []
+    epoch_seconds_by_choice(monkeypatch, clock, 0.1, 0.3, calls)
+    recorded = []
+    real_record = HelperThreadChoice.record
+
+    def record(self, used_helper, seconds, n_rows):
+        recorded.append((used_helper, self._settling(used_helper)))
+        real_record(self, used_helper, seconds, n_rows)
+
+    monkeypatch.setattr(HelperThreadChoice, "record", record)
+    fit_quiet(FastClassifier(**dict(CHOICE_FIT, hidden_layer_sizes=(2048,))), X, y)
+    assert calls == ([(True, 301)]                       # epoch 1
+                     + [(True, 192), (False, 109)]        # epoch 2: the helper's second,
+                     + [(False, 192), (True, 109)]        # then OpenBLAS's two in a row
+                     + [(True, 301)]
+                     + [(False, 192), (True, 109)]        # epoch 5: the confirmation
+                     + [(True, 301)] * 5)
+    # Only the helper's calls right after OpenBLAS's are left uncounted.
+    settling = [i for i, (_, was_settling) in enumerate(recorded) if was_settling]
+    assert settling == [4, 7]
+    assert [used for used, _ in recorded] == [used for used, _ in calls]
