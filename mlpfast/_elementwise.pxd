@@ -37,6 +37,9 @@ cdef extern from "mlpfast_elementwise.h" nogil:
         int add_l2
         double weight_sum
 
+    unsigned mlpf_flush_subnormals_begin()
+    void mlpf_flush_subnormals_end(unsigned saved)
+
     void mlpf_bias_activation_f64(double *z, const double *bias, Py_ssize_t n_rows,
                                   Py_ssize_t n_cols, int activation)
     void mlpf_bias_activation_f32(float *z, const float *bias, Py_ssize_t n_rows,

@@ -39,7 +39,8 @@ from mlpfast._elementwise cimport (
     MLPF_POISSON_LOSS, MLPF_RELU, MLPF_SOFTMAX, MLPF_SQUARED_LOSS, MLPF_TANH,
     adam_finish_update, all_finite, bias_activation, column_sums, divide,
     finish_weight_gradient, loss_and_output_delta, mlpf_adam_step, mlpf_gradient_finish,
-    mlpf_sgd_step, multiply_derivative, sgd_finish_update, transpose, vector_sum,
+    mlpf_flush_subnormals_begin, mlpf_flush_subnormals_end, mlpf_sgd_step,
+    multiply_derivative, sgd_finish_update, transpose, vector_sum,
 )
 from mlpfast._sparse cimport SparseRows, sparse_matmul, sparse_transposed_matmul
 
@@ -757,21 +758,29 @@ cdef void step_range(ParamRange *part, floating *params) noexcept nogil:
 
     Adds the second batch half's gradient when there is one.  Leaves in
     part.squared_weights the sum of squares of the range's weights before
-    the step (for the L2 term of the loss).
+    the step (for the L2 term of the loss).  The step itself flushes
+    subnormal numbers to zero (see mlpf_flush_subnormals_begin).
     """
     cdef const NetShape *net = part.shape
     cdef Py_ssize_t l, first, end
+    cdef unsigned saved_fp_mode
     part.squared_weights = 0.0
     for l in range(net.n_layers):
         first = max(part.start, net.coef_offset[l])
         end = min(part.end, net.coef_offset[l] + net.units[l] * net.units[l + 1])
         if first < end:
             part.squared_weights += dot(<int> (end - first), params + first, params + first)
+    saved_fp_mode = mlpf_flush_subnormals_begin()
+    for l in range(net.n_layers):
+        first = max(part.start, net.coef_offset[l])
+        end = min(part.end, net.coef_offset[l] + net.units[l] * net.units[l + 1])
+        if first < end:
             update_run(part, params, first, end, True)
         first = max(part.start, net.intercept_offset[l])
         end = min(part.end, net.intercept_offset[l] + net.units[l + 1])
         if first < end:
             update_run(part, params, first, end, False)
+    mlpf_flush_subnormals_end(saved_fp_mode)
 
 
 cdef void step_range_f64(void *ranges, int part) noexcept nogil:

@@ -8,6 +8,45 @@
 #include "mlpfast_elementwise.h"
 #include "mlpfast_vecmath.h"
 
+#if defined(__SSE__) || defined(_M_X64)
+#include <xmmintrin.h>
+#define MLPF_MXCSR_FLUSH_TO_ZERO 0x8000u
+#define MLPF_MXCSR_DENORMALS_ARE_ZERO 0x0040u
+#endif
+
+/*
+ * The optimizer step runs with subnormal numbers flushed to zero, so that
+ * no weight or moment is ever stored as a subnormal: weights of inputs that
+ * are always 0 only shrink (their gradient is the L2 term), and after ~1900
+ * digits epochs 942 of the 6400 first-layer weights were subnormal, each
+ * product with them a microcode assist: 16 ms per epoch instead of 1.05
+ * (scikit-learn, which keeps them, went from 6.3 to 19.7 ms).  Flushed,
+ * a weight differs from scikit-learn's by less than the smallest normal
+ * number (2.2e-308; 1.2e-38 in float32), which changes no prediction.
+ * Functions of their own, called around the step from another translation
+ * unit, so that no compiler moves the step's arithmetic across the mode
+ * change.
+ */
+unsigned mlpf_flush_subnormals_begin(void)
+{
+#ifdef MLPF_MXCSR_FLUSH_TO_ZERO
+    unsigned saved = _mm_getcsr();
+    _mm_setcsr(saved | MLPF_MXCSR_FLUSH_TO_ZERO | MLPF_MXCSR_DENORMALS_ARE_ZERO);
+    return saved;
+#else
+    return 0;
+#endif
+}
+
+void mlpf_flush_subnormals_end(unsigned saved)
+{
+#ifdef MLPF_MXCSR_FLUSH_TO_ZERO
+    _mm_setcsr(saved);
+#else
+    (void)saved;
+#endif
+}
+
 /*
  * MLPF_SHUFFLE4(a, b, i, j, k, l): the vector (c[i], c[j], c[k], c[l]) of
  * the lanes c = a0..a3 b0..b3 of two 4-lane vectors, through the compiler's

@@ -90,6 +90,15 @@ typedef struct {
 MLPF_DECLARE(double, _f64)
 MLPF_DECLARE(float, _f32)
 
+/*
+ * Subnormal numbers flushed to zero by the calling thread's floating-point
+ * unit until mlpf_flush_subnormals_end(saved) restores its previous mode
+ * (x86 with SSE: MXCSR's flush-to-zero and denormals-are-zero bits; a
+ * no-op elsewhere).  For the optimizer step, see elementwise.c.
+ */
+unsigned mlpf_flush_subnormals_begin(void);
+void mlpf_flush_subnormals_end(unsigned saved);
+
 #undef MLPF_DECLARE
 
 #endif /* MLPFAST_ELEMENTWISE_H */

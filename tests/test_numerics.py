@@ -351,3 +351,55 @@ def test_diverging_partial_fit_raises_like_sklearn():
                 messages.append(None)
     assert messages[0] == messages[1]
     assert messages[0] is not None and messages[0].startswith("Solver produced non-finite")
+
+
+def _two_partial_fits(cls, X, y, params, zero_input_weights):
+    """partial_fit twice, the weights of input 2 set in between."""
+    est = cls(**params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.partial_fit(X, y, classes=[0, 1])
+        est.coefs_[0][2] = zero_input_weights * np.sign(est.coefs_[0][2])
+        est.partial_fit(X, y)
+    return est
+
+
+@pytest.mark.parametrize("solver, alpha, weights_in_tiny", [
+    ("sgd", 1800.0, 3.0),   # normal weights that one step shrinks by 10: into the subnormals
+    ("sgd", 0.0, 0.5),      # subnormal weights, no gradient: kept by scikit-learn
+    ("adam", 0.0, 0.5),
+])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_optimizer_step_flushes_subnormal_weights_to_zero(solver, alpha, weights_in_tiny,
+                                                          dtype):
+    # Input 2 is always 0, so its weights' gradient is the L2 term alone.
+    # Where scikit-learn's step leaves them subnormal, mlpfast's stores 0
+    # (products with subnormal weights take microcode assists); everything
+    # else is scikit-learn's step.
+    tiny = np.finfo(dtype).tiny
+    rng = np.random.RandomState(0)
+    X = rng.uniform(size=(40, 4)).astype(dtype)
+    X[:, 2] = 0.0
+    y = (X[:, 0] > 0.5).astype(int)
+    params = dict(hidden_layer_sizes=(5,), solver=solver, batch_size=40, alpha=alpha,
+                  learning_rate_init=0.02, momentum=0.0, random_state=0)
+    fast, reference = (_two_partial_fits(cls, X, y, params, weights_in_tiny * tiny)
+                       for cls in (FastClassifier, SkMLPClassifier))
+    row = reference.coefs_[0][2]
+    assert np.all((row != 0) & (np.abs(row) < tiny))  # the control: subnormal there
+    assert_array_equal(fast.coefs_[0][2], 0.0)
+    others = np.delete(np.arange(4), 2)
+    rtol = 1e-12 if dtype == np.float64 else 1e-5
+    assert_allclose(fast.coefs_[0][others], reference.coefs_[0][others], rtol=rtol)
+    assert_allclose(fast.coefs_[1], reference.coefs_[1], rtol=rtol)
+
+
+def test_training_leaves_the_callers_subnormals_alone():
+    # The step's flush-to-zero mode ends with the step: numpy in this thread
+    # still computes subnormal numbers after a fit.
+    X, y = make_classification(n_samples=200, n_features=6, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        FastClassifier(hidden_layer_sizes=(8,), max_iter=3, random_state=0).fit(X, y)
+    half = np.array([np.finfo(np.float64).tiny]) / np.float64(2.0)
+    assert half[0] != 0 and half[0] < np.finfo(np.float64).tiny
