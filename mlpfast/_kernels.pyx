@@ -753,6 +753,15 @@ cdef void update_run(ParamRange *part, floating *params, Py_ssize_t first, Py_ss
                           grad_second, end - first, &finish, &part.step.sgd)
 
 
+cdef inline bint weights_run(const ParamRange *part, Py_ssize_t l, Py_ssize_t *first,
+                             Py_ssize_t *end) noexcept nogil:
+    """Set [first, end) to the part of layer l's weights in part's range; False if none."""
+    cdef const NetShape *net = part.shape
+    first[0] = max(part.start, net.coef_offset[l])
+    end[0] = min(part.end, net.coef_offset[l] + net.units[l] * net.units[l + 1])
+    return first[0] < end[0]
+
+
 cdef void step_range(ParamRange *part, floating *params) noexcept nogil:
     """The gradient finish and optimizer step of one range of the flat vector.
 
@@ -766,15 +775,11 @@ cdef void step_range(ParamRange *part, floating *params) noexcept nogil:
     cdef unsigned saved_fp_mode
     part.squared_weights = 0.0
     for l in range(net.n_layers):
-        first = max(part.start, net.coef_offset[l])
-        end = min(part.end, net.coef_offset[l] + net.units[l] * net.units[l + 1])
-        if first < end:
+        if weights_run(part, l, &first, &end):
             part.squared_weights += dot(<int> (end - first), params + first, params + first)
     saved_fp_mode = mlpf_flush_subnormals_begin()
     for l in range(net.n_layers):
-        first = max(part.start, net.coef_offset[l])
-        end = min(part.end, net.coef_offset[l] + net.units[l] * net.units[l + 1])
-        if first < end:
+        if weights_run(part, l, &first, &end):
             update_run(part, params, first, end, True)
         first = max(part.start, net.intercept_offset[l])
         end = min(part.end, net.intercept_offset[l] + net.units[l + 1])
