@@ -10,10 +10,9 @@ raises ``NotImplementedError`` (mlpfast's L-BFGS for now), is skipped.
 
 from functools import cache
 
-import numpy as np
 import pytest
 import sklearn.neural_network
-from call_overhead import CHUNK_ROWS, NETWORK
+from call_overhead import CHUNK_ROWS, started_stream
 from runners import import_mlpfast, load_implementations
 from workloads import WORKLOADS, load_scaled_digits, rows_for_prediction
 
@@ -104,8 +103,7 @@ def test_partial_fit_call(benchmark, implementation_name):
     # setup weigh as much as the epoch (see call_overhead.py).
     module = import_mlpfast() if implementation_name == "mlpfast" else sklearn.neural_network
     X, y = load_scaled_digits(1797)
-    estimator = module.MLPClassifier(**NETWORK)
-    estimator.partial_fit(X[:CHUNK_ROWS], y[:CHUNK_ROWS], classes=np.unique(y))
+    estimator = started_stream(module.MLPClassifier, X, y)
     chunk = slice(CHUNK_ROWS, 2 * CHUNK_ROWS)
     benchmark.group = f"partial_fit {CHUNK_ROWS} rows digits"
     benchmark.pedantic(estimator.partial_fit, args=(X[chunk], y[chunk]),
