@@ -7,20 +7,6 @@ from cython cimport floating
 
 
 cdef extern from "mlpfast_elementwise.h" nogil:
-    enum mlpf_activation:
-        MLPF_IDENTITY
-        MLPF_LOGISTIC
-        MLPF_TANH
-        MLPF_RELU
-        MLPF_SOFTMAX
-        MLPF_EXP
-
-    enum mlpf_loss:
-        MLPF_SQUARED_LOSS
-        MLPF_LOG_LOSS
-        MLPF_BINARY_LOG_LOSS
-        MLPF_POISSON_LOSS
-
     ctypedef struct mlpf_sgd_step:
         double learning_rate
         double momentum
@@ -44,10 +30,10 @@ cdef extern from "mlpfast_elementwise.h" nogil:
                                   Py_ssize_t n_cols, int activation)
     void mlpf_bias_activation_f32(float *z, const float *bias, Py_ssize_t n_rows,
                                   Py_ssize_t n_cols, int activation)
-    void mlpf_multiply_derivative_f64(const double *a, double *delta, Py_ssize_t n,
-                                      int activation)
-    void mlpf_multiply_derivative_f32(const float *a, float *delta, Py_ssize_t n,
-                                      int activation)
+    void mlpf_multiply_derivative_f64(const double *z, const double *a, double *delta,
+                                      Py_ssize_t n, int activation)
+    void mlpf_multiply_derivative_f32(const float *z, const float *a, float *delta,
+                                      Py_ssize_t n, int activation)
     double mlpf_loss_and_output_delta_f64(const double *out, const double *y,
                                           const double *sample_weight, double *delta,
                                           Py_ssize_t n_rows, Py_ssize_t n_cols, int loss)
@@ -98,12 +84,12 @@ cdef inline void bias_activation(floating *z, const floating *bias, Py_ssize_t n
         mlpf_bias_activation_f32(z, bias, n_rows, n_cols, activation)
 
 
-cdef inline void multiply_derivative(const floating *a, floating *delta, Py_ssize_t n,
-                                     int activation) noexcept nogil:
+cdef inline void multiply_derivative(const floating *z, const floating *a, floating *delta,
+                                     Py_ssize_t n, int activation) noexcept nogil:
     if floating is double:
-        mlpf_multiply_derivative_f64(a, delta, n, activation)
+        mlpf_multiply_derivative_f64(z, a, delta, n, activation)
     else:
-        mlpf_multiply_derivative_f32(a, delta, n, activation)
+        mlpf_multiply_derivative_f32(z, a, delta, n, activation)
 
 
 cdef inline double loss_and_output_delta(const floating *out, const floating *y,

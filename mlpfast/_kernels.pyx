@@ -35,8 +35,6 @@ from mlpfast._blas cimport (
     add_matmul_transposed_a, dot, matmul, matmul_transposed_a, matmul_transposed_b,
 )
 from mlpfast._elementwise cimport (
-    MLPF_BINARY_LOG_LOSS, MLPF_EXP, MLPF_IDENTITY, MLPF_LOG_LOSS, MLPF_LOGISTIC,
-    MLPF_POISSON_LOSS, MLPF_RELU, MLPF_SOFTMAX, MLPF_SQUARED_LOSS, MLPF_TANH,
     adam_finish_update, all_finite, bias_activation, column_sums, divide,
     finish_weight_gradient, loss_and_output_delta, mlpf_adam_step, mlpf_gradient_finish,
     mlpf_flush_subnormals_begin, mlpf_flush_subnormals_end, mlpf_sgd_step,
@@ -55,23 +53,57 @@ cdef extern from "mlpfast_pair.h" nogil:
 
 ctypedef Py_ssize_t intp_t
 
-ACTIVATION_CODES = {
-    "identity": MLPF_IDENTITY,
-    "logistic": MLPF_LOGISTIC,
-    "tanh": MLPF_TANH,
-    "relu": MLPF_RELU,
-    "softmax": MLPF_SOFTMAX,
-    "exp": MLPF_EXP,
-}
+cdef extern from "mlpfast_tables.h" nogil:
+    enum:
+        MLPF_N_ACTIVATIONS
+        MLPF_N_LOSSES
+        MLPF_HIDDEN
+    const char *mlpf_activation_names[]
+    const int mlpf_activation_roles[]
+    const int mlpf_activation_needs_z[]
+    const char *mlpf_loss_names[]
+    const int mlpf_loss_outputs[]
 
-# The loss that pairs with each output activation (its canonical link), so
-# that the output delta is always ``out - y``.
-LOSS_OF_OUTPUT = {
-    "identity": MLPF_SQUARED_LOSS,
-    "softmax": MLPF_LOG_LOSS,
-    "logistic": MLPF_BINARY_LOG_LOSS,
-    "exp": MLPF_POISSON_LOSS,
-}
+
+def activation_table():
+    """The activations the kernels know (src_c/mlpfast_tables.h), in code order.
+
+    Returns
+    -------
+    table : list of tuple (name, code, hidden, derivative_needs_z)
+        ``hidden``: a hidden layer may use it; ``derivative_needs_z``: its
+        derivative needs the pre-activation, not only the activation.
+    """
+    return [
+        (mlpf_activation_names[code].decode("ascii"), code,
+         bool(mlpf_activation_roles[code] & MLPF_HIDDEN), bool(mlpf_activation_needs_z[code]))
+        for code in range(MLPF_N_ACTIVATIONS)
+    ]
+
+
+def loss_table():
+    """The losses the kernels know (src_c/mlpfast_tables.h), in code order.
+
+    Returns
+    -------
+    table : list of tuple (name, code, output_activation)
+        ``output_activation``: the name of the output activation of the
+        loss's canonical link.
+    """
+    return [
+        (mlpf_loss_names[code].decode("ascii"), code,
+         mlpf_activation_names[mlpf_loss_outputs[code]].decode("ascii"))
+        for code in range(MLPF_N_LOSSES)
+    ]
+
+
+# Codes by name, read once from the C tables: the only way a name becomes a
+# code, so every code a kernel receives is in its table.
+HIDDEN_ACTIVATION_CODES = {name: code for name, code, hidden, _ in activation_table() if hidden}
+ACTIVATION_CODES = {name: code for name, code, _, _ in activation_table()}
+# The loss of each output activation (mlpfast._activations checks that an
+# output activation belongs to one loss only).
+LOSS_OF_OUTPUT = {output: code for _, code, output in loss_table()}
 
 cdef enum:
     # Rows per chunk in predict and in the full-data loss: bounds the
@@ -162,8 +194,10 @@ cdef class Network:
     ----------
     layout : mlpfast._network.NetworkLayout
         Layer widths and the offsets of each layer in the flat vector.
-    hidden_activation : {'identity', 'logistic', 'tanh', 'relu'}
-    output_activation : {'identity', 'logistic', 'softmax', 'exp'}
+    hidden_activation : str
+        An activation of the kernels' table with the hidden role.
+    output_activation : str
+        The output activation of one of the table's losses, which it selects.
     alpha : float
         L2 penalty strength (scikit-learn's definition).
     """
@@ -174,6 +208,8 @@ cdef class Network:
     cdef readonly Py_ssize_t n_params
 
     def __init__(self, layout, str hidden_activation, str output_activation, double alpha):
+        if hidden_activation not in HIDDEN_ACTIVATION_CODES:
+            raise ValueError(f"unsupported hidden activation {hidden_activation!r}")
         if output_activation not in LOSS_OF_OUTPUT:
             raise ValueError(f"unsupported output activation {output_activation!r}")
         self._units = np.asarray(layout.layer_units, dtype=np.intp)
@@ -184,7 +220,7 @@ cdef class Network:
         self.shape.units = &self._units[0]
         self.shape.coef_offset = &self._coef_offset[0]
         self.shape.intercept_offset = &self._intercept_offset[0]
-        self.shape.hidden_activation = ACTIVATION_CODES[hidden_activation]
+        self.shape.hidden_activation = HIDDEN_ACTIVATION_CODES[hidden_activation]
         self.shape.output_activation = ACTIVATION_CODES[output_activation]
         self.shape.loss = LOSS_OF_OUTPUT[output_activation]
         self.shape.alpha = alpha
@@ -440,7 +476,8 @@ cdef double add_chunk_gradient(const NetShape *net, const floating *params,
             else:
                 matmul_transposed_b(deltas[l], params + net.coef_offset[l], deltas[l - 1],
                                     n_rows, fan_out, fan_in)
-            multiply_derivative(activations[l], deltas[l - 1], n_rows * fan_in,
+            # No activation of the table needs z yet (derivative_needs_z).
+            multiply_derivative(NULL, activations[l], deltas[l - 1], n_rows * fan_in,
                                 net.hidden_activation)
     return loss_sum
 

@@ -2,6 +2,8 @@
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "mlpfast_dispatch.h"
@@ -13,6 +15,38 @@
 #define MLPF_MXCSR_FLUSH_TO_ZERO 0x8000u
 #define MLPF_MXCSR_DENORMALS_ARE_ZERO 0x0040u
 #endif
+
+/* The tables of mlpfast_tables.h as the Python layer reads them. */
+#define MLPF_ACTIVATION_NAME_(NAME, name, roles, needs_z) #name,
+#define MLPF_ACTIVATION_ROLE_(NAME, name, roles, needs_z) roles,
+#define MLPF_ACTIVATION_NEEDS_Z_(NAME, name, roles, needs_z) needs_z,
+#define MLPF_LOSS_NAME_(NAME, name, OUTPUT) #name,
+#define MLPF_LOSS_OUTPUT_(NAME, name, OUTPUT) MLPF_##OUTPUT,
+const char *const mlpf_activation_names[] = {MLPF_ACTIVATIONS(MLPF_ACTIVATION_NAME_)};
+const int mlpf_activation_roles[] = {MLPF_ACTIVATIONS(MLPF_ACTIVATION_ROLE_)};
+const int mlpf_activation_needs_z[] = {MLPF_ACTIVATIONS(MLPF_ACTIVATION_NEEDS_Z_)};
+const char *const mlpf_loss_names[] = {MLPF_LOSSES(MLPF_LOSS_NAME_)};
+const int mlpf_loss_outputs[] = {MLPF_LOSSES(MLPF_LOSS_OUTPUT_)};
+#undef MLPF_ACTIVATION_NAME_
+#undef MLPF_ACTIVATION_ROLE_
+#undef MLPF_ACTIVATION_NEEDS_Z_
+#undef MLPF_LOSS_NAME_
+#undef MLPF_LOSS_OUTPUT_
+
+#define MLPF_TABLE_LENGTH(table) (sizeof(table) / sizeof((table)[0]))
+_Static_assert(MLPF_TABLE_LENGTH(mlpf_activation_names) == MLPF_N_ACTIVATIONS &&
+                   MLPF_TABLE_LENGTH(mlpf_activation_roles) == MLPF_N_ACTIVATIONS &&
+                   MLPF_TABLE_LENGTH(mlpf_activation_needs_z) == MLPF_N_ACTIVATIONS,
+               "one entry per activation in every activation table");
+_Static_assert(MLPF_TABLE_LENGTH(mlpf_loss_names) == MLPF_N_LOSSES &&
+                   MLPF_TABLE_LENGTH(mlpf_loss_outputs) == MLPF_N_LOSSES,
+               "one entry per loss in every loss table");
+
+void mlpf_unknown_code(const char *table, int code)
+{
+    fprintf(stderr, "mlpfast: internal error: %s code %d is not in its table\n", table, code);
+    abort();
+}
 
 /*
  * The optimizer step runs with subnormal numbers flushed to zero, so that

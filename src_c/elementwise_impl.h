@@ -95,11 +95,160 @@ static void MLPF_NAME(softmax_rows, SFX)(REAL *z, ptrdiff_t n_rows, ptrdiff_t n_
     }
 }
 
-/* NaN passes through (as numpy.maximum does), so divergence stays visible. */
-static inline REAL MLPF_NAME(relu, SFX)(REAL z)
+/* ---- Activations --------------------------------------------------------
+ * One forward kernel per line of MLPF_ACTIVATIONS (mlpfast_tables.h), and
+ * one derivative kernel per line with the MLPF_HIDDEN role:
+ *   forward_NAME(z, n_rows, n_cols)
+ *       f applied in place to a row-major block of pre-activations whose
+ *       bias is already added.
+ *   derivative_NAME(z, a, delta, n)
+ *       delta *= f'(z) over n elements, where a = f(z) as the forward pass
+ *       kept it, and z is the pre-activation where the table says the
+ *       derivative needs it (NULL otherwise).
+ * The dispatch switches below name every kernel of every line, so a line
+ * without its kernels does not build.
+ */
+
+static inline void MLPF_NAME(forward_identity, SFX)(REAL *z, ptrdiff_t n_rows,
+                                                    ptrdiff_t n_cols)
 {
-    return z < 0 ? (REAL)0 : z;
+    (void)z, (void)n_rows, (void)n_cols;
 }
+
+static inline void MLPF_NAME(forward_logistic, SFX)(REAL *z, ptrdiff_t n_rows,
+                                                    ptrdiff_t n_cols)
+{
+    LOGISTIC_INPLACE(z, n_rows * n_cols);
+}
+
+static inline void MLPF_NAME(forward_tanh, SFX)(REAL *z, ptrdiff_t n_rows, ptrdiff_t n_cols)
+{
+    TANH_INPLACE(z, n_rows * n_cols);
+}
+
+/* NaN passes through (as numpy.maximum does), so divergence stays visible. */
+static inline void MLPF_NAME(forward_relu, SFX)(REAL *z, ptrdiff_t n_rows, ptrdiff_t n_cols)
+{
+    for (ptrdiff_t i = 0; i < n_rows * n_cols; i++) {
+        z[i] = z[i] < 0 ? (REAL)0 : z[i];
+    }
+}
+
+static inline void MLPF_NAME(forward_softmax, SFX)(REAL *z, ptrdiff_t n_rows,
+                                                   ptrdiff_t n_cols)
+{
+    MLPF_NAME(softmax_rows, SFX)(z, n_rows, n_cols);
+}
+
+static inline void MLPF_NAME(forward_exp, SFX)(REAL *z, ptrdiff_t n_rows, ptrdiff_t n_cols)
+{
+    EXP_INPLACE(z, n_rows * n_cols);
+}
+
+static inline void MLPF_NAME(derivative_identity, SFX)(const REAL *z, const REAL *a,
+                                                       REAL *delta, ptrdiff_t n)
+{
+    (void)z, (void)a, (void)delta, (void)n;  /* f' = 1 */
+}
+
+static inline void MLPF_NAME(derivative_logistic, SFX)(const REAL *z, const REAL *a,
+                                                       REAL *delta, ptrdiff_t n)
+{
+    (void)z;
+    for (ptrdiff_t i = 0; i < n; i++) {
+        delta[i] = (delta[i] * a[i]) * ((REAL)1 - a[i]);
+    }
+}
+
+static inline void MLPF_NAME(derivative_tanh, SFX)(const REAL *z, const REAL *a, REAL *delta,
+                                                   ptrdiff_t n)
+{
+    (void)z;
+    for (ptrdiff_t i = 0; i < n; i++) {
+        delta[i] *= (REAL)1 - a[i] * a[i];
+    }
+}
+
+/* Assigning +0 (not multiplying by a 0/1 mask) keeps the sign of zero that
+   scikit-learn's masked assignment produces. */
+static inline void MLPF_NAME(derivative_relu, SFX)(const REAL *z, const REAL *a, REAL *delta,
+                                                   ptrdiff_t n)
+{
+    (void)z;
+    for (ptrdiff_t i = 0; i < n; i++) {
+        delta[i] = a[i] == 0 ? (REAL)0 : delta[i];
+    }
+}
+
+/*
+ * Elements per call of a forward kernel: enough for a vector function's
+ * wide loop to pay for the call, few enough that the block is still in L1
+ * cache when the activation reads what the bias pass wrote.
+ */
+#ifndef MLPF_ACTIVATION_BLOCK
+#define MLPF_ACTIVATION_BLOCK 1024
+#endif
+
+#define MLPF_FORWARD_CASE_(NAME, name, roles, needs_z)                         \
+    case MLPF_##NAME:                                                          \
+        MLPF_NAME(forward_##name, SFX)(block, rows, n_cols);                   \
+        break;
+
+MLPF_DISPATCH void MLPF_NAME(mlpf_bias_activation, SFX)(REAL *z, const REAL *bias, ptrdiff_t n_rows,
+                                          ptrdiff_t n_cols, int activation)
+{
+    if (n_cols <= 0) {
+        return;
+    }
+    /* Bias on a block of rows, then the activation over the whole block. */
+    ptrdiff_t block_rows = n_cols >= MLPF_ACTIVATION_BLOCK ? 1 : MLPF_ACTIVATION_BLOCK / n_cols;
+    for (ptrdiff_t start = 0; start < n_rows; start += block_rows) {
+        ptrdiff_t rows = n_rows - start < block_rows ? n_rows - start : block_rows;
+        REAL *block = z + start * n_cols;
+        MLPF_NAME(add_bias, SFX)(block, bias, rows, n_cols);
+        switch (activation) {
+        MLPF_ACTIVATIONS(MLPF_FORWARD_CASE_)
+        default:
+            mlpf_unknown_code("activation", activation);
+        }
+    }
+}
+#undef MLPF_FORWARD_CASE_
+
+/* A case for each MLPF_HIDDEN line; output-only activations have none. */
+#define MLPF_DERIVATIVE_CASE_MLPF_HIDDEN(NAME, name)                           \
+    case MLPF_##NAME:                                                          \
+        MLPF_NAME(derivative_##name, SFX)(z, a, delta, n);                     \
+        break;
+#define MLPF_DERIVATIVE_CASE_MLPF_OUTPUT_ONLY(NAME, name)
+#define MLPF_DERIVATIVE_CASE_(NAME, name, roles, needs_z)                      \
+    MLPF_DERIVATIVE_CASE_##roles(NAME, name)
+
+/* delta *= f'(z) for a hidden layer's activation (see derivative_NAME). */
+MLPF_DISPATCH void MLPF_NAME(mlpf_multiply_derivative, SFX)(const REAL *z, const REAL *a,
+                                                            REAL *delta, ptrdiff_t n,
+                                                            int activation)
+{
+    switch (activation) {
+    MLPF_ACTIVATIONS(MLPF_DERIVATIVE_CASE_)
+    default:
+        mlpf_unknown_code("hidden activation", activation);
+    }
+}
+#undef MLPF_DERIVATIVE_CASE_
+#undef MLPF_DERIVATIVE_CASE_MLPF_OUTPUT_ONLY
+#undef MLPF_DERIVATIVE_CASE_MLPF_HIDDEN
+
+/* ---- Losses -------------------------------------------------------------
+ * One pair of kernels per line of MLPF_LOSSES (mlpfast_tables.h):
+ *   loss_term_NAME(target, p, gradient)
+ *       the loss of one output p against its target, as the row sum adds
+ *       it, and in *gradient its derivative with respect to the output
+ *       pre-activation (through the loss's canonical output activation).
+ *   loss_scale_NAME(n_cols)
+ *       the factor the (weighted) sum over rows is multiplied by at the end.
+ * The arithmetic is scikit-learn's, operation by operation.
+ */
 
 /* Probability clipped away from 0 and 1 before its logarithm is taken. */
 static inline REAL MLPF_NAME(clip_probability, SFX)(REAL p)
@@ -114,97 +263,79 @@ static inline double MLPF_NAME(xlogy, SFX)(REAL x, REAL p)
     return x == 0 ? 0.0 : (double)x * (double)LOG(p);
 }
 
-/*
- * Elements per call of a vector activation: enough for its wide loop to pay
- * for the call, few enough that the block is still in L1 cache when the
- * activation reads what the bias pass wrote.
- */
-#ifndef MLPF_ACTIVATION_BLOCK
-#define MLPF_ACTIVATION_BLOCK 1024
-#endif
-
-MLPF_DISPATCH void MLPF_NAME(mlpf_bias_activation, SFX)(REAL *z, const REAL *bias, ptrdiff_t n_rows,
-                                          ptrdiff_t n_cols, int activation)
+/* Squared error, averaged over outputs and halved by its scale. */
+static inline double MLPF_NAME(loss_term_squared_error, SFX)(REAL target, REAL p,
+                                                             REAL *gradient)
 {
-    if (activation == MLPF_RELU) {
-        for (ptrdiff_t i = 0; i < n_rows; i++) {
-            REAL *row = z + i * n_cols;
-            for (ptrdiff_t j = 0; j < n_cols; j++) {
-                row[j] = MLPF_NAME(relu, SFX)(row[j] + bias[j]);
-            }
-        }
-        return;
-    }
-    if (activation != MLPF_LOGISTIC && activation != MLPF_TANH &&
-        activation != MLPF_SOFTMAX && activation != MLPF_EXP) { /* identity */
-        MLPF_NAME(add_bias, SFX)(z, bias, n_rows, n_cols);
-        return;
-    }
-    if (n_cols <= 0) {
-        return;
-    }
-    /* Bias on a block of rows, then the activation over the whole block. */
-    ptrdiff_t block_rows = n_cols >= MLPF_ACTIVATION_BLOCK ? 1 : MLPF_ACTIVATION_BLOCK / n_cols;
-    for (ptrdiff_t start = 0; start < n_rows; start += block_rows) {
-        ptrdiff_t rows = n_rows - start < block_rows ? n_rows - start : block_rows;
-        REAL *block = z + start * n_cols;
-        MLPF_NAME(add_bias, SFX)(block, bias, rows, n_cols);
-        switch (activation) {
-        case MLPF_LOGISTIC:
-            LOGISTIC_INPLACE(block, rows * n_cols);
-            break;
-        case MLPF_TANH:
-            TANH_INPLACE(block, rows * n_cols);
-            break;
-        case MLPF_EXP:
-            EXP_INPLACE(block, rows * n_cols);
-            break;
-        default: /* softmax */
-            MLPF_NAME(softmax_rows, SFX)(block, rows, n_cols);
-        }
-    }
+    double residual = (double)target - (double)p;
+    *gradient = p - target;
+    return residual * residual;
 }
 
-/*
- * delta *= f'(z), with f' written in terms of the activation a = f(z)
- * that the forward pass kept.
- */
-MLPF_DISPATCH void MLPF_NAME(mlpf_multiply_derivative, SFX)(const REAL *a, REAL *delta, ptrdiff_t n,
-                                              int activation)
+static inline double MLPF_NAME(loss_scale_squared_error, SFX)(ptrdiff_t n_cols)
 {
-    switch (activation) {
-    case MLPF_LOGISTIC:
-        for (ptrdiff_t i = 0; i < n; i++) {
-            delta[i] = (delta[i] * a[i]) * ((REAL)1 - a[i]);
-        }
-        break;
-    case MLPF_TANH:
-        for (ptrdiff_t i = 0; i < n; i++) {
-            delta[i] *= (REAL)1 - a[i] * a[i];
-        }
-        break;
-    case MLPF_RELU:
-        /* Assigning +0 (not multiplying by a 0/1 mask) keeps the sign of
-           zero that scikit-learn's masked assignment produces. */
-        for (ptrdiff_t i = 0; i < n; i++) {
-            delta[i] = a[i] == 0 ? (REAL)0 : delta[i];
-        }
-        break;
-    default: /* identity: f' = 1 */
-        break;
-    }
+    return 0.5 / (double)n_cols;
+}
+
+/* Probabilities are clipped in the loss only, never in the gradient. */
+static inline double MLPF_NAME(loss_term_log_loss, SFX)(REAL target, REAL p, REAL *gradient)
+{
+    *gradient = p - target;
+    return -MLPF_NAME(xlogy, SFX)(target, MLPF_NAME(clip_probability, SFX)(p));
+}
+
+static inline double MLPF_NAME(loss_scale_log_loss, SFX)(ptrdiff_t n_cols)
+{
+    (void)n_cols;
+    return 1.0;
+}
+
+static inline double MLPF_NAME(loss_term_binary_log_loss, SFX)(REAL target, REAL p,
+                                                               REAL *gradient)
+{
+    REAL clipped = MLPF_NAME(clip_probability, SFX)(p);
+    *gradient = p - target;
+    return -(MLPF_NAME(xlogy, SFX)(target, clipped) +
+             MLPF_NAME(xlogy, SFX)((REAL)1 - target, (REAL)1 - clipped));
+}
+
+static inline double MLPF_NAME(loss_scale_binary_log_loss, SFX)(ptrdiff_t n_cols)
+{
+    (void)n_cols;
+    return 1.0;
+}
+
+/* Half Poisson deviance. */
+static inline double MLPF_NAME(loss_term_poisson, SFX)(REAL target, REAL p, REAL *gradient)
+{
+    *gradient = p - target;
+    return MLPF_NAME(xlogy, SFX)(target, target / p) - (double)target + (double)p;
+}
+
+static inline double MLPF_NAME(loss_scale_poisson, SFX)(ptrdiff_t n_cols)
+{
+    (void)n_cols;
+    return 1.0;
 }
 
 /*
  * Loss of a batch, and the output delta in the same pass.
  *
  * Returns the loss summed over rows (each row times its sample weight, when
- * sample_weight is not NULL); dividing by the rows' weight sum gives
- * scikit-learn's loss.  The delta is out - y, the gradient of the loss with
- * respect to the pre-activation for each loss's canonical output
- * activation, times the row's weight.  Probabilities are clipped in the loss
- * only, never in the delta.
+ * sample_weight is not NULL) and scaled by the loss's scale; dividing by the
+ * rows' weight sum gives scikit-learn's loss.  The delta is each output's
+ * loss gradient (loss_term_NAME) times the row's weight.
  */
+#define MLPF_LOSS_TERM_CASE_(NAME, name, OUTPUT)                               \
+    case MLPF_##NAME##_LOSS:                                                   \
+        row_loss += MLPF_NAME(loss_term_##name, SFX)(y_row[j], out_row[j],     \
+                                                     &delta_row[j]);           \
+        break;
+#define MLPF_LOSS_SCALE_CASE_(NAME, name, OUTPUT)                              \
+    case MLPF_##NAME##_LOSS:                                                   \
+        total *= MLPF_NAME(loss_scale_##name, SFX)(n_cols);                    \
+        break;
+
 double MLPF_NAME(mlpf_loss_and_output_delta, SFX)(const REAL *out, const REAL *y,
                                                   const REAL *sample_weight, REAL *delta,
                                                   ptrdiff_t n_rows, ptrdiff_t n_cols,
@@ -216,26 +347,11 @@ double MLPF_NAME(mlpf_loss_and_output_delta, SFX)(const REAL *out, const REAL *y
         REAL *delta_row = delta + i * n_cols;
         double row_loss = 0.0;
         for (ptrdiff_t j = 0; j < n_cols; j++) {
-            REAL p = out_row[j], target = y_row[j];
             switch (loss) {
-            case MLPF_LOG_LOSS:
-                row_loss -= MLPF_NAME(xlogy, SFX)(target, MLPF_NAME(clip_probability, SFX)(p));
-                break;
-            case MLPF_BINARY_LOG_LOSS: {
-                REAL clipped = MLPF_NAME(clip_probability, SFX)(p);
-                row_loss -= MLPF_NAME(xlogy, SFX)(target, clipped) +
-                            MLPF_NAME(xlogy, SFX)((REAL)1 - target, (REAL)1 - clipped);
-                break;
+            MLPF_LOSSES(MLPF_LOSS_TERM_CASE_)
+            default:
+                mlpf_unknown_code("loss", loss);
             }
-            case MLPF_POISSON_LOSS:
-                row_loss += MLPF_NAME(xlogy, SFX)(target, target / p) - (double)target + (double)p;
-                break;
-            default: { /* squared error, averaged over outputs and halved below */
-                double residual = (double)target - (double)p;
-                row_loss += residual * residual;
-            }
-            }
-            delta_row[j] = p - target;
         }
         if (sample_weight != NULL) {
             row_loss *= (double)sample_weight[i];
@@ -245,11 +361,15 @@ double MLPF_NAME(mlpf_loss_and_output_delta, SFX)(const REAL *out, const REAL *y
         }
         total += row_loss;
     }
-    if (loss == MLPF_SQUARED_LOSS) {
-        total *= 0.5 / (double)n_cols;
+    switch (loss) {
+    MLPF_LOSSES(MLPF_LOSS_SCALE_CASE_)
+    default:
+        mlpf_unknown_code("loss", loss);
     }
     return total;
 }
+#undef MLPF_LOSS_TERM_CASE_
+#undef MLPF_LOSS_SCALE_CASE_
 
 /*
  * x[i] / divisor for every i.  When the divisor is a power of two (a batch
@@ -319,7 +439,7 @@ MLPF_DISPATCH void MLPF_NAME(mlpf_column_sums, SFX)(const REAL *delta, ptrdiff_t
 /*
  * dst (n_cols x n_rows) = src (n_rows x n_cols) transposed, both row-major.
  * By 4 x 4 blocks held in four vectors and transposed with shuffles, where
- * the compiler has them (mlpfast_elementwise.h: MLPF_SHUFFLE4): a plain
+ * the compiler has them (elementwise.c: MLPF_SHUFFLE4): a plain
  * double loop stores one element per row of dst, and an 8 x 8 tile copied
  * through a local array was not vectorised either (64 x 64 doubles: 2.2 and
  * 1.9 us; by shuffles, 0.84).

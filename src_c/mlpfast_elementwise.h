@@ -14,23 +14,7 @@
 
 #include <stddef.h>
 
-/* Activation functions, applied in place to a layer's pre-activations. */
-enum mlpf_activation {
-    MLPF_IDENTITY = 0,
-    MLPF_LOGISTIC = 1,
-    MLPF_TANH = 2,
-    MLPF_RELU = 3,
-    MLPF_SOFTMAX = 4,
-    MLPF_EXP = 5
-};
-
-/* Loss functions, each paired with the output activation of its canonical link. */
-enum mlpf_loss {
-    MLPF_SQUARED_LOSS = 0,     /* identity output */
-    MLPF_LOG_LOSS = 1,         /* softmax output */
-    MLPF_BINARY_LOG_LOSS = 2,  /* logistic output, one or more independent labels */
-    MLPF_POISSON_LOSS = 3      /* exp output, half Poisson deviance */
-};
+#include "mlpfast_tables.h"
 
 /* One SGD step: v = momentum*v - lr*g, then params += v (or the Nesterov look-ahead). */
 typedef struct {
@@ -60,8 +44,8 @@ typedef struct {
 #define MLPF_DECLARE(REAL, SFX)                                                  \
     void mlpf_bias_activation##SFX(REAL *z, const REAL *bias, ptrdiff_t n_rows,  \
                                    ptrdiff_t n_cols, int activation);            \
-    void mlpf_multiply_derivative##SFX(const REAL *a, REAL *delta, ptrdiff_t n,  \
-                                       int activation);                         \
+    void mlpf_multiply_derivative##SFX(const REAL *z, const REAL *a, REAL *delta, \
+                                       ptrdiff_t n, int activation);            \
     double mlpf_loss_and_output_delta##SFX(const REAL *out, const REAL *y,       \
                                            const REAL *sample_weight,            \
                                            REAL *delta, ptrdiff_t n_rows,        \

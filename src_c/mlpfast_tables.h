@@ -1,0 +1,84 @@
+/*
+ * The activation and loss tables: the one list of what the kernels know.
+ *
+ * Everything else is generated from these two X-macro lists: the enums
+ * (codes are the positions in the lists), the names the Python layer reads
+ * at import (mlpfast._activations checks its own facts against them), and
+ * the dispatch switches in elementwise_impl.h.  A line here must come with
+ * its kernels there; a missing kernel is a build error, since the switches
+ * name every kernel of every line.
+ *
+ * Adding an activation: one MLPF_ACTIVATIONS line, its forward_NAME and
+ * derivative_NAME kernels in elementwise_impl.h, and one entry in
+ * mlpfast/_activations.py (README, "Development", says more).
+ */
+#ifndef MLPFAST_TABLES_H
+#define MLPFAST_TABLES_H
+
+/*
+ * X(NAME, name, roles, derivative_needs_z)
+ *   NAME, name   enum suffix (MLPF_NAME) and kernel suffix / Python name
+ *   roles        MLPF_HIDDEN: a hidden layer may use it (its derivative is
+ *                  back-propagated); MLPF_OUTPUT_ONLY: only as the output
+ *                  activation of a loss (the loss gives the output delta,
+ *                  so it has no derivative kernel)
+ *   derivative_needs_z
+ *                1 when f'(z) cannot be written from a = f(z) alone (GELU,
+ *                SiLU): the forward pass must then keep the pre-activation
+ *                z of such a layer for the backward pass; 0 costs nothing
+ *
+ * The order fixes the codes; it is also the order of the enum that saved
+ * models never store (they store names), so it may change freely.
+ */
+#define MLPF_ACTIVATIONS(X)                          \
+    X(IDENTITY, identity, MLPF_HIDDEN, 0)            \
+    X(LOGISTIC, logistic, MLPF_HIDDEN, 0)            \
+    X(TANH, tanh, MLPF_HIDDEN, 0)                    \
+    X(RELU, relu, MLPF_HIDDEN, 0)                    \
+    X(SOFTMAX, softmax, MLPF_OUTPUT_ONLY, 0)         \
+    X(EXP, exp, MLPF_OUTPUT_ONLY, 0)
+
+/*
+ * X(NAME, name, OUTPUT)
+ *   NAME, name   enum suffix (MLPF_NAME_LOSS) and kernel suffix / Python name
+ *   OUTPUT       the output activation of its canonical link: with it, the
+ *                loss's gradient with respect to the output pre-activation
+ *                is the loss kernel's own gradient term (out - y for all
+ *                four here)
+ */
+#define MLPF_LOSSES(X)                               \
+    X(SQUARED_ERROR, squared_error, IDENTITY)        \
+    X(LOG_LOSS, log_loss, SOFTMAX)                   \
+    X(BINARY_LOG_LOSS, binary_log_loss, LOGISTIC)    \
+    X(POISSON, poisson, EXP)
+
+enum mlpf_activation_role { MLPF_HIDDEN = 1, MLPF_OUTPUT_ONLY = 2 };
+
+#define MLPF_ACTIVATION_ENUM_(NAME, name, roles, needs_z) MLPF_##NAME,
+enum mlpf_activation { MLPF_ACTIVATIONS(MLPF_ACTIVATION_ENUM_) MLPF_N_ACTIVATIONS };
+#undef MLPF_ACTIVATION_ENUM_
+
+#define MLPF_LOSS_ENUM_(NAME, name, OUTPUT) MLPF_##NAME##_LOSS,
+enum mlpf_loss { MLPF_LOSSES(MLPF_LOSS_ENUM_) MLPF_N_LOSSES };
+#undef MLPF_LOSS_ENUM_
+
+/* What the Python layer reads of the tables (defined in elementwise.c). */
+extern const char *const mlpf_activation_names[MLPF_N_ACTIVATIONS];
+extern const int mlpf_activation_roles[MLPF_N_ACTIVATIONS];
+extern const int mlpf_activation_needs_z[MLPF_N_ACTIVATIONS];
+extern const char *const mlpf_loss_names[MLPF_N_LOSSES];
+extern const int mlpf_loss_outputs[MLPF_N_LOSSES];
+
+/*
+ * Called by a dispatch switch on a code outside its table: prints what and
+ * which code to stderr and aborts.  The Python layer maps names to codes
+ * through the tables, so reaching it means a kernel was called wrongly.
+ */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((noreturn))
+#elif defined(_MSC_VER)
+__declspec(noreturn)
+#endif
+void mlpf_unknown_code(const char *table, int code);
+
+#endif /* MLPFAST_TABLES_H */
