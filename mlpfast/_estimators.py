@@ -30,6 +30,7 @@ from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from mlpfast import _checks, _kernels
+from mlpfast._activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATION_OF_LOSS, REGRESSION_LOSSES
 from mlpfast._callbacks import FitTasks, LbfgsIterationTasks
 from mlpfast._inputs import (
     check_sample_weight, class_positions, indicator_matrix, kernel_matrix,
@@ -42,6 +43,8 @@ from mlpfast._threads import HelperThreadChoice, call_kernel, training_threads
 # (typing.get_type_hints), so the sparse names cost nothing at import.
 MatrixLike = Union[ArrayLike, "scipy.sparse.spmatrix", "scipy.sparse.sparray"]
 HiddenLayerSizes = Union[int, Sequence[int], "NDArray[np.integer[Any]]"]
+# Literal types cannot be computed: tests/test_tables.py checks these two
+# against mlpfast._activations.HIDDEN_ACTIVATIONS and REGRESSION_LOSSES.
 Activation = Literal["identity", "logistic", "tanh", "relu"]
 Solver = Literal["lbfgs", "sgd", "adam"]
 LearningRateSchedule = Literal["constant", "invscaling", "adaptive"]
@@ -62,6 +65,16 @@ else:
     from sklearn.utils.metaestimators import available_if
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
+
+
+def _with_options(constraints, name, options):
+    """``constraints`` with parameter ``name`` limited to the strings ``options``.
+
+    The constraint is made with the class of scikit-learn's own constraint
+    for that parameter (its ``StrOptions``), whose module is private.
+    """
+    (template,) = constraints[name]
+    return {**constraints, name: [type(template)(set(options))]}
 
 
 # Where the L-BFGS convergence warning sends users.
@@ -285,7 +298,7 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         self.n_outputs_ = y.shape[1]
         self.n_layers_ = len(layer_units)
         if not is_classifier(self):
-            self.out_activation_ = "exp" if self.loss == "poisson" else "identity"
+            self.out_activation_ = OUTPUT_ACTIVATION_OF_LOSS[self.loss]
         elif self._label_binarizer.y_type_ == "multiclass":
             self.out_activation_ = "softmax"
         else:
@@ -727,7 +740,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     out_activation_ : str
     """
 
-    _parameter_constraints = dict(_SklearnMLPClassifier._parameter_constraints)
+    _parameter_constraints = _with_options(_SklearnMLPClassifier._parameter_constraints,
+                                           "activation", HIDDEN_ACTIVATIONS)
 
     def __init__(self, hidden_layer_sizes: HiddenLayerSizes = (100,),
                  activation: Activation = "relu", *, solver: Solver = "adam",
@@ -960,7 +974,10 @@ n_outputs_, out_activation_
         'exp' for the Poisson loss.
     """
 
-    _parameter_constraints = dict(_SklearnMLPRegressor._parameter_constraints)
+    _parameter_constraints = _with_options(
+        _with_options(_SklearnMLPRegressor._parameter_constraints, "activation",
+                      HIDDEN_ACTIVATIONS),
+        "loss", REGRESSION_LOSSES)
 
     def __init__(self, loss: RegressionLoss = "squared_error",
                  hidden_layer_sizes: HiddenLayerSizes = (100,),

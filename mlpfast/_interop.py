@@ -24,6 +24,7 @@ import numpy as np
 from sklearn import neural_network
 from sklearn.utils.validation import check_is_fitted
 
+from mlpfast._activations import ACTIVATIONS, SKLEARN_HIDDEN_ACTIVATIONS
 from mlpfast._estimators import MLPClassifier, MLPRegressor
 from mlpfast._network import NetworkLayout
 from mlpfast._optimizer_adapter import (
@@ -79,6 +80,8 @@ def to_sklearn(
     ------
     TypeError
         If ``estimator`` is not an mlpfast MLP.
+    ValueError
+        If the model uses an activation scikit-learn's MLP does not have.
     sklearn.exceptions.NotFittedError
         If ``estimator`` is not fitted.
 
@@ -95,6 +98,12 @@ def to_sklearn(
     True
     """
     target_class = _counterpart(estimator, _SKLEARN_COUNTERPART, "to_sklearn")
+    activation = ACTIVATIONS.get(estimator.activation)
+    if activation is not None and not activation.in_sklearn:
+        raise ValueError(
+            f"to_sklearn: activation={activation.name!r} is mlpfast's own; scikit-learn's "
+            f"MLP has {', '.join(map(repr, SKLEARN_HIDDEN_ACTIVATIONS))}"
+        )
     coefs, intercepts = _copied_weights(estimator)
     converted = _unfitted_copy(estimator, target_class)
     converted.coefs_, converted.intercepts_ = coefs, intercepts

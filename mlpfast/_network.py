@@ -6,6 +6,8 @@ scikit-learn packs parameters for L-BFGS), so the vector can be handed to
 """
 import numpy as np
 
+from mlpfast._activations import ACTIVATIONS
+
 
 class NetworkLayout:
     """Where each layer's weights and biases sit in the flat parameter vector.
@@ -78,9 +80,9 @@ def glorot_uniform_params(layout, activation, random_state, dtype):
 
     For each layer in order, the weights and then the biases come from
     ``random_state.uniform(-bound, bound, shape)`` in float64 with
-    ``bound = sqrt(factor / (fan_in + fan_out))``, factor 2 for a logistic
-    hidden activation and 6 otherwise (the output layer included), and are
-    then cast to ``dtype``.
+    ``bound = sqrt(factor / (fan_in + fan_out))``, the hidden activation's
+    ``init_bound_factor`` (mlpfast._activations) for every layer, the output
+    layer included, and are then cast to ``dtype``.
 
     Parameters
     ----------
@@ -94,7 +96,7 @@ def glorot_uniform_params(layout, activation, random_state, dtype):
     -------
     params : ndarray of shape (layout.n_params,)
     """
-    factor = 2.0 if activation == "logistic" else 6.0
+    factor = ACTIVATIONS[activation].init_bound_factor
     params = np.empty(layout.n_params, dtype=dtype)
     coef_views = layout.coef_views(params)
     intercept_views = layout.intercept_views(params)

@@ -22,6 +22,7 @@ from sklearn.neural_network import MLPClassifier as SklearnMLPClassifier
 from sklearn.neural_network import MLPRegressor as SklearnMLPRegressor
 from sklearn.utils.validation import check_is_fitted
 
+from mlpfast._activations import ACTIVATIONS, HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATION_OF_LOSS
 from mlpfast._estimators import MLPClassifier, MLPRegressor
 
 if TYPE_CHECKING:
@@ -38,16 +39,6 @@ DEFAULT_OPSET = 17
 # multilabel, the label present), as LabelBinarizer.inverse_transform decides.
 _DECISION_THRESHOLD = 0.5
 
-# ONNX operator (and attributes) for each activation; identity adds no node.
-_ACTIVATION_NODES: dict[str, tuple[str, dict[str, Any]] | None] = {
-    "identity": None,
-    "relu": ("Relu", {}),
-    "tanh": ("Tanh", {}),
-    "logistic": ("Sigmoid", {}),
-    "softmax": ("Softmax", {"axis": 1}),
-    "exp": ("Exp", {}),
-}
-_HIDDEN_ACTIVATIONS = ("identity", "logistic", "relu", "tanh")
 
 _CLASSIFIERS = (MLPClassifier, SklearnMLPClassifier)
 _REGRESSORS = (MLPRegressor, SklearnMLPRegressor)
@@ -116,13 +107,13 @@ def describe_network(estimator: Any, dtype: np.dtype) -> NetworkSpec:
         )
     check_is_fitted(estimator)
     hidden = estimator.activation
-    if hidden not in _HIDDEN_ACTIVATIONS:
+    if hidden not in HIDDEN_ACTIVATIONS:
         raise ValueError(
             f"hidden activation {hidden!r} has no ONNX export; "
-            f"supported: {', '.join(_HIDDEN_ACTIVATIONS)}"
+            f"supported: {', '.join(HIDDEN_ACTIVATIONS)}"
         )
     output = estimator.out_activation_
-    if output not in _ACTIVATION_NODES:
+    if output not in OUTPUT_ACTIVATION_OF_LOSS.values():
         raise ValueError(f"output activation {output!r} has no ONNX export")
     task, class_lookup = _classification_of(estimator)
     coefs = tuple(np.asarray(coef, dtype=dtype) for coef in estimator.coefs_)
@@ -233,7 +224,7 @@ def _write_layers(writer: GraphWriter, spec: NetworkSpec, input_name: str) -> st
         product = writer.node("MatMul", [activations, weights], f"matmul_{index}")
         activations = writer.node("Add", [product, bias], f"add_{index}")
         function = spec.output_activation if index == last else spec.hidden_activation
-        activation_node = _ACTIVATION_NODES[function]
+        activation_node = ACTIVATIONS[function].onnx_node
         if activation_node is not None:
             op_type, attributes = activation_node
             activations = writer.node(op_type, [activations], f"{function}_{index}",

@@ -25,10 +25,11 @@ from conftest import FastClassifier, FastRegressor, SkMLPClassifier, SkMLPRegres
 
 import numpy_reference as ref
 from mlpfast import _kernels
+from mlpfast._activations import HIDDEN_ACTIVATIONS
 from mlpfast._network import NetworkLayout
 
 DTYPES = (np.float64, np.float32)
-HIDDEN = ("identity", "logistic", "tanh", "relu")
+HIDDEN = HIDDEN_ACTIVATIONS
 EXTREME = np.array([-1e30, -1e4, -800.0, -100.0, -20.0, 0.0, 20.0, 100.0, 800.0, 1e4, 1e30])
 
 

@@ -43,8 +43,10 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 
+from mlpfast._activations import SKLEARN_HIDDEN_ACTIVATIONS
+
 RTOL_LBFGS, ATOL_LBFGS = 1e-7, 1e-10
-ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
+ACTIVATIONS = SKLEARN_HIDDEN_ACTIVATIONS
 LBFGS_ONLY_MISSING = ("loss_curve_", "best_loss_", "validation_scores_",
                       "best_validation_score_")
 

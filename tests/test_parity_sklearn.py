@@ -42,8 +42,9 @@ from conftest import (
 )
 
 import mlpfast
+from mlpfast._activations import SKLEARN_HIDDEN_ACTIVATIONS
 
-ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
+ACTIVATIONS = SKLEARN_HIDDEN_ACTIVATIONS
 
 SOLVERS = {
     "adam": dict(solver="adam", learning_rate_init=0.01),

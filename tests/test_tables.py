@@ -1,0 +1,146 @@
+"""The activation and loss tables agree everywhere they are read.
+
+The kernels' C tables (src_c/mlpfast_tables.h) say what exists;
+mlpfast._activations adds the Python facts and checks the names at import.
+These tests pin the rest: codes, roles, the typing Literals, parameter
+validation, docstrings, the ONNX operators, the numpy reference and
+to_sklearn.
+"""
+import dataclasses
+import re
+import typing
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_classification
+
+import mlpfast
+import numpy_reference as ref
+from mlpfast import _activations, _estimators, _interop, _kernels
+from mlpfast._activations import (
+    ACTIVATIONS, HIDDEN_ACTIVATIONS, LOSSES, OUTPUT_ACTIVATION_OF_LOSS, REGRESSION_LOSSES,
+    SKLEARN_HIDDEN_ACTIVATIONS,
+)
+from mlpfast._network import NetworkLayout, glorot_uniform_params
+
+from sklearn.neural_network import MLPClassifier as SkMLPClassifier
+from sklearn.neural_network import MLPRegressor as SkMLPRegressor
+
+ESTIMATORS = (mlpfast.MLPClassifier, mlpfast.MLPRegressor)
+
+
+def test_python_tables_follow_the_kernels_tables():
+    kernel_activations = _kernels.activation_table()
+    assert list(ACTIVATIONS) == [name for name, _, _, _ in kernel_activations]
+    assert [code for _, code, _, _ in kernel_activations] == list(range(len(ACTIVATIONS)))
+    assert HIDDEN_ACTIVATIONS == tuple(name for name, _, hidden, _ in kernel_activations
+                                       if hidden)
+    kernel_losses = _kernels.loss_table()
+    assert list(LOSSES) == [name for name, _, _ in kernel_losses]
+    assert [code for _, code, _ in kernel_losses] == list(range(len(LOSSES)))
+    assert OUTPUT_ACTIVATION_OF_LOSS == {name: output for name, _, output in kernel_losses}
+    assert set(OUTPUT_ACTIVATION_OF_LOSS.values()) <= set(ACTIVATIONS)
+
+
+def test_tables_hold_scikit_learns_activations_and_losses():
+    assert set(SKLEARN_HIDDEN_ACTIVATIONS) == set(
+        SkMLPClassifier._parameter_constraints["activation"][0].options)
+    assert set(SKLEARN_HIDDEN_ACTIVATIONS) <= set(HIDDEN_ACTIVATIONS)
+    assert {"squared_error", "poisson"} <= set(REGRESSION_LOSSES)
+    # scikit-learn's own output activation for each of its losses.
+    assert OUTPUT_ACTIVATION_OF_LOSS["squared_error"] == "identity"
+    assert OUTPUT_ACTIVATION_OF_LOSS["poisson"] == "exp"
+    assert OUTPUT_ACTIVATION_OF_LOSS["log_loss"] == "softmax"
+    assert OUTPUT_ACTIVATION_OF_LOSS["binary_log_loss"] == "logistic"
+
+
+def test_typing_literals_are_the_tables():
+    assert set(typing.get_args(_estimators.Activation)) == set(HIDDEN_ACTIVATIONS)
+    assert set(typing.get_args(_estimators.RegressionLoss)) == set(REGRESSION_LOSSES)
+
+
+@pytest.mark.parametrize("estimator_class", ESTIMATORS, ids=lambda c: c.__name__)
+def test_parameter_validation_accepts_exactly_the_tables(estimator_class):
+    constraints = estimator_class._parameter_constraints
+    assert constraints["activation"][0].options == set(HIDDEN_ACTIVATIONS)
+    if estimator_class is mlpfast.MLPRegressor:
+        assert constraints["loss"][0].options == set(REGRESSION_LOSSES)
+        assert (constraints.keys() == SkMLPRegressor._parameter_constraints.keys())
+    else:
+        assert (constraints.keys() == SkMLPClassifier._parameter_constraints.keys())
+
+
+def _documented_options(estimator_class, parameter):
+    listed = re.search(parameter + r" : \{([^}]*)\}", estimator_class.__doc__).group(1)
+    return {name.strip(" '") for name in listed.split(",")}
+
+
+def test_docstrings_list_the_tables():
+    # MLPRegressor's docstring refers to MLPClassifier's for `activation`.
+    assert _documented_options(mlpfast.MLPClassifier, "activation") == set(HIDDEN_ACTIVATIONS)
+    assert _documented_options(mlpfast.MLPRegressor, "loss") == set(REGRESSION_LOSSES)
+
+
+@pytest.mark.parametrize("name", HIDDEN_ACTIVATIONS)
+def test_every_hidden_activation_has_a_numpy_reference(name):
+    z = np.linspace(-3.0, 3.0, 13).reshape(1, -1)
+    a = ref.activate(z, name)
+    assert a.shape == z.shape
+    assert ref.derivative_from_output(a, name).shape == z.shape
+
+
+def test_every_activation_has_an_onnx_operator():
+    onnx = pytest.importorskip("onnx")
+    for facts in ACTIVATIONS.values():
+        if facts.onnx_node is None:
+            assert facts.name == "identity"
+            continue
+        op_type, attributes = facts.onnx_node
+        schema = onnx.defs.get_schema(op_type)
+        assert set(attributes) <= set(schema.attributes), facts.name
+
+
+@pytest.mark.parametrize("name", [name for name in ACTIVATIONS if name not in HIDDEN_ACTIVATIONS])
+def test_network_rejects_output_only_activations_in_hidden_layers(name):
+    with pytest.raises(ValueError, match="hidden activation"):
+        _kernels.Network(NetworkLayout((3, 4, 2)), name, "softmax", 0.0)
+
+
+@pytest.mark.parametrize("name", ["swish", "", "Relu"])
+def test_network_rejects_names_outside_the_tables(name):
+    with pytest.raises(ValueError, match="hidden activation"):
+        _kernels.Network(NetworkLayout((3, 4, 2)), name, "softmax", 0.0)
+    with pytest.raises(ValueError, match="output activation"):
+        _kernels.Network(NetworkLayout((3, 4, 2)), "relu", name, 0.0)
+
+
+@pytest.mark.parametrize("hidden", HIDDEN_ACTIVATIONS)
+def test_initial_weights_use_the_tables_bound_factor(hidden):
+    """The largest initial weight stays within the table's Glorot bound and
+    comes close to it (100 draws of each 10 x 10 layer)."""
+    layout = NetworkLayout((10, 10, 10))
+    params = glorot_uniform_params(layout, hidden, np.random.RandomState(0), np.float64)
+    bound = np.sqrt(ACTIVATIONS[hidden].init_bound_factor / 20)
+    for coef in layout.coef_views(params):
+        assert bound * 0.95 < np.abs(coef).max() <= bound
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_to_sklearn_refuses_an_activation_scikit_learn_lacks(monkeypatch):
+    X, y = make_classification(n_samples=40, n_features=4, random_state=0)
+    model = mlpfast.MLPClassifier(hidden_layer_sizes=(3,), max_iter=2).fit(X, y)
+    assert isinstance(mlpfast.to_sklearn(model), SkMLPClassifier)
+    own = dataclasses.replace(ACTIVATIONS["relu"], in_sklearn=False)
+    monkeypatch.setattr(_interop, "ACTIVATIONS", {**ACTIVATIONS, "relu": own})
+    with pytest.raises(ValueError, match="activation='relu' is mlpfast's own"):
+        mlpfast.to_sklearn(model)
+
+
+def test_import_fails_when_the_tables_disagree():
+    facts = _activations._ACTIVATION_FACTS[:-1]
+    kernel_names = [name for name, _, _, _ in _kernels.activation_table()]
+    with pytest.raises(ImportError, match=r"in the kernels only \['exp'\]"):
+        _activations._matched("activation", facts, kernel_names)
+    extra = facts + (_activations.ActivationFacts("swish", onnx_node=None),)
+    with pytest.raises(ImportError, match=r"in mlpfast._activations only \['swish'\]"):
+        _activations._matched("activation", extra, kernel_names[:-1])
