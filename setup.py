@@ -23,7 +23,10 @@ from setuptools import Extension, setup
 
 # -ffp-contract=off: a fused multiply-add rounds differently from scikit-learn's
 # separate numpy operations, which would break float64 parity.
-compile_args = ["-O3", "-ffp-contract=off", "-fno-math-errno"]
+# -Werror=implicit-function-declaration: an activation or loss listed in
+# src_c/mlpfast_tables.h without its kernels is then a build error.
+compile_args = ["-O3", "-ffp-contract=off", "-fno-math-errno",
+                "-Werror=implicit-function-declaration"]
 if os.environ.get("MLPFAST_NATIVE") == "1":
     compile_args.append("-march=native")
 
@@ -51,7 +54,8 @@ def _compiler_accepts(flags):
 
 link_args = []
 if DEBUG:
-    compile_args = ["-O1", "-g", "-ffp-contract=off", "-fno-math-errno"]
+    compile_args = ["-O1", "-g", "-ffp-contract=off", "-fno-math-errno",
+                    "-Werror=implicit-function-declaration"]
     if _compiler_accepts(SANITIZE):
         compile_args += SANITIZE
         link_args += ["-fsanitize=address"]
