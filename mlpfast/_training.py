@@ -70,6 +70,12 @@ PER_EPOCH_LISTS = ("loss_curve_", "validation_scores_")
 # Where the L-BFGS convergence warning sends users.
 _SCALING_DOCS_URL = "https://scikit-learn.org/stable/modules/preprocessing.html"
 
+# The L-BFGS convergence warning points at the user's fit call: counted from
+# the function that warns, the frames are _warn_if_lbfgs_failed, fit_lbfgs,
+# _BaseMLP._fit, fit (or MLPRegressor.partial_fit), scikit-learn's
+# with_callbacks wrapper around it, and the caller.
+_USER_CALL_STACKLEVEL = 6
+
 
 class Dataset(NamedTuple):
     """Rows to train or score on.
@@ -482,5 +488,5 @@ def _warn_if_lbfgs_failed(result, max_iter):
         message += (
             "\nYou might also want to scale the data as shown in:\n    " + _SCALING_DOCS_URL
         )
-        warnings.warn(message, ConvergenceWarning, stacklevel=3)
+        warnings.warn(message, ConvergenceWarning, stacklevel=_USER_CALL_STACKLEVEL)
     return n_iter
