@@ -7,7 +7,10 @@ training to ``mlpfast._training`` (validation split, epoch loop, stopping
 rules, best weights, L-BFGS). Every numeric loop runs in
 ``mlpfast._kernels``.
 Behaviour follows scikit-learn 1.9's ``MLPClassifier``/``MLPRegressor``,
-quirks included, so results reproduce (see SKLEARN_MLP_REFERENCE.md).
+quirks included, so results reproduce: the reference is scikit-learn's
+source, ``sklearn/neural_network/_multilayer_perceptron.py`` and
+``_stochastic_optimizers.py``, and its user guide,
+https://scikit-learn.org/stable/modules/neural_networks_supervised.html.
 """
 from __future__ import annotations
 
