@@ -83,9 +83,9 @@ class Dataset(NamedTuple):
     Attributes
     ----------
     X : ndarray or sparse matrix of shape (n_samples, n_features)
-    y : ndarray of shape (n_samples, n_outputs), or of shape (n_samples,)
-        or (n_samples, n_outputs) holding labels for a classifier's
-        validation rows
+    y : ndarray of shape (n_samples, n_outputs)
+        The targets, binarized for a classifier; its validation rows hold
+        labels instead, as its predictions do.
     sample_weight : ndarray of shape (n_samples,) or None
     """
 
@@ -97,10 +97,9 @@ class Dataset(NamedTuple):
 def reset_progress(estimator):
     """Start the training record of a freshly initialised estimator.
 
-    The best-weights snapshot starts for every solver (a later
-    early-stopping fit may warm-start from an L-BFGS one); the loss curve,
-    the stopping counters and the validation record only for the
-    stochastic solvers, as in scikit-learn.
+    As scikit-learn's initialisation does, the best-weights snapshot starts
+    for every solver, the loss curve, the stopping counters and the
+    validation record only for the stochastic solvers.
     """
     # A separate copy at first; at the end of every early-stopping fit it
     # becomes the live vector itself (see _end_on_best_params), as
