@@ -1,27 +1,30 @@
 """scikit-learn estimators backed by mlpfast's compiled kernels.
 
-The estimators own parameters, validation, fitted attributes and what
-happens between epochs; every numeric loop runs in ``mlpfast._kernels``.
+The estimators own their parameters and their validation, the input
+checks, the network's initialisation, the fitted attributes and
+prediction. ``fit`` and ``partial_fit`` check and initialise, then hand
+training to ``mlpfast._training`` (validation split, epoch loop, stopping
+rules, best weights, L-BFGS). Every numeric loop runs in
+``mlpfast._kernels``.
 Behaviour follows scikit-learn 1.9's ``MLPClassifier``/``MLPRegressor``,
-quirks included, so results reproduce (see SKLEARN_MLP_REFERENCE.md).
+quirks included, so results reproduce: the reference is scikit-learn's
+source, ``sklearn/neural_network/_multilayer_perceptron.py`` and
+``_stochastic_optimizers.py``, and its user guide,
+https://scikit-learn.org/stable/modules/neural_networks_supervised.html.
 """
 from __future__ import annotations
 
 import copy
-import warnings
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, Union
 
 import numpy as np
-import scipy.optimize
 import scipy.sparse
 from numpy.typing import ArrayLike, NDArray
 from sklearn import get_config
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
 from sklearn.callback import CallbackSupportMixin
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
-from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier as _SklearnMLPClassifier
 from sklearn.neural_network import MLPRegressor as _SklearnMLPRegressor
 from sklearn.preprocessing import LabelBinarizer
@@ -29,15 +32,13 @@ from sklearn.utils import check_random_state, column_or_1d
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from mlpfast import _checks, _kernels
+from mlpfast import _checks, _kernels, _training
 from mlpfast._activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATION_OF_LOSS, REGRESSION_LOSSES
-from mlpfast._callbacks import FitTasks, LbfgsIterationTasks
+from mlpfast._callbacks import FitTasks
 from mlpfast._inputs import (
     check_sample_weight, class_positions, indicator_matrix, kernel_matrix,
 )
 from mlpfast._network import NetworkLayout, glorot_uniform_params
-from mlpfast._solvers import EpochRunner, make_optimizer
-from mlpfast._threads import HelperThreadChoice, call_kernel, training_threads
 
 # Types of the public signatures. Annotations stay strings until asked for
 # (typing.get_type_hints), so the sparse names cost nothing at import.
@@ -64,52 +65,26 @@ else:
     from sklearn.callback import with_callbacks
     from sklearn.utils.metaestimators import available_if
 
-_STOCHASTIC_SOLVERS = ("sgd", "adam")
-
-
 def _with_options(constraints, name, options):
     """``constraints`` with parameter ``name`` limited to the strings ``options``.
 
-    The constraint is made with the class of scikit-learn's own constraint
-    for that parameter (its ``StrOptions``), whose module is private.
+    Where the options are scikit-learn's own, its constraint is kept, so
+    that its error messages (which list a set in its iteration order) stay
+    the same to the character; otherwise a new one is made with the class of
+    scikit-learn's (its ``StrOptions``, whose module is private).
     """
     (template,) = constraints[name]
+    if template.options == set(options):
+        return dict(constraints)
     return {**constraints, name: [type(template)(set(options))]}
-
-
-# Where the L-BFGS convergence warning sends users.
-_SCALING_DOCS_URL = "https://scikit-learn.org/stable/modules/preprocessing.html"
-
-
-def _warn_if_lbfgs_failed(result, max_iter):
-    """scikit-learn's ConvergenceWarning for an unsuccessful L-BFGS run.
-
-    Returns
-    -------
-    n_iter : int
-        Iterations run, at most max_iter.
-    """
-    n_iter = min(result.nit, max_iter)
-    if result.status != 0:
-        message = (
-            f"lbfgs failed to converge after {n_iter} iteration(s) "
-            f"(status={result.status}):\n{result.message}\n"
-        )
-        if n_iter == max_iter:
-            message += (
-                "\nIncrease the number of iterations to improve the convergence "
-                f"(max_iter={max_iter})."
-            )
-        message += (
-            "\nYou might also want to scale the data as shown in:\n    " + _SCALING_DOCS_URL
-        )
-        warnings.warn(message, ConvergenceWarning, stacklevel=3)
-    return n_iter
 
 
 class _BaseMLP(CallbackSupportMixin, BaseEstimator):
     """Shared machinery of MLPClassifier and MLPRegressor.
 
+    ``_fit`` validates the input, initialises the network (or checks the
+    one a warm start or ``partial_fit`` continues) and delegates training to
+    ``mlpfast._training``, which updates the fitted attributes in place.
     Fitted parameters live in one flat vector ``_params`` laid out by
     ``_layout``; ``coefs_`` and ``intercepts_`` are views into it.
     Training reports to scikit-learn's callbacks (``set_callbacks``) as
@@ -212,6 +187,7 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         return _checks.hidden_layer_sizes_list(self.hidden_layer_sizes)
 
     def _fit(self, X, y, sample_weight=None, incremental=False):
+        """Validate, initialise on a first pass, train (``mlpfast._training``), check."""
         # Callbacks score on the data as given (feature names included).
         X_given, y_given = X, y
         hidden_sizes = self._hidden_layer_sizes_list()
@@ -243,10 +219,10 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
             max_subtasks=1 if incremental else self.max_iter,
             X=X_given, y=y_given, sample_weight=sample_weight,
         )
-        if self.solver in _STOCHASTIC_SOLVERS:
-            self._fit_stochastic(X, y, sample_weight, incremental, tasks)
+        if self.solver in _training.STOCHASTIC_SOLVERS:
+            _training.fit_stochastic(self, X, y, sample_weight, incremental, tasks)
         else:
-            self._fit_lbfgs(X, y, sample_weight, tasks)
+            _training.fit_lbfgs(self, X, y, sample_weight, tasks)
 
         if not np.isfinite(self._params).all():
             raise ValueError(
@@ -281,12 +257,13 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
             "_params": params, "coefs_": coefs, "intercepts_": intercepts,
             "_views": tuple(coefs + intercepts), **fitted_scalars,
         }
-        for name in ("loss_curve_", "validation_scores_"):
+        for name in _training.PER_EPOCH_LISTS:
             if getattr(self, name, None) is not None:
                 state[name] = list(getattr(self, name))
         if getattr(self, "_best_params", None) is self._params:
             # The copy's snapshot must follow the copy's own weights (see
-            # _end_on_best_params); a separate snapshot is never written to.
+            # mlpfast._training._end_on_best_params); a separate snapshot is
+            # never written to.
             state["_best_params"] = params
         if hasattr(self, "_optimizer"):
             state["_optimizer"] = copy.deepcopy(self._optimizer)
@@ -308,243 +285,7 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         self._set_params_vector(
             layout, glorot_uniform_params(layout, self.activation, self._random_state, dtype)
         )
-        # The early-stopping snapshot. It starts as a separate copy and becomes
-        # the live vector itself at the end of every early-stopping fit (see
-        # _end_on_best_params), as scikit-learn's _best_coefs does.
-        self._best_params = self._params.copy()
-        if self.solver not in _STOCHASTIC_SOLVERS:
-            return
-
-        self.loss_curve_ = []
-        self._no_improvement_count = 0
-        if self.early_stopping:
-            self.validation_scores_ = []
-            self.best_validation_score_ = -np.inf
-            self.best_loss_ = None
-        else:
-            self.best_loss_ = np.inf
-            self.validation_scores_ = None
-            self.best_validation_score_ = None
-
-    def _batch_size_for(self, n_samples):
-        if self.batch_size == "auto":
-            return min(200, n_samples)
-        if self.batch_size > n_samples:
-            warnings.warn(
-                "Got `batch_size` less than 1 or larger than sample size. It is going "
-                "to be clipped"
-            )
-        return int(np.clip(self.batch_size, 1, n_samples))
-
-    def _split_validation(self, X, y, sample_weight):
-        """Hold out the early-stopping validation rows, as scikit-learn does.
-
-        Returns
-        -------
-        (X_train, y_train, sample_weight_train), (X_val, y_val, sample_weight_val)
-            The weights are None when sample_weight is None.
-        """
-        stratify = y if is_classifier(self) and self.n_outputs_ == 1 else None
-        arrays = (X, y) if sample_weight is None else (X, y, sample_weight)
-        parts = train_test_split(
-            *arrays, random_state=self._random_state, test_size=self.validation_fraction,
-            stratify=stratify,
-        )
-        X_train, X_val, y_train, y_val = parts[:4]
-        sample_weight_train, sample_weight_val = parts[4:] or (None, None)
-        if X_val.shape[0] < 2:
-            raise ValueError(
-                "The validation set is too small. Increase 'validation_fraction' or "
-                "the size of your dataset."
-            )
-        if is_classifier(self):
-            y_val = self._label_binarizer.inverse_transform(y_val)
-        return (X_train, y_train, sample_weight_train), (X_val, y_val, sample_weight_val)
-
-    def _fit_stochastic(self, X, y, sample_weight, incremental, tasks):
-        dtype = self._params.dtype
-        if not incremental or not hasattr(self, "_optimizer"):
-            self._optimizer = make_optimizer(self, self._layout.n_params, dtype)
-        if self.early_stopping and incremental:
-            raise ValueError("partial_fit does not support early_stopping=True")
-
-        early_stopping = self.early_stopping
-        if early_stopping:
-            (X_train, y_train, sample_weight_train), validation = self._split_validation(
-                X, y, sample_weight
-            )
-        else:
-            X_train, y_train, sample_weight_train = X, y, sample_weight
-            validation = None
-        n_samples = X_train.shape[0]
-        batch_size = self._batch_size_for(n_samples)
-        runner = EpochRunner(
-            self._network(),
-            kernel_matrix(X_train, dtype),
-            # Binarized classes stay bool (1 byte), converted batch by batch.
-            np.ascontiguousarray(y_train, dtype=bool if y_train.dtype == bool else dtype),
-            None if sample_weight_train is None else np.ascontiguousarray(
-                sample_weight_train, dtype=dtype),
-            batch_size,
-            self.shuffle,
-            HelperThreadChoice.for_training(self._layout.layer_units, batch_size, dtype),
-        )
-
-        with training_threads(runner.helper_threads):
-            self._run_epochs(runner, incremental, validation, tasks)
-        if early_stopping:
-            self._end_on_best_params()
-
-    def _run_epochs(self, runner, incremental, validation, tasks):
-        """The epoch loop: loss curve, stopping rules, schedules, messages.
-
-        ``validation`` is ``(X_val, y_val, sample_weight_val)`` with early
-        stopping, else None. Each epoch is a subtask of ``tasks``; a callback
-        may stop training after any epoch.
-        """
-        n_samples = runner.X.shape[0]
-        early_stopping = validation is not None
-        try:
-            self.n_iter_ = 0
-            for _ in range(self.max_iter):
-                epoch = tasks.begin_subtask("epoch", self._fitted_state)
-                self.loss_ = runner.run_epoch(self._params, self._optimizer,
-                                              self._random_state)
-                self.n_iter_ += 1
-                self.t_ += n_samples
-                self.loss_curve_.append(self.loss_)
-                if self.verbose:
-                    print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
-
-                self._update_no_improvement_count(validation)
-                self._optimizer.iteration_ends(self.t_)
-
-                converged = False
-                if self._no_improvement_count > self.n_iter_no_change:
-                    if early_stopping:
-                        msg = (
-                            "Validation score did not improve more than "
-                            "tol=%f for %d consecutive epochs."
-                            % (self.tol, self.n_iter_no_change)
-                        )
-                    else:
-                        msg = (
-                            "Training loss did not improve more than tol=%f"
-                            " for %d consecutive epochs." % (self.tol, self.n_iter_no_change)
-                        )
-                    converged = self._optimizer.trigger_stopping(msg, self.verbose)
-                    if not converged:
-                        self._no_improvement_count = 0
-
-                stop_requested = tasks.end_subtask(epoch, self._fitted_state)
-                if converged or stop_requested or incremental:
-                    break
-
-                if self.n_iter_ == self.max_iter:
-                    warnings.warn(
-                        "Stochastic Optimizer: Maximum iterations (%d) reached and "
-                        "the optimization hasn't converged yet." % self.max_iter,
-                        ConvergenceWarning,
-                    )
-        except KeyboardInterrupt:
-            warnings.warn("Training interrupted by user.")
-
-    def _update_no_improvement_count(self, validation):
-        if validation is not None:
-            score = self._score_unchecked(*validation)
-            self.validation_scores_.append(score)
-            if self.verbose:
-                print("Validation score: %f" % self.validation_scores_[-1])
-            if score < self.best_validation_score_ + self.tol:
-                self._no_improvement_count += 1
-            else:
-                self._no_improvement_count = 0
-            if score > self.best_validation_score_:
-                self.best_validation_score_ = score
-                self._best_params = self._params.copy()
-        else:
-            if self.loss_curve_[-1] > self.best_loss_ - self.tol:
-                self._no_improvement_count += 1
-            else:
-                self._no_improvement_count = 0
-            if self.loss_curve_[-1] < self.best_loss_:
-                self.best_loss_ = self.loss_curve_[-1]
-
-    def _end_on_best_params(self):
-        """End an early-stopping fit on the snapshot, which becomes the live weights.
-
-        scikit-learn ends such a fit with ``coefs_ = _best_coefs`` (and the
-        intercepts), so from then on its snapshot *is* the weight arrays:
-        later training moves it in place, until a better validation score
-        replaces it with a copy. A warm-start fit that finds no better score
-        thus ends on its last epoch's weights, not on the earlier best ones.
-        ``_best_params is _params`` is that state here; it survives pickling
-        (one object, pickled once) and the L-BFGS solver. Weights assigned to
-        ``coefs_``/``intercepts_`` by hand get a new vector and leave the
-        snapshot behind, as assigning new lists does in scikit-learn.
-        """
-        if self._best_params is not self._params:
-            # Copied in, not adopted: the snapshot may be shared with copies
-            # of this model made for callbacks (see _fitted_state).
-            self._params[...] = self._best_params
-            self._best_params = self._params
-
-    def _score_unchecked(self, X, y, sample_weight):
-        """Validation score; NaN when the predictions are not finite."""
-        y_pred = self._predict(X, check_input=False)
-        if np.issubdtype(y_pred.dtype, np.floating) and not np.isfinite(y_pred).all():
-            return np.nan
-        return self._score_function(y, y_pred, sample_weight)
-
-    def _fit_lbfgs(self, X, y, sample_weight, tasks):
-        """Full-batch L-BFGS-B on the flat parameter vector, as scikit-learn runs it.
-
-        scipy evaluates the objective in the dtype of the starting vector
-        (float32 weights after a float32 initialisation) and returns float64
-        parameters, which the fitted model keeps, as scikit-learn's does.
-        """
-        dtype = self._params.dtype
-        X = kernel_matrix(X, dtype)
-        Y = np.ascontiguousarray(y, dtype=dtype)
-        if sample_weight is not None:
-            sample_weight = np.ascontiguousarray(sample_weight, dtype=dtype)
-        network = self._network()
-        helper_threads = HelperThreadChoice.for_training(
-            self._layout.layer_units, min(X.shape[0], _kernels.MAX_CHUNK_ROWS), dtype,
-            back_to_back=False)
-
-        def loss_and_gradient(params):
-            # A new gradient array at every call: scipy keeps earlier ones.
-            params = np.ascontiguousarray(params, dtype=dtype)
-            grad = np.empty_like(params)
-            loss = call_kernel(helper_threads, _kernels.loss_gradient, X.shape[0],
-                               network, X, Y, params, grad, sample_weight)
-            return loss, grad
-
-        iteration_tasks = None
-        if tasks.has_callbacks:
-            iteration_tasks = LbfgsIterationTasks(tasks, self._params, self._fitted_state)
-        with training_threads(helper_threads):
-            result = scipy.optimize.minimize(
-                loss_and_gradient,
-                self._params,
-                method="L-BFGS-B",
-                jac=True,
-                options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol},
-                callback=iteration_tasks,
-            )
-        if iteration_tasks is not None and iteration_tasks.stop_requested:
-            # Stopped on request: not a convergence failure.
-            self.n_iter_ = result.nit
-        else:
-            self.n_iter_ = _warn_if_lbfgs_failed(result, self.max_iter)
-        self.loss_ = result.fun
-        snapshot_is_live = getattr(self, "_best_params", None) is self._params
-        self._set_params_vector(self._layout, np.array(result.x, dtype=np.float64))
-        if snapshot_is_live:
-            # scikit-learn writes the result into the coefs_/intercepts_ lists,
-            # which are its snapshot's lists after an early-stopping fit.
-            self._best_params = self._params
+        _training.reset_progress(self)
 
     @with_callbacks
     def fit(self: _Estimator, X: MatrixLike, y: ArrayLike,
@@ -571,7 +312,7 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         return self._fit(X, y, sample_weight=sample_weight, incremental=False)
 
     def _check_solver(self):
-        if self.solver not in _STOCHASTIC_SOLVERS:
+        if self.solver not in _training.STOCHASTIC_SOLVERS:
             raise AttributeError(
                 "partial_fit is only available for stochastic optimizers. "
                 "%s is not stochastic." % self.solver

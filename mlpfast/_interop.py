@@ -109,7 +109,7 @@ def to_sklearn(
     converted.coefs_, converted.intercepts_ = coefs, intercepts
 
     # After an early-stopping fit the snapshot is the weight vector itself
-    # (see _BaseMLP._end_on_best_params); scikit-learn's counterpart is a
+    # (see mlpfast._training._end_on_best_params); scikit-learn's counterpart is a
     # snapshot that is the coefs_ and intercepts_ lists.
     estimator._sync_params_vector()
     best_params = getattr(estimator, "_best_params", None)

@@ -1,13 +1,12 @@
-"""Stochastic solvers: optimizer state and the epoch driver.
+"""Stochastic solvers: optimizer state and learning-rate schedules.
 
-Everything that happens inside an epoch runs in ``mlpfast._kernels``; this
-module keeps what happens between epochs (shuffling, learning-rate
-schedules) and the state that lives across them.
+The kernels in ``mlpfast._kernels`` take an optimizer's settings and
+update its state at every step; between epochs ``mlpfast._training``
+calls its schedule (``iteration_ends``) and, after epochs without
+improvement, ``trigger_stopping``. The epoch driver itself
+(``EpochRunner``) is in ``mlpfast._training``.
 """
 import numpy as np
-
-from mlpfast import _kernels
-from mlpfast._threads import call_kernel
 
 
 class SGDOptimizer:
@@ -114,63 +113,3 @@ def make_optimizer(estimator, n_params, dtype):
         estimator.beta_2, estimator.epsilon,
     )
 
-
-class EpochRunner:
-    """Runs training epochs over one training set.
-
-    The sample order persists across epochs: each shuffle permutes the
-    previous order, drawing from the random state exactly as scikit-learn
-    does, so the batches are the same as scikit-learn's.
-
-    Parameters
-    ----------
-    network : mlpfast._kernels.Network
-    X : ndarray of shape (n_samples, n_features) or CSR matrix, as the kernels take it
-    Y : ndarray of shape (n_samples, n_outputs), C-contiguous, X's dtype or bool
-    sample_weight : ndarray of shape (n_samples,), X's dtype, or None
-    batch_size : int
-        Already clipped to [1, n_samples].
-    shuffle_rows : bool
-    helper_threads : mlpfast._threads.HelperThreadChoice or None
-        Decides, call by call, whether the kernel adds a second thread
-        (None: never), and is told how long each call took; a call is an
-        epoch, or a few of its batches while the choice times both ways.
-    """
-
-    def __init__(self, network, X, Y, sample_weight, batch_size, shuffle_rows,
-                 helper_threads=None):
-        self.network = network
-        self.X = X
-        self.Y = Y
-        self.sample_weight = sample_weight
-        self.batch_size = batch_size
-        self.shuffle_rows = shuffle_rows
-        self.helper_threads = helper_threads
-        self.sample_order = np.arange(X.shape[0], dtype=np.intp)
-
-    def run_epoch(self, params, optimizer, random_state):
-        """One pass over the data; returns scikit-learn's epoch loss.
-
-        ``random_state`` is a ``numpy.random.RandomState``.
-        """
-        if self.shuffle_rows:
-            # sklearn.utils.shuffle permutes np.arange(n) in place with the
-            # random state and indexes with it; the same swaps made on the
-            # order itself give the same order, without the argument
-            # validation that cost a tenth of a digits-sized epoch.
-            random_state.shuffle(self.sample_order)
-        n_rows = self.X.shape[0]
-        loss_sum, start = 0.0, 0
-        while start < n_rows:
-            # The thread choice may time a long epoch a few batches at a
-            # time; the runs end exactly as one call would.
-            stop = n_rows
-            if self.helper_threads is not None:
-                stop = start + self.helper_threads.call_rows(n_rows - start, self.batch_size)
-            loss_sum = call_kernel(
-                self.helper_threads, _kernels.train_epoch, stop - start,
-                self.network, self.X, self.Y, self.sample_order, self.batch_size,
-                params, optimizer, self.sample_weight, rows=(start, stop), loss_sum=loss_sum,
-            )
-            start = stop
-        return loss_sum / n_rows

@@ -835,3 +835,17 @@ def test_validation_r2_special_cases_are_r2_scores(case):
         want = r2_score(y_true, y_pred, sample_weight=weights)
     assert np.array_equal(got, want, equal_nan=True)
     assert [type(w.message) for w in ours] == [type(w.message) for w in theirs]
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_lbfgs_convergence_warning_points_at_the_callers_line(method):
+    # MLPRegressor keeps partial_fit with 'lbfgs' (as scikit-learn does),
+    # which runs a whole L-BFGS fit through the same frames.
+    X, y = make_data("reg1")
+    est = FastRegressor(solver="lbfgs", max_iter=2, random_state=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        line = inspect.currentframe().f_lineno + 1
+        getattr(est, method)(X, y)
+    [warning] = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+    assert (warning.filename, warning.lineno) == (__file__, line)

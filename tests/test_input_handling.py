@@ -1,8 +1,10 @@
 """Input handling as in scikit-learn: dtypes, pandas, labels, degenerate shapes.
 
 Every behaviour is compared with scikit-learn's MLPClassifier/MLPRegressor
-(same dtypes, same warnings, same error types and messages), see §4, §12 and
-§13 of SKLEARN_MLP_REFERENCE.md.
+(same dtypes, same warnings, same error types and messages); scikit-learn's
+rules are in its source: ``_validate_input``, ``_fit`` and ``partial_fit`` in
+``sklearn/neural_network/_multilayer_perceptron.py``, and ``validate_data``
+and ``check_array`` in ``sklearn/utils/validation.py``.
 """
 
 import warnings

@@ -144,3 +144,15 @@ def test_import_fails_when_the_tables_disagree():
     extra = facts + (_activations.ActivationFacts("swish", onnx_node=None),)
     with pytest.raises(ImportError, match=r"in mlpfast._activations only \['swish'\]"):
         _activations._matched("activation", extra, kernel_names[:-1])
+
+
+def test_constraint_for_options_beyond_scikit_learns():
+    """The constraint a new activation will get: scikit-learn's class, the new set."""
+    constraints = _estimators._with_options(
+        SkMLPClassifier._parameter_constraints, "activation", HIDDEN_ACTIVATIONS + ("gelu",))
+    (constraint,) = constraints["activation"]
+    assert type(constraint) is type(SkMLPClassifier._parameter_constraints["activation"][0])
+    assert constraint.is_satisfied_by("gelu") and constraint.is_satisfied_by("relu")
+    assert not constraint.is_satisfied_by("swish")
+    assert SkMLPClassifier._parameter_constraints["activation"][0].options == set(
+        SKLEARN_HIDDEN_ACTIVATIONS)
