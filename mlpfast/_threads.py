@@ -9,19 +9,21 @@ result does not depend on the threads), and the halves run on two threads.
 Splitting the batch beats letting BLAS split each product on small and
 medium layers: the element-wise work and the optimizer step are shared
 too, and the threads meet twice per batch instead of at every product.
-Measured here (2 cores, seconds per epoch, same process):
-64 -> 100 -> 10 on digits, batch 200: 0.0016 with one thread, 0.0010 with
-the halves on two; 784 -> 256 -> 128 -> 10 float32, batch 256: 0.54 with
-OpenBLAS's two threads, 0.40 with the halves.  On layers whose products
+On 2 cores, in one process: a digits epoch (64 -> 100 -> 10, batch 200)
+took about a third less time with the halves on two threads than on one,
+a 784 -> 256 -> 128 -> 10 float32 epoch (batch 256) about a quarter less
+than with OpenBLAS's two threads.  On layers whose products
 reach ``SINGLE_THREAD_MAX_MACS`` multiply-adds, the halves each stream the
 whole weight matrices, which OpenBLAS's threads share out: for those, the
 choice is between the halves and OpenBLAS's threads (then the batch halves
-run one after the other).  784 -> 1024 -> 1024 -> 10 float32, batch 512:
-1.02 with the halves, 1.16 with OpenBLAS's threads (1.28 and 1.07 before
-the optimizer step was fused into one pass).  Giving the helper half of
-each optimizer step while OpenBLAS's threads do the products was tried:
-5 % faster on that network, 40 % slower on the 784 -> 256 -> 128 one
-(OpenBLAS's idle worker spins between products on the helper's core).
+run one after the other).  On 784 -> 1024 -> 1024 -> 10 float32, batch
+512, the halves were about a tenth faster (OpenBLAS's threads were the
+faster before the optimizer step was fused into one pass).  Giving the
+helper half of each optimizer step while OpenBLAS's threads do the
+products was tried: a few percent faster on that network, far slower on
+the 784 -> 256 -> 128 one (OpenBLAS's idle worker spins between products
+on the helper's core).  Figures: bench/MEASUREMENTS.md, 'Batch halves and
+BLAS threads'.
 
 Whether the second thread pays depends on the batch (a batch of fewer than 64
 rows is too little work to share) and on what else the machine is doing: a waiting
@@ -63,17 +65,19 @@ DECISION_SECONDS = 30.0
 # Timing the slower way again costs in proportion to how much slower it was,
 # and a wide margin is unlikely to turn with the machine's load: each
 # MARGIN_PER_DECISION of margin keeps a choice DECISION_SECONDS more, up to
-# MAX_DECISIONS times as long (784 -> 256 -> 128 -> 10 float32: 0.38 s per
-# epoch with the helper, 0.65 without; timed again every 30 s, one fit of
-# 5 epochs in three spent 2 of them the slow way in bench/compare.py).
+# MAX_DECISIONS times as long (784 -> 256 -> 128 -> 10 float32, much faster
+# with the helper: timed again every DECISION_SECONDS, one fit of 5 epochs
+# in three spent 2 of them the slow way in bench/compare.py;
+# bench/MEASUREMENTS.md, 'Thread choice margin').
 MARGIN_PER_DECISION = 0.1
 MAX_DECISIONS = 10
 # A choice made while the other core was briefly busy must not stand for
 # minutes: after a call, OpenBLAS's idle threads spin for about 0.1 s
-# (2^28 cycles), and digits-sized epochs with the helper took 1.3-1.6 us
-# per row instead of 0.5 right after a scikit-learn fit.  So when the
-# slower way's calls were all timed within CONFIRM_SECONDS, it is timed
-# once more when its round is that old.
+# (2^28 cycles), and digits-sized epochs with the helper took about three
+# times as long right after a scikit-learn fit (bench/MEASUREMENTS.md,
+# 'Thread choice after a scikit-learn fit').  So when the slower way's
+# calls were all timed within CONFIRM_SECONDS, it is timed once more when
+# its round is that old.
 CONFIRM_SECONDS = 0.25
 # Calls timed each way before choosing, alternately, or one way's calls in
 # a row where each switch from OpenBLAS's threads to the helper costs a
@@ -82,9 +86,10 @@ CONFIRM_SECONDS = 0.25
 # cache, another process) does not decide for DECISION_SECONDS.
 SAMPLES_PER_CHOICE = 2
 # A timing call covers whole batches worth about this many seconds, not a
-# whole epoch: each epoch timed the slower way cost a fit of three
-# 784 -> 1024 -> 1024 -> 10 epochs (1 s each, 15 % slower without the
-# helper) a twentieth of its time.
+# whole epoch: each epoch timed the slower way cost a fit of three long
+# 784 -> 1024 -> 1024 -> 10 epochs (slower without the helper) about a
+# twentieth of its time (bench/MEASUREMENTS.md, 'Timing calls of a few
+# batches').
 TIMING_CALL_SECONDS = 0.05
 SINGLE_THREAD_MAX_MACS = 1 << 23
 
@@ -106,8 +111,9 @@ NO_ROUND = TimingRound(-np.inf, np.inf, 0, -np.inf)
 
 
 def _blas_controller():
-    # Built on first use, once scipy's BLAS is loaded; inspecting the
-    # loaded libraries costs about 0.3 ms, limiting through it about 10 us.
+    # Built on first use, once scipy's BLAS is loaded, and kept: inspecting
+    # the loaded libraries costs some thirty times as much as limiting
+    # through it (bench/MEASUREMENTS.md, 'threadpoolctl controller').
     global _controller
     if _controller is None:
         _controller = ThreadpoolController()
@@ -215,7 +221,8 @@ class HelperThreadChoice:
         limit stays between calls made the same way: given back between two
         calls with the helper, OpenBLAS's threads would run what comes in
         between (scipy's L-BFGS step) and then spin on the helper's core
-        (L-BFGS on digits: 2.7 ms per iteration instead of 2.2).
+        (L-BFGS on digits: about a fifth slower per iteration;
+        bench/MEASUREMENTS.md, 'One-thread BLAS limit between helper calls').
         """
         if hold and self._one_blas_thread is None:
             self._one_blas_thread = single_blas_thread()
@@ -330,13 +337,14 @@ class HelperThreadChoice:
         After a call on OpenBLAS's threads, its idle worker spins for about
         0.1 s on the helper's core: between training epochs, a 1024-row
         call of 784 -> 1024 -> 1024 -> 10 float32 with the helper then took
-        88 ms instead of 49.  Not between L-BFGS evaluations: there the
+        nearly twice as long.  Not between L-BFGS evaluations: there the
         first call with the helper after one on OpenBLAS's threads was not
-        slowed (digits, 64 -> 100 -> 10: 1.1-1.3 ms), while the helper's
-        first calls of a fit were (2-5 ms against 1.1, and 1.2-1.4 us per
-        row against 0.8 for OpenBLAS's threads when they were timed first,
-        in a row: the fit then chose OpenBLAS's threads, 2.5-2.8 ms per
-        iteration in ``compare.py --quick`` instead of 2.3-2.6).
+        slowed (digits, 64 -> 100 -> 10), while the helper's first calls of
+        a fit were, two to four times over (timed first, in a row, they made
+        the helper look slower per row than OpenBLAS's threads: the fit then
+        chose OpenBLAS's threads, slightly slower per iteration in
+        ``compare.py --quick``).  Figures: bench/MEASUREMENTS.md, 'Switching
+        from OpenBLAS's threads to the helper'.
         """
         return self.back_to_back and self.blas_threads_alone
 
@@ -345,8 +353,9 @@ class HelperThreadChoice:
 
         Such a call (see ``_switch_is_costly``) trains but is not counted,
         and the next one is timed.  Counting it made L-BFGS on digits choose
-        OpenBLAS's threads (2.4 ms per iteration instead of 1.9), where the
-        switch is not costly.
+        OpenBLAS's threads (about a quarter slower per iteration), where the
+        switch is not costly (bench/MEASUREMENTS.md, 'Switching from
+        OpenBLAS's threads to the helper').
         """
         return use_helper and self._switch_is_costly() and self._last_used_helper is False
 
