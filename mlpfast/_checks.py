@@ -88,9 +88,9 @@ def hidden_layer_sizes_list(hidden_layer_sizes):
 
 # A fit that needs less memory than this process already holds fits in any
 # limit it runs under: with numpy, scipy and scikit-learn imported it holds
-# more than 150 MiB (187 MiB measured after ``import mlpfast``).  Smaller
-# fits skip reading the limits, three files that took 0.16 ms per fit (a
-# sixth of a 200-row partial_fit call).
+# several times SURELY_AVAILABLE_BYTES.  Smaller fits skip reading the
+# limits, three files that took about a sixth of a 200-row partial_fit
+# call (bench/MEASUREMENTS.md, 'Memory limit reading').
 SURELY_AVAILABLE_BYTES = 32 * 2**20
 
 

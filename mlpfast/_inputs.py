@@ -110,7 +110,8 @@ def indicator_matrix(positions, n_classes):
     """The bool targets LabelBinarizer.transform gives for labels at positions.
 
     Its own path builds a sparse matrix and checks the labels' type again:
-    0.6 ms of a 200-row ``partial_fit`` call that took 2.1 ms.  Two classes
+    over a quarter of a 200-row ``partial_fit`` call (bench/MEASUREMENTS.md,
+    'Class targets without LabelBinarizer').  Two classes
     give one column (the second class), more give one column per class, as
     there; ``n_classes`` must be at least 2.
     """

@@ -258,7 +258,8 @@ class EpochRunner:
             # sklearn.utils.shuffle permutes np.arange(n) in place with the
             # random state and indexes with it; the same swaps made on the
             # order itself give the same order, without the argument
-            # validation that cost a tenth of a digits-sized epoch.
+            # validation that cost a tenth of a digits-sized epoch
+            # (bench/MEASUREMENTS.md, 'Epoch shuffle').
             random_state.shuffle(self.sample_order)
         n_rows = self.X.shape[0]
         loss_sum, start = 0.0, 0
