@@ -53,8 +53,9 @@ void mlpf_unknown_code(const char *table, int code)
  * no weight or moment is ever stored as a subnormal: weights of inputs that
  * are always 0 only shrink (their gradient is the L2 term), and after ~1900
  * digits epochs 942 of the 6400 first-layer weights were subnormal, each
- * product with them a microcode assist: 16 ms per epoch instead of 1.05
- * (scikit-learn, which keeps them, went from 6.3 to 19.7 ms).  Flushed,
+ * product with them a microcode assist: epochs took about fifteen times as
+ * long (scikit-learn's epochs, which keep them, about three times;
+ * bench/MEASUREMENTS.md, 'Subnormal weights').  Flushed,
  * a weight differs from scikit-learn's by less than the smallest normal
  * number (2.2e-308; 1.2e-38 in float32), which changes no prediction.
  * Functions of their own, called around the step from another translation

@@ -441,8 +441,8 @@ MLPF_DISPATCH void MLPF_NAME(mlpf_column_sums, SFX)(const REAL *delta, ptrdiff_t
  * By 4 x 4 blocks held in four vectors and transposed with shuffles, where
  * the compiler has them (elementwise.c: MLPF_SHUFFLE4): a plain
  * double loop stores one element per row of dst, and an 8 x 8 tile copied
- * through a local array was not vectorised either (64 x 64 doubles: 2.2 and
- * 1.9 us; by shuffles, 0.84).
+ * through a local array was not vectorised either: the shuffles take less
+ * than half their time (bench/MEASUREMENTS.md, 'Transpose by shuffles').
  */
 MLPF_DISPATCH void MLPF_NAME(mlpf_transpose, SFX)(const REAL *src, ptrdiff_t n_rows,
                                                   ptrdiff_t n_cols, REAL *dst)

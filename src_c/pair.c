@@ -17,13 +17,14 @@
 /*
  * How a waiting thread waits.  The serial step between two batch halves
  * (optimizer step, row gathering, a signal check) takes tens of
- * microseconds, and a wake-up from sleep took ~50 us here (a virtual
- * machine), as long as a small batch half; so the waiting thread first
+ * microseconds, and a wake-up from sleep took about as long on a virtual
+ * machine, as long as a small batch half; so the waiting thread first
  * polls, for SPIN_NANOSECONDS, then polls yielding its core between polls
  * (a thread that is ready to run on the same core, such as the one it
  * waits for on a busy machine, runs instead), and sleeps only after
  * YIELD_NANOSECONDS.  Time, not a count of pause instructions: pause lasts
- * 10 ns on some processors and 40 on others.
+ * several times longer on some processors than on others.  Figures:
+ * bench/MEASUREMENTS.md, 'Helper thread start and wake-up'.
  */
 #define SPIN_NANOSECONDS 20000
 #define YIELD_NANOSECONDS 200000
