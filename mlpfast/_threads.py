@@ -344,7 +344,7 @@ class HelperThreadChoice:
         the helper look slower per row than OpenBLAS's threads: the fit then
         chose OpenBLAS's threads, slightly slower per iteration in
         ``compare.py --quick``).  Figures: bench/MEASUREMENTS.md, 'Switching
-        from OpenBLAS's threads to the helper'.
+        to the helper after OpenBLAS'.
         """
         return self.back_to_back and self.blas_threads_alone
 
@@ -354,8 +354,8 @@ class HelperThreadChoice:
         Such a call (see ``_switch_is_costly``) trains but is not counted,
         and the next one is timed.  Counting it made L-BFGS on digits choose
         OpenBLAS's threads (about a quarter slower per iteration), where the
-        switch is not costly (bench/MEASUREMENTS.md, 'Switching from
-        OpenBLAS's threads to the helper').
+        switch is not costly (bench/MEASUREMENTS.md, 'Switching to the
+        helper after OpenBLAS').
         """
         return use_helper and self._switch_is_costly() and self._last_used_helper is False
 
