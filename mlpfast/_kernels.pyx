@@ -73,22 +73,26 @@ LOSS_OF_OUTPUT = {
     "exp": MLPF_POISSON_LOSS,
 }
 
-cdef enum:
-    # Rows per chunk in predict and in the full-data loss: bounds the
+# Limits the Python layer reads too (mlpfast._checks, mlpfast._threads),
+# hence exported (cpdef) under the same names.
+cpdef enum:
+    # Most rows per chunk in predict and in the full-data loss: bounds the
     # workspace, not the result.
-    CHUNK_ROWS = 4096
-    # Most workspace elements a chunk may take (64 Mi: 512 MiB in float64),
-    # so that very wide layers get fewer rows per chunk, not a huge buffer.
-    CHUNK_ELEMENTS = 1 << 26
+    MAX_CHUNK_ROWS = 4096
     # BLAS takes 32-bit sizes.
     MAX_BLAS_INT = 2147483647
-    # Mini-batches between checks for Ctrl-C inside an epoch.
-    SIGNAL_CHECK_BATCHES = 4
     # A mini-batch of at least this many rows is computed as two halves
     # whose gradients are then added (on two threads when train_epoch is
     # given the helper thread, one after the other when not).  It depends on
     # the batch alone, so a fit's result never depends on the thread count.
     SPLIT_MIN_ROWS = 64
+
+cdef enum:
+    # Most workspace elements a chunk may take (64 Mi: 512 MiB in float64),
+    # so that very wide layers get fewer rows per chunk, not a huge buffer.
+    CHUNK_ELEMENTS = 1 << 26
+    # Mini-batches between checks for Ctrl-C inside an epoch.
+    SIGNAL_CHECK_BATCHES = 4
     # Backpropagation's delta @ W^T reaches BLAS as a product with its first
     # operand transposed.  OpenBLAS (SkylakeX kernels) packs small products of
     # that form, but sends the same product on a transposed copy of W to its
@@ -98,12 +102,6 @@ cdef enum:
     # of a tiny_sgd epoch went from 50 % to 41 %).  Up to this many
     # multiply-adds; above, both forms are packed and take the same time.
     TRANSPOSED_COPY_MAX_MACS = 1000000
-
-# The same limits for the Python layer's checks (mlpfast._checks), and the
-# smallest batch that train_epoch splits in halves (mlpfast._threads).
-MAX_BLAS_SIZE = MAX_BLAS_INT
-MAX_CHUNK_ROWS = CHUNK_ROWS
-MIN_SPLIT_BATCH_ROWS = SPLIT_MIN_ROWS
 
 # scikit-learn's loss (numpy.average) raises this for weights summing to 0.
 ZERO_WEIGHT_SUM_MESSAGE = "Weights sum to zero, can't be normalized"
@@ -191,8 +189,8 @@ cdef class Network:
 
     cdef Py_ssize_t chunk_rows(self, Py_ssize_t n_samples):
         """Rows per chunk for a pass over n_samples rows: at least 1, at most
-        CHUNK_ROWS, within CHUNK_ELEMENTS of workspace and BLAS's size limit."""
-        cdef Py_ssize_t rows = min(n_samples, CHUNK_ROWS), l
+        MAX_CHUNK_ROWS, within CHUNK_ELEMENTS of workspace and BLAS's size limit."""
+        cdef Py_ssize_t rows = min(n_samples, MAX_CHUNK_ROWS), l
         cdef Py_ssize_t widest = 1, per_row = self.workspace_size(1)
         for l in range(self.shape.n_layers + 1):
             widest = max(widest, self.shape.units[l])

@@ -57,11 +57,10 @@ from conftest import (
 )
 from mlpfast import _kernels, _threads
 from mlpfast._inputs import kernel_matrix
+from mlpfast._kernels import SPLIT_MIN_ROWS
 from mlpfast._network import NetworkLayout
 from mlpfast._solvers import AdamOptimizer, SGDOptimizer
 from mlpfast._threads import HelperThreadChoice
-
-SPLIT_MIN_ROWS = _kernels.MIN_SPLIT_BATCH_ROWS
 
 
 def helper_arg(use_helper):

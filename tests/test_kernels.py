@@ -546,7 +546,7 @@ def numpy_gradient(X, Y, params, sample_weight, split):
 def test_gradient_mean_is_exactly_numpys_division(n_rows, row_weight, dtype):
     X, Y, params, sample_weight = one_input_problem(n_rows, row_weight, dtype)
     net = make_network((1, 1), "relu", "identity")
-    split = n_rows >= _kernels.MIN_SPLIT_BATCH_ROWS
+    split = n_rows >= _kernels.SPLIT_MIN_ROWS
     expected = numpy_gradient(X, Y, params, sample_weight, split)
 
     grad = np.empty_like(params)
