@@ -88,8 +88,8 @@ def hidden_layer_sizes_list(hidden_layer_sizes):
 # A fit that needs less memory than this process already holds fits in any
 # limit it runs under: with numpy, scipy and scikit-learn imported it holds
 # more than 150 MiB (187 MiB measured after ``import mlpfast``).  Smaller
-# fits skip reading the limits, three files that took 0.16 ms per fit (a
-# sixth of a 200-row partial_fit call).
+# fits skip reading the limits, three files whose reading is a noticeable
+# part of a small partial_fit call.
 SURELY_AVAILABLE_BYTES = 32 * 2**20
 
 

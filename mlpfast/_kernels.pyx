@@ -12,7 +12,8 @@ parameters.
 
 The input X is either a C-contiguous array or a CSR matrix whose
 ``indices``/``indptr`` are intp arrays and whose structure the caller has
-validated (mlpfast._sparse_input); only the first layer's products differ.
+validated (mlpfast._inputs.kernel_matrix); only the first layer's products
+differ.
 
 Every ``def`` function checks the shapes of what it is given before any
 unchecked (nogil) code runs; the ``cdef`` functions below them trust their
@@ -96,10 +97,7 @@ cdef enum:
     # Backpropagation's delta @ W^T reaches BLAS as a product with its first
     # operand transposed.  OpenBLAS (SkylakeX kernels) packs small products of
     # that form, but sends the same product on a transposed copy of W to its
-    # small-matrix kernels: 32 x 64 @ 64 x 64 float64 in 4.6 us instead of
-    # 7.3, 100 x 10 @ 10 x 100 in 4.3 instead of 7.1 (numpy's OpenBLAS
-    # 0.3.31; with scipy's 0.3.30, which mlpfast calls, the products' share
-    # of a tiny_sgd epoch went from 50 % to 41 %).  Up to this many
+    # small-matrix kernels, which are faster there.  Up to this many
     # multiply-adds; above, both forms are packed and take the same time.
     TRANSPOSED_COPY_MAX_MACS = 1000000
 
@@ -110,11 +108,11 @@ ZERO_WEIGHT_SUM_MESSAGE = "Weights sum to zero, can't be normalized"
 cdef class HelperThread:
     """A second thread for train_epoch and loss_gradient, kept across calls.
 
-    Starting a thread and waking a sleeping one each cost ~50-60 us here,
-    the time of a third of a digits-sized batch; one thread kept for a whole
-    fit is still polling when the next epoch begins.  Serves one kernel call
-    at a time.  If no thread can be started, calls run their halves on the
-    calling thread (same result).
+    Starting a thread and waking a sleeping one each cost about as much as
+    computing a small batch half; one thread kept for a whole fit is still
+    polling when the next epoch begins.  Serves one kernel call at a time.
+    If no thread can be started, calls run their halves on the calling
+    thread (same result).
     """
     cdef mlpf_pair *pair
     cdef bint busy
