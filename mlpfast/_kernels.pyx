@@ -348,15 +348,17 @@ cdef class InputMatrix:
         self.sparse_rows.indptr = <const intp_t *> data_pointer(X.indptr)
 
 
-cdef void carve_workspace(const NetShape *net, floating *workspace, Py_ssize_t n_rows,
-                          floating **activations, floating **deltas) noexcept nogil:
-    """Point activations[1:] and deltas[:] at consecutive slices of workspace."""
-    cdef Py_ssize_t l
+cdef void carve_workspace(const NetShape *net, cnp.ndarray workspace, Py_ssize_t n_rows,
+                          void **activations, void **deltas):
+    """Point activations[1:] and deltas[:] at consecutive slices of workspace,
+    n_rows rows of each layer (workspace_size(n_rows) elements in all)."""
+    cdef char *base = <char *> cnp.PyArray_DATA(workspace)
+    cdef Py_ssize_t itemsize = workspace.itemsize, offset = 0, l
     for l in range(1, net.n_layers + 1):
-        activations[l] = workspace
-        workspace += n_rows * net.units[l]
-        deltas[l - 1] = workspace
-        workspace += n_rows * net.units[l]
+        activations[l] = base + offset * itemsize
+        offset += n_rows * net.units[l]
+        deltas[l - 1] = base + offset * itemsize
+        offset += n_rows * net.units[l]
 
 
 cdef inline void select_input_rows(floating **activations, SparseRows *sparse,
@@ -554,7 +556,7 @@ cdef class BatchHalves:
     halves[0] can take a whole batch of ``max_rows`` rows (batches that are
     not split), halves[1] at most half of one; each has its own workspace,
     layer pointer tables and gradient.  The caller points them at its data
-    with point_halves.
+    with point_at.
 
     Parameters
     ----------
@@ -584,20 +586,10 @@ cdef class BatchHalves:
         self.halves[1].deltas = self.second_pointers.deltas
         self.halves[1].grad = <void *> data_pointer(grad_second)
         self.halves[0].transposed_coefs = self.halves[1].transposed_coefs = self.transposed.coefs
-        if dtype == np.float64:
-            carve_workspace(&net.shape, <double *> data_pointer(first_workspace), max_rows,
-                            <double **> self.halves[0].activations,
-                            <double **> self.halves[0].deltas)
-            carve_workspace(&net.shape, <double *> data_pointer(second_workspace),
-                            second_rows, <double **> self.halves[1].activations,
-                            <double **> self.halves[1].deltas)
-        else:
-            carve_workspace(&net.shape, <float *> data_pointer(first_workspace), max_rows,
-                            <float **> self.halves[0].activations,
-                            <float **> self.halves[0].deltas)
-            carve_workspace(&net.shape, <float *> data_pointer(second_workspace),
-                            second_rows, <float **> self.halves[1].activations,
-                            <float **> self.halves[1].deltas)
+        carve_workspace(&net.shape, first_workspace, max_rows, self.halves[0].activations,
+                        self.halves[0].deltas)
+        carve_workspace(&net.shape, second_workspace, second_rows, self.halves[1].activations,
+                        self.halves[1].deltas)
 
     cdef void point_at(self, const NetShape *shape, InputMatrix inputs, const void *params,
                        const unsigned char *y_labels, const void *y_values, void *grad):
@@ -627,6 +619,10 @@ cdef class BatchHalves:
         return self.transposed.coefs
 
 
+# mlpf_pair_run calls a plain C function pointer, mlpf_part_fn:
+# void (*)(void *, int).  A fused Cython function must take an argument of
+# the fused type, so none has that signature; hence one such function per
+# dtype, each calling its specialization of the fused one.
 cdef void compute_half_f64(void *halves, int part) noexcept nogil:
     cdef BatchHalf *half = &(<BatchHalf *> halves)[part]
     compute_half(half, <double *> half.grad)
@@ -784,6 +780,7 @@ cdef void step_range(ParamRange *part, floating *params) noexcept nogil:
     mlpf_flush_subnormals_end(saved_fp_mode)
 
 
+# One per dtype for mlpf_part_fn, as compute_half_f64 and _f32 are.
 cdef void step_range_f64(void *ranges, int part) noexcept nogil:
     cdef ParamRange *param_range = &(<ParamRange *> ranges)[part]
     step_range(param_range, <double *> param_range.params)
@@ -1012,14 +1009,13 @@ def forward(Network net, X, const floating[::1] params, bint require_finite=Fals
     cdef SparseRows sparse_rows = inputs.sparse_rows
     cdef SparseRows *sparse = &sparse_rows if inputs.is_sparse else NULL
     cdef floating[:, ::1] out = out_array
-    cdef floating[::1] workspace = np.empty(net.workspace_size(chunk), dtype=dtype)
+    workspace = np.empty(net.workspace_size(chunk), dtype=dtype)
     cdef LayerPointers pointers = LayerPointers(n_layers)
+    carve_workspace(shape, workspace, chunk, pointers.activations, pointers.deltas)
     cdef floating **activations = <floating **> pointers.activations
-    cdef floating **deltas = <floating **> pointers.deltas
     cdef Py_ssize_t start = 0, n_rows
 
     with nogil:
-        carve_workspace(shape, &workspace[0], chunk, activations, deltas)
         while start < n_samples:
             n_rows = min(chunk, n_samples - start)
             select_input_rows(activations, sparse, x_data, start, inputs.n_features)
