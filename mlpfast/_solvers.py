@@ -4,6 +4,8 @@ Everything that happens inside an epoch runs in ``mlpfast._kernels``; this
 module keeps what happens between epochs (shuffling, learning-rate
 schedules) and the state that lives across them.
 """
+import contextlib
+
 import numpy as np
 
 from mlpfast import _kernels
@@ -42,6 +44,16 @@ class SGDOptimizer:
         self.nesterov = bool(nesterov)
         self.power_t = power_t
         self.moment_1 = np.zeros(n_params, dtype=dtype)
+
+    @contextlib.contextmanager
+    def kernel_state(self):
+        """train_epoch's optimizer arguments: (step state, velocities, None).
+
+        The kernel updates the velocities in place.  The rate changes only
+        between epochs (the schedule), so nothing is adopted afterwards.
+        """
+        step = _kernels.StepState.sgd(self.learning_rate, self.momentum, self.nesterov)
+        yield step, self.moment_1, None
 
     def iteration_ends(self, time_step):
         """Apply the schedule after an epoch; ``time_step`` is samples seen."""
@@ -92,6 +104,22 @@ class AdamOptimizer:
         self.t = 0
         self.moment_1 = np.zeros(n_params, dtype=dtype)
         self.moment_2 = np.zeros(n_params, dtype=dtype)
+
+    @contextlib.contextmanager
+    def kernel_state(self):
+        """train_epoch's optimizer arguments: (step state, moment_1, moment_2).
+
+        The kernel updates the moments in place and advances the step state
+        batch by batch; its step count and rate are adopted on leaving the
+        block, also after an epoch that stopped early (Ctrl-C, zero weights).
+        """
+        step = _kernels.StepState.adam(self.learning_rate_init, self.learning_rate,
+                                       self.beta_1, self.beta_2, self.epsilon, self.t)
+        try:
+            yield step, self.moment_1, self.moment_2
+        finally:
+            self.t = step.t
+            self.learning_rate = step.learning_rate
 
     def iteration_ends(self, time_step):
         """Adam has no schedule between epochs."""
@@ -167,10 +195,12 @@ class EpochRunner:
             stop = n_rows
             if self.helper_threads is not None:
                 stop = start + self.helper_threads.call_rows(n_rows - start, self.batch_size)
-            loss_sum = call_kernel(
-                self.helper_threads, _kernels.train_epoch, stop - start,
-                self.network, self.X, self.Y, self.sample_order, self.batch_size,
-                params, optimizer, self.sample_weight, rows=(start, stop), loss_sum=loss_sum,
-            )
+            with optimizer.kernel_state() as (step, moment_1, moment_2):
+                loss_sum = call_kernel(
+                    self.helper_threads, _kernels.train_epoch, stop - start,
+                    self.network, self.X, self.Y, self.sample_order, self.batch_size,
+                    params, step, moment_1, moment_2, self.sample_weight,
+                    rows=(start, stop), loss_sum=loss_sum,
+                )
             start = stop
         return loss_sum / n_rows
