@@ -1,5 +1,9 @@
 """Build script: declares the compiled extension; metadata is in pyproject.toml.
 
+Before cythonize it renders the Tempita templates mlpfast/*.tp into the
+sources they generate (mlpfast/_elementwise.pxd), as scikit-learn makes its
+_loss sources; edit the templates, not the generated files.
+
 Environment variables read at build time:
   MLPFAST_NATIVE=1  add -march=native (faster on the build machine only;
                     the default flags are portable).

@@ -688,6 +688,9 @@ cdef class StepState:
     """
     cdef OptimizerStep step
 
+    def __init__(self):
+        raise TypeError("build a StepState with StepState.sgd or StepState.adam")
+
     @staticmethod
     def sgd(double learning_rate, double momentum, bint nesterov):
         """SGD with momentum, Nesterov's look-ahead if ``nesterov``."""

@@ -86,9 +86,10 @@ class AdamOptimizer:
     Attributes
     ----------
     t : int
-        Steps taken (mini-batches), advanced by the kernel.
+        Steps taken (mini-batches), adopted from the kernel's step state
+        (kernel_state).
     learning_rate : float
-        The bias-corrected rate of the last step.
+        The bias-corrected rate of the last step, adopted likewise.
     moment_1, moment_2 : ndarray of shape (n_params,)
         First and second moment estimates, updated in place by the kernel.
     """
