@@ -1,5 +1,9 @@
 """Build script: declares the compiled extension; metadata is in pyproject.toml.
 
+Before cythonize it renders the Tempita templates mlpfast/*.tp into the
+sources they generate (mlpfast/_elementwise.pxd), as scikit-learn makes its
+_loss sources; edit the templates, not the generated files.
+
 Environment variables read at build time:
   MLPFAST_NATIVE=1  add -march=native (faster on the build machine only;
                     the default flags are portable).
@@ -11,6 +15,7 @@ Environment variables read at build time:
                     with LD_PRELOAD=$(gcc -print-file-name=libasan.so) and
                     ASAN_OPTIONS=detect_leaks=0 to import the result.
 """
+import glob
 import os
 import subprocess
 import sys
@@ -18,6 +23,7 @@ import sysconfig
 import tempfile
 
 import numpy
+from Cython import Tempita
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
@@ -50,6 +56,25 @@ def _compiler_accepts(flags):
         except OSError:
             return False
     return result.returncode == 0
+
+
+def render_templates():
+    """Render each mlpfast/*.tp (Tempita) into the file named without .tp.
+
+    A file whose rendering has not changed is left alone, so that its
+    timestamp does not make cythonize recompile what depends on it.
+    """
+    for template_path in glob.glob(os.path.join("mlpfast", "*.tp")):
+        with open(template_path, encoding="utf-8") as template_file:
+            template = Tempita.Template(template_file.read(), name=template_path)
+        rendered = template.substitute()
+        target_path = template_path[:-len(".tp")]
+        if os.path.exists(target_path):
+            with open(target_path, encoding="utf-8") as target_file:
+                if target_file.read() == rendered:
+                    continue
+        with open(target_path, "w", encoding="utf-8") as target_file:
+            target_file.write(rendered)
 
 
 link_args = []
@@ -85,6 +110,8 @@ extensions = [
     ),
 ]
 
+# Generated sources first (mlpfast/_elementwise.pxd), as cythonize reads them.
+render_templates()
 setup(
     ext_modules=cythonize(
         extensions,

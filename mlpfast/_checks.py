@@ -25,8 +25,7 @@ import sys
 
 import numpy as np
 
-from mlpfast._kernels import MAX_BLAS_SIZE as MAX_BLAS_INT
-from mlpfast._kernels import MAX_CHUNK_ROWS as LBFGS_CHUNK_ROWS
+from mlpfast._kernels import MAX_BLAS_INT, MAX_CHUNK_ROWS
 
 # The float64 vectors scipy's L-BFGS-B (m = 10) keeps.
 LBFGS_VECTORS = 25
@@ -164,9 +163,9 @@ def check_network_size(layer_units, dtype, n_samples, batch_size, solver):
     units = [int(u) for u in layer_units]
     itemsize = np.dtype(dtype).itemsize
     if solver == "lbfgs":
-        # Full batch, in chunks of the kernels' CHUNK_ROWS rows; scipy's
-        # L-BFGS-B keeps about 2 * 10 correction vectors plus a few more.
-        batch_rows = min(LBFGS_CHUNK_ROWS, max(n_samples, 1))
+        # Full batch, in chunks of at most the kernels' MAX_CHUNK_ROWS rows;
+        # scipy's L-BFGS-B keeps about 2 * 10 correction vectors plus a few more.
+        batch_rows = min(MAX_CHUNK_ROWS, max(n_samples, 1))
         n_moments = LBFGS_VECTORS
         dtype = np.float64  # L-BFGS-B works in float64 whatever X's dtype
         itemsize = 8

@@ -12,7 +12,8 @@ parameters.
 
 The input X is either a C-contiguous array or a CSR matrix whose
 ``indices``/``indptr`` are intp arrays and whose structure the caller has
-validated (mlpfast._sparse_input); only the first layer's products differ.
+validated (mlpfast._inputs.kernel_matrix); only the first layer's products
+differ.
 
 Every ``def`` function checks the shapes of what it is given before any
 unchecked (nogil) code runs; the ``cdef`` functions below them trust their
@@ -105,37 +106,32 @@ ACTIVATION_CODES = {name: code for name, code, _, _ in activation_table()}
 # output activation belongs to one loss only).
 LOSS_OF_OUTPUT = {output: code for _, code, output in loss_table()}
 
-cdef enum:
-    # Rows per chunk in predict and in the full-data loss: bounds the
+# Limits the Python layer reads too (mlpfast._checks, mlpfast._threads),
+# hence exported (cpdef) under the same names.
+cpdef enum:
+    # Most rows per chunk in predict and in the full-data loss: bounds the
     # workspace, not the result.
-    CHUNK_ROWS = 4096
-    # Most workspace elements a chunk may take (64 Mi: 512 MiB in float64),
-    # so that very wide layers get fewer rows per chunk, not a huge buffer.
-    CHUNK_ELEMENTS = 1 << 26
+    MAX_CHUNK_ROWS = 4096
     # BLAS takes 32-bit sizes.
     MAX_BLAS_INT = 2147483647
-    # Mini-batches between checks for Ctrl-C inside an epoch.
-    SIGNAL_CHECK_BATCHES = 4
     # A mini-batch of at least this many rows is computed as two halves
     # whose gradients are then added (on two threads when train_epoch is
     # given the helper thread, one after the other when not).  It depends on
     # the batch alone, so a fit's result never depends on the thread count.
     SPLIT_MIN_ROWS = 64
+
+cdef enum:
+    # Most workspace elements a chunk may take (64 Mi: 512 MiB in float64),
+    # so that very wide layers get fewer rows per chunk, not a huge buffer.
+    CHUNK_ELEMENTS = 1 << 26
+    # Mini-batches between checks for Ctrl-C inside an epoch.
+    SIGNAL_CHECK_BATCHES = 4
     # Backpropagation's delta @ W^T reaches BLAS as a product with its first
     # operand transposed.  OpenBLAS (SkylakeX kernels) packs small products of
     # that form, but sends the same product on a transposed copy of W to its
-    # small-matrix kernels: 32 x 64 @ 64 x 64 float64 in 4.6 us instead of
-    # 7.3, 100 x 10 @ 10 x 100 in 4.3 instead of 7.1 (numpy's OpenBLAS
-    # 0.3.31; with scipy's 0.3.30, which mlpfast calls, the products' share
-    # of a tiny_sgd epoch went from 50 % to 41 %).  Up to this many
+    # small-matrix kernels, which are faster there.  Up to this many
     # multiply-adds; above, both forms are packed and take the same time.
     TRANSPOSED_COPY_MAX_MACS = 1000000
-
-# The same limits for the Python layer's checks (mlpfast._checks), and the
-# smallest batch that train_epoch splits in halves (mlpfast._threads).
-MAX_BLAS_SIZE = MAX_BLAS_INT
-MAX_CHUNK_ROWS = CHUNK_ROWS
-MIN_SPLIT_BATCH_ROWS = SPLIT_MIN_ROWS
 
 # scikit-learn's loss (numpy.average) raises this for weights summing to 0.
 ZERO_WEIGHT_SUM_MESSAGE = "Weights sum to zero, can't be normalized"
@@ -144,11 +140,11 @@ ZERO_WEIGHT_SUM_MESSAGE = "Weights sum to zero, can't be normalized"
 cdef class HelperThread:
     """A second thread for train_epoch and loss_gradient, kept across calls.
 
-    Starting a thread and waking a sleeping one each cost ~50-60 us here,
-    the time of a third of a digits-sized batch; one thread kept for a whole
-    fit is still polling when the next epoch begins.  Serves one kernel call
-    at a time.  If no thread can be started, calls run their halves on the
-    calling thread (same result).
+    Starting a thread and waking a sleeping one each cost about as much as
+    computing a small batch half; one thread kept for a whole fit is still
+    polling when the next epoch begins.  Serves one kernel call at a time.
+    If no thread can be started, calls run their halves on the calling
+    thread (same result).
     """
     cdef mlpf_pair *pair
     cdef bint busy
@@ -227,8 +223,8 @@ cdef class Network:
 
     cdef Py_ssize_t chunk_rows(self, Py_ssize_t n_samples):
         """Rows per chunk for a pass over n_samples rows: at least 1, at most
-        CHUNK_ROWS, within CHUNK_ELEMENTS of workspace and BLAS's size limit."""
-        cdef Py_ssize_t rows = min(n_samples, CHUNK_ROWS), l
+        MAX_CHUNK_ROWS, within CHUNK_ELEMENTS of workspace and BLAS's size limit."""
+        cdef Py_ssize_t rows = min(n_samples, MAX_CHUNK_ROWS), l
         cdef Py_ssize_t widest = 1, per_row = self.workspace_size(1)
         for l in range(self.shape.n_layers + 1):
             widest = max(widest, self.shape.units[l])
@@ -388,15 +384,17 @@ cdef class InputMatrix:
         self.sparse_rows.indptr = <const intp_t *> data_pointer(X.indptr)
 
 
-cdef void carve_workspace(const NetShape *net, floating *workspace, Py_ssize_t n_rows,
-                          floating **activations, floating **deltas) noexcept nogil:
-    """Point activations[1:] and deltas[:] at consecutive slices of workspace."""
-    cdef Py_ssize_t l
+cdef void carve_workspace(const NetShape *net, cnp.ndarray workspace, Py_ssize_t n_rows,
+                          void **activations, void **deltas):
+    """Point activations[1:] and deltas[:] at consecutive slices of workspace,
+    n_rows rows of each layer (workspace_size(n_rows) elements in all)."""
+    cdef char *base = <char *> cnp.PyArray_DATA(workspace)
+    cdef Py_ssize_t itemsize = workspace.itemsize, offset = 0, l
     for l in range(1, net.n_layers + 1):
-        activations[l] = workspace
-        workspace += n_rows * net.units[l]
-        deltas[l - 1] = workspace
-        workspace += n_rows * net.units[l]
+        activations[l] = base + offset * itemsize
+        offset += n_rows * net.units[l]
+        deltas[l - 1] = base + offset * itemsize
+        offset += n_rows * net.units[l]
 
 
 cdef inline void select_input_rows(floating **activations, SparseRows *sparse,
@@ -544,7 +542,8 @@ cdef struct BatchHalf:
     const void *weights          # this half's sample weights, or NULL
     void **activations
     void **deltas
-    void **transposed_coefs      # TransposedWeights.coefs of the call
+    void **transposed_coefs      # TransposedWeights.coefs of the call: to
+                                 #   refresh_transposed after each step
     void *grad                   # raw gradient sums of this half
     bint accumulate              # add to grad instead of overwriting it
     double loss_sum              # out: this half's (weighted) loss sum
@@ -595,7 +594,7 @@ cdef class BatchHalves:
     halves[0] can take a whole batch of ``max_rows`` rows (batches that are
     not split), halves[1] at most half of one; each has its own workspace,
     layer pointer tables and gradient.  The caller points them at its data
-    with point_halves.
+    with point_at.
 
     Parameters
     ----------
@@ -625,20 +624,10 @@ cdef class BatchHalves:
         self.halves[1].deltas = self.second_pointers.deltas
         self.halves[1].grad = <void *> data_pointer(grad_second)
         self.halves[0].transposed_coefs = self.halves[1].transposed_coefs = self.transposed.coefs
-        if dtype == np.float64:
-            carve_workspace(&net.shape, <double *> data_pointer(first_workspace), max_rows,
-                            <double **> self.halves[0].activations,
-                            <double **> self.halves[0].deltas)
-            carve_workspace(&net.shape, <double *> data_pointer(second_workspace),
-                            second_rows, <double **> self.halves[1].activations,
-                            <double **> self.halves[1].deltas)
-        else:
-            carve_workspace(&net.shape, <float *> data_pointer(first_workspace), max_rows,
-                            <float **> self.halves[0].activations,
-                            <float **> self.halves[0].deltas)
-            carve_workspace(&net.shape, <float *> data_pointer(second_workspace),
-                            second_rows, <float **> self.halves[1].activations,
-                            <float **> self.halves[1].deltas)
+        carve_workspace(&net.shape, first_workspace, max_rows, self.halves[0].activations,
+                        self.halves[0].deltas)
+        carve_workspace(&net.shape, second_workspace, second_rows, self.halves[1].activations,
+                        self.halves[1].deltas)
 
     cdef void point_at(self, const NetShape *shape, InputMatrix inputs, const void *params,
                        const unsigned char *y_labels, const void *y_values, void *grad):
@@ -660,14 +649,11 @@ cdef class BatchHalves:
             half.n_outputs = shape.units[shape.n_layers]
         self.halves[0].grad = grad
 
-    cdef const void *second_grad(self):
-        return self.halves[1].grad
 
-    cdef void **transposed_coefs(self) noexcept nogil:
-        """The halves' copies of W^T: refresh_transposed them after each step."""
-        return self.transposed.coefs
-
-
+# mlpf_pair_run calls a plain C function pointer, mlpf_part_fn:
+# void (*)(void *, int).  A fused Cython function must take an argument of
+# the fused type, so none has that signature; hence one such function per
+# dtype, each calling its specialization of the fused one.
 cdef void compute_half_f64(void *halves, int part) noexcept nogil:
     cdef BatchHalf *half = &(<BatchHalf *> halves)[part]
     compute_half(half, <double *> half.grad)
@@ -721,27 +707,63 @@ cdef void add_into(floating *total, const floating *part, Py_ssize_t n) noexcept
 cdef struct OptimizerStep:
     bint is_adam
     mlpf_sgd_step sgd
-    mlpf_adam_step adam
+    mlpf_adam_step adam          # adam.learning_rate: the rate of the last step
     double learning_rate_init
-    long t   # Adam's step counter
+    long t                       # Adam's steps taken
 
 
-cdef OptimizerStep read_optimizer(optimizer) except *:
+cdef class StepState:
+    """An optimizer's step state, as train_epoch reads and advances it.
+
+    The contract between the optimizers of mlpfast._solvers and the kernel:
+    an optimizer builds one (sgd or adam) from its attributes and hands it
+    to train_epoch with its moment arrays; the kernel steps with it and
+    advances Adam's step count and rate in it batch by batch, so that it
+    holds the last step taken also when the epoch stops early (Ctrl-C, a
+    zero weight sum); the optimizer then adopts them.  SGD's state does not
+    change within an epoch.
+    """
     cdef OptimizerStep step
-    memset(&step, 0, sizeof(step))
-    step.is_adam = optimizer.name == "adam"
-    if step.is_adam:
-        step.learning_rate_init = optimizer.learning_rate_init
-        step.adam.learning_rate = optimizer.learning_rate
-        step.adam.beta_1 = optimizer.beta_1
-        step.adam.beta_2 = optimizer.beta_2
-        step.adam.epsilon = optimizer.epsilon
-        step.t = optimizer.t
-    else:
-        step.sgd.learning_rate = optimizer.learning_rate
-        step.sgd.momentum = optimizer.momentum
-        step.sgd.nesterov = optimizer.nesterov
-    return step
+
+    def __init__(self):
+        raise TypeError("build a StepState with StepState.sgd or StepState.adam")
+
+    @staticmethod
+    def sgd(double learning_rate, double momentum, bint nesterov):
+        """SGD with momentum, Nesterov's look-ahead if ``nesterov``."""
+        cdef StepState state = StepState.__new__(StepState)
+        state.step.sgd.learning_rate = learning_rate
+        state.step.sgd.momentum = momentum
+        state.step.sgd.nesterov = nesterov
+        return state
+
+    @staticmethod
+    def adam(double learning_rate_init, double learning_rate, double beta_1,
+             double beta_2, double epsilon, long t):
+        """Adam after ``t`` steps, the last one taken at ``learning_rate``."""
+        if t < 0:
+            raise ValueError(f"Adam's step count must be >= 0, got {t}")
+        cdef StepState state = StepState.__new__(StepState)
+        state.step.is_adam = True
+        state.step.learning_rate_init = learning_rate_init
+        state.step.adam.learning_rate = learning_rate
+        state.step.adam.beta_1 = beta_1
+        state.step.adam.beta_2 = beta_2
+        state.step.adam.epsilon = epsilon
+        state.step.t = t
+        return state
+
+    @property
+    def t(self):
+        """Adam's steps taken (0 for SGD)."""
+        return self.step.t
+
+    @property
+    def learning_rate(self):
+        """SGD's rate; Adam's bias-corrected rate of its last step."""
+        if self.step.is_adam:
+            return self.step.adam.learning_rate
+        return self.step.sgd.learning_rate
 
 
 cdef void advance_step(OptimizerStep *step) noexcept nogil:
@@ -825,6 +847,7 @@ cdef void step_range(ParamRange *part, floating *params) noexcept nogil:
     mlpf_flush_subnormals_end(saved_fp_mode)
 
 
+# One per dtype for mlpf_part_fn, as compute_half_f64 and _f32 are.
 cdef void step_range_f64(void *ranges, int part) noexcept nogil:
     cdef ParamRange *param_range = &(<ParamRange *> ranges)[part]
     step_range(param_range, <double *> param_range.params)
@@ -835,21 +858,109 @@ cdef void step_range_f32(void *ranges, int part) noexcept nogil:
     step_range(param_range, <float *> param_range.params)
 
 
-cdef void check_sample_weight(sample_weight, Py_ssize_t n_samples) except *:
-    if sample_weight is not None and (sample_weight.ndim != 1
-                                      or sample_weight.shape[0] != n_samples):
+cdef void check_sample_weight(const floating[::1] sample_weight,
+                              Py_ssize_t n_samples) except *:
+    if sample_weight is not None and sample_weight.shape[0] != n_samples:
         raise ValueError(f"sample_weight must have shape ({n_samples},)")
 
 
-def train_epoch(Network net, X, Y, const intp_t[::1] sample_order,
-                Py_ssize_t batch_size, floating[::1] params, optimizer, sample_weight=None,
-                HelperThread helper_thread=None, rows=None, double loss_sum=0.0):
+cdef struct EpochRun:
+    # What the batch loop of one train_epoch call works on, set up by
+    # train_epoch once every size is checked.  Data pointers are in the
+    # network's dtype.
+    const intp_t *sample_order
+    Py_ssize_t start, stop       # the part of sample_order trained on
+    Py_ssize_t batch_size
+    const void *weights          # the sample weights of all rows, or NULL
+    void *weight_batch           # a batch's sample weights, gathered
+    void *x_batch                # a batch's rows of X and Y, gathered
+    void *y_batch
+    BatchHalf *halves            # BatchHalves.halves of the call
+    ParamRange *ranges           # the two ranges of the optimizer step
+    OptimizerStep *step          # in/out: StepState.step
+    mlpf_pair *pair              # the helper thread, or NULL: halves run here in turn
+    double loss_sum              # in/out: batch losses times lengths, added up
+    bint zero_weight_sum         # out: stopped before a batch of weight sum 0
+
+
+cdef int train_batches(EpochRun *run, floating *params) except -1 nogil:
+    """The batch loop of train_epoch: each batch's gradient, then its step.
+
+    A batch of SPLIT_MIN_ROWS rows or more is computed as two halves,
+    whose gradients the step adds.  Stops before a batch whose sample
+    weights sum to zero, and on Ctrl-C (checked every SIGNAL_CHECK_BATCHES
+    batches; raises KeyboardInterrupt), after the last step taken.
+    """
+    cdef BatchHalf *halves = run.halves
+    cdef ParamRange *ranges = run.ranges
+    cdef const NetShape *shape = halves[0].shape
+    cdef const floating *weights = <const floating *> run.weights
+    cdef floating *weight_batch = <floating *> run.weight_batch if weights != NULL else NULL
+    cdef const floating *grad_second = <const floating *> halves[1].grad
+    cdef mlpf_part_fn compute_part = compute_half_f64 if floating is double else compute_half_f32
+    cdef mlpf_part_fn step_part = step_range_f64 if floating is double else step_range_f32
+    cdef const intp_t *batch_order
+    cdef Py_ssize_t start = run.start, n_rows, first_rows, batch_index = 0, i
+    cdef double weight_sum, batch_loss
+    while start < run.stop:
+        if batch_index % SIGNAL_CHECK_BATCHES == 0:
+            with gil:
+                PyErr_CheckSignals()
+        n_rows = min(run.batch_size, run.stop - start)
+        batch_order = run.sample_order + start
+        if weights != NULL:
+            gather_rows(weights, 1, batch_order, n_rows, weight_batch)
+            weight_sum = vector_sum(weight_batch, n_rows)
+            if weight_sum == 0:
+                run.zero_weight_sum = True
+                return 0
+        else:
+            weight_sum = n_rows
+        refresh_transposed(shape, params, halves[0].transposed_coefs)
+        first_rows = (n_rows + 1) // 2 if n_rows >= SPLIT_MIN_ROWS else n_rows
+        set_half_rows(&halves[0], batch_order, 0, first_rows, <floating *> run.x_batch,
+                      <floating *> run.y_batch, weight_batch)
+        if first_rows == n_rows:
+            compute_part(halves, 0)
+            halves[1].loss_sum = 0.0
+        else:
+            set_half_rows(&halves[1], batch_order, first_rows, n_rows,
+                          <floating *> run.x_batch, <floating *> run.y_batch, weight_batch)
+            run_parts(run.pair, compute_part, halves)
+        for i in range(2):
+            ranges[i].weight_sum = weight_sum
+            ranges[i].grad_second = grad_second if first_rows < n_rows else NULL
+        advance_step(run.step)
+        run_parts(run.pair, step_part, ranges)
+        batch_loss = (halves[0].loss_sum + halves[1].loss_sum) / weight_sum
+        batch_loss += (0.5 * shape.alpha
+                       * (ranges[0].squared_weights + ranges[1].squared_weights)
+                       / weight_sum)
+        run.loss_sum += n_rows * batch_loss
+        start += n_rows
+        batch_index += 1
+    return 0
+
+
+def train_epoch(Network net,
+                X,                                       # IN
+                Y,                                       # IN
+                const intp_t[::1] sample_order,          # IN
+                Py_ssize_t batch_size,
+                floating[::1] params,                    # IN/OUT
+                StepState step not None,                 # IN/OUT
+                floating[::1] moment_1,                  # IN/OUT
+                floating[::1] moment_2,                  # IN/OUT
+                const floating[::1] sample_weight=None,  # IN
+                HelperThread helper_thread=None,
+                rows=None,
+                double loss_sum=0.0):
     """Run one epoch of mini-batch training (or a run of its batches), updating params.
 
     Parameters
     ----------
     net : Network
-    X : ndarray of shape (n_samples, n_features) or CSR matrix, Y's dtype
+    X : ndarray of shape (n_samples, n_features) or CSR matrix, params' dtype
     Y : ndarray of shape (n_samples, n_outputs), C-contiguous
         Targets: params' dtype, or bool/uint8 0/1 labels (binarized classes).
     sample_order : ndarray of shape (n_samples,), intp
@@ -857,11 +968,15 @@ def train_epoch(Network net, X, Y, const intp_t[::1] sample_order,
     batch_size : int
     params : ndarray of shape (n_params,)
         The flat parameter vector, updated in place after every batch.
-    optimizer : SGDOptimizer or AdamOptimizer from mlpfast._solvers
-        Its moment arrays (``moment_1``, and Adam's ``moment_2``) are updated
-        in place; Adam's step counter ``t`` and ``learning_rate`` are written
-        back, also when the epoch is interrupted.
-    sample_weight : ndarray of shape (n_samples,), Y's dtype, or None
+    step : StepState
+        The optimizer's step state (see StepState), advanced in place batch
+        by batch, so that it holds the last step taken however the call
+        ends.
+    moment_1 : ndarray of shape (n_params,), params' dtype
+        SGD's velocities or Adam's first moments, updated in place.
+    moment_2 : ndarray of shape (n_params,), params' dtype, or None
+        Adam's second moments, updated in place; None for SGD.
+    sample_weight : ndarray of shape (n_samples,), params' dtype, or None
     helper_thread : HelperThread or None, default=None
         Compute the two halves of each split batch (SPLIT_MIN_ROWS) on two
         threads: the caller's and this one.  The result is the same either
@@ -884,7 +999,8 @@ def train_epoch(Network net, X, Y, const intp_t[::1] sample_order,
     Raises
     ------
     KeyboardInterrupt
-        On Ctrl-C, between two mini-batches; params hold the last update.
+        On Ctrl-C, between two mini-batches; params, the moments and step
+        hold the last update.
     ZeroDivisionError
         When a batch's sample weights sum to zero, before its update.
     """
@@ -915,22 +1031,16 @@ def train_epoch(Network net, X, Y, const intp_t[::1] sample_order,
             raise ValueError(f"rows must satisfy 0 <= start < stop <= {n_samples}, "
                              f"got {rows!r}")
     net.check_rows(batch_size)
+    if (moment_2 is None) == step.step.is_adam:
+        raise ValueError("moment_2 must be an array for Adam and None for SGD")
+    if (moment_1 is None or moment_1.shape[0] != net.n_params
+            or (moment_2 is not None and moment_2.shape[0] != net.n_params)):
+        raise ValueError("optimizer state does not match the network")
 
-    cdef const floating[::1] weights
+    cdef const NetShape *shape = &net.shape
     cdef floating[:, ::1] x_batch = np.empty((batch_size, n_features), dtype=dtype)
     cdef floating[:, ::1] y_batch = np.empty((batch_size, n_outputs), dtype=dtype)
     cdef floating[::1] weight_batch = np.empty(batch_size, dtype=dtype)
-    cdef bint weighted = sample_weight is not None
-    if weighted:
-        weights = sample_weight
-
-    cdef floating[::1] moment_1 = optimizer.moment_1
-    cdef floating[::1] moment_2 = optimizer.moment_2 if optimizer.name == "adam" else moment_1
-    if moment_1.shape[0] != net.n_params or moment_2.shape[0] != net.n_params:
-        raise ValueError("optimizer state does not match the network")
-    cdef OptimizerStep step = read_optimizer(optimizer)
-    cdef const NetShape *shape = &net.shape
-
     cdef floating[::1] grad = np.empty(net.n_params, dtype=dtype)
     cdef BatchHalves batch_halves = BatchHalves(net, dtype, batch_size)
     cdef const unsigned char *label_data = NULL
@@ -940,92 +1050,61 @@ def train_epoch(Network net, X, Y, const intp_t[::1] sample_order,
     else:
         value_data = &Y_values[0, 0]
     batch_halves.point_at(shape, inputs, &params[0], label_data, value_data, &grad[0])
-    cdef BatchHalf *halves = batch_halves.halves
-    cdef const floating *grad_second = <const floating *> batch_halves.second_grad()
-    cdef void **transposed_coefs = batch_halves.transposed_coefs()
-    cdef mlpf_part_fn compute_part = compute_half_f64 if floating is double else compute_half_f32
     # The gradient finish and the optimizer step run over two ranges of the
     # flat vector, always (the L2 term sums the ranges' squares, so its
     # rounding too is the same with one thread or two).
     cdef ParamRange ranges[2]
-    cdef mlpf_part_fn step_part = step_range_f64 if floating is double else step_range_f32
     memset(ranges, 0, sizeof(ranges))
     for i in range(2):
         ranges[i].shape = shape
-        ranges[i].step = &step
+        ranges[i].step = &step.step
         ranges[i].params = &params[0]
         ranges[i].grad = &grad[0]
         ranges[i].moment_1 = &moment_1[0]
-        ranges[i].moment_2 = &moment_2[0]
+        ranges[i].moment_2 = &moment_2[0] if moment_2 is not None else NULL
     ranges[0].start = 0
     ranges[0].end = ranges[1].start = net.n_params // 2
     ranges[1].end = net.n_params
-    cdef mlpf_pair *pair = NULL   # NULL: the halves run here in turn
+
+    cdef EpochRun run
+    memset(&run, 0, sizeof(run))
+    run.sample_order = &sample_order[0]
+    run.start = start
+    run.stop = stop
+    run.batch_size = batch_size
+    run.weights = &sample_weight[0] if sample_weight is not None else NULL
+    run.weight_batch = &weight_batch[0]
+    run.x_batch = &x_batch[0, 0]
+    run.y_batch = &y_batch[0, 0]
+    run.halves = batch_halves.halves
+    run.ranges = ranges
+    run.step = &step.step
+    run.loss_sum = loss_sum
     cdef bint uses_helper = batch_size >= SPLIT_MIN_ROWS and helper_thread is not None
     if uses_helper:
-        pair = helper_thread.acquire()
-
-    cdef Py_ssize_t n_rows, first_rows, batch_index = 0
-    cdef double weight_sum, batch_loss
-    cdef bint zero_weight_sum = False
-
+        run.pair = helper_thread.acquire()
     try:
         with nogil:
-            while start < stop:
-                if batch_index % SIGNAL_CHECK_BATCHES == 0:
-                    with gil:
-                        PyErr_CheckSignals()
-                n_rows = min(batch_size, stop - start)
-                if weighted:
-                    gather_rows(&weights[0], 1, &sample_order[start], n_rows,
-                                &weight_batch[0])
-                    weight_sum = vector_sum(&weight_batch[0], n_rows)
-                    if weight_sum == 0:
-                        zero_weight_sum = True
-                        break
-                else:
-                    weight_sum = n_rows
-                refresh_transposed(shape, &params[0], transposed_coefs)
-                first_rows = (n_rows + 1) // 2 if n_rows >= SPLIT_MIN_ROWS else n_rows
-                set_half_rows(&halves[0], &sample_order[start], 0, first_rows,
-                              &x_batch[0, 0], &y_batch[0, 0],
-                              &weight_batch[0] if weighted else NULL)
-                if first_rows == n_rows:
-                    compute_part(halves, 0)
-                    halves[1].loss_sum = 0.0
-                else:
-                    set_half_rows(&halves[1], &sample_order[start], first_rows, n_rows,
-                                  &x_batch[0, 0], &y_batch[0, 0],
-                                  &weight_batch[0] if weighted else NULL)
-                    run_parts(pair, compute_part, halves)
-                for i in range(2):
-                    ranges[i].weight_sum = weight_sum
-                    ranges[i].grad_second = grad_second if first_rows < n_rows else NULL
-                advance_step(&step)
-                run_parts(pair, step_part, ranges)
-                batch_loss = (halves[0].loss_sum + halves[1].loss_sum) / weight_sum
-                batch_loss += (0.5 * net.shape.alpha
-                               * (ranges[0].squared_weights + ranges[1].squared_weights)
-                               / weight_sum)
-                loss_sum += n_rows * batch_loss
-                start += n_rows
-                batch_index += 1
+            train_batches(&run, &params[0])
     finally:
         if uses_helper:
             helper_thread.release()
-        if step.is_adam:
-            optimizer.t = step.t
-            optimizer.learning_rate = step.adam.learning_rate
-    if zero_weight_sum:
+    if run.zero_weight_sum:
         raise ZeroDivisionError(ZERO_WEIGHT_SUM_MESSAGE)
-    return loss_sum
+    return run.loss_sum
 
 
-def forward(Network net, X, const floating[::1] params, bint require_finite=False):
-    """Network output for every row of X (dense or CSR, params' dtype), in row chunks.
+def forward(Network net,
+            X,                           # IN
+            const floating[::1] params,  # IN
+            bint require_finite=False):
+    """Network output for every row of X, in row chunks.
 
     Parameters
     ----------
+    net : Network
+    X : ndarray of shape (n_samples, n_features) or CSR matrix, params' dtype
+    params : ndarray of shape (n_params,)
     require_finite : bool, default=False
         Check first that dense X holds no NaN or infinity, and return None
         if it does (the caller's validation then reports it).  Costs a pass
@@ -1053,14 +1132,13 @@ def forward(Network net, X, const floating[::1] params, bint require_finite=Fals
     cdef SparseRows sparse_rows = inputs.sparse_rows
     cdef SparseRows *sparse = &sparse_rows if inputs.is_sparse else NULL
     cdef floating[:, ::1] out = out_array
-    cdef floating[::1] workspace = np.empty(net.workspace_size(chunk), dtype=dtype)
+    workspace = np.empty(net.workspace_size(chunk), dtype=dtype)
     cdef LayerPointers pointers = LayerPointers(n_layers)
+    carve_workspace(shape, workspace, chunk, pointers.activations, pointers.deltas)
     cdef floating **activations = <floating **> pointers.activations
-    cdef floating **deltas = <floating **> pointers.deltas
     cdef Py_ssize_t start = 0, n_rows
 
     with nogil:
-        carve_workspace(shape, &workspace[0], chunk, activations, deltas)
         while start < n_samples:
             n_rows = min(chunk, n_samples - start)
             select_input_rows(activations, sparse, x_data, start, inputs.n_features)
@@ -1070,15 +1148,31 @@ def forward(Network net, X, const floating[::1] params, bint require_finite=Fals
     return out_array
 
 
-def loss_gradient(Network net, X, const floating[:, ::1] Y, const floating[::1] params,
-                  floating[::1] grad, sample_weight=None, HelperThread helper_thread=None):
+def loss_gradient(Network net,
+                  X,                                       # IN
+                  const floating[:, ::1] Y,                # IN
+                  const floating[::1] params,              # IN
+                  floating[::1] grad,                      # OUT
+                  const floating[::1] sample_weight=None,  # IN
+                  HelperThread helper_thread=None):
     """Loss of all of (X, Y) as one batch, and its gradient into grad.
 
     The loss is scikit-learn's: the (weighted) mean data loss plus
     ``alpha/2 * ||W||^2 / weight_sum``.  Rows are processed in chunks that
     reuse one workspace, each chunk of SPLIT_MIN_ROWS rows or more as two
-    halves, like a training batch: on two threads with ``helper_thread`` (a
-    HelperThread), with the same result.
+    halves, like a training batch: on two threads with ``helper_thread``,
+    with the same result.
+
+    Parameters
+    ----------
+    net : Network
+    X : ndarray of shape (n_samples, n_features) or CSR matrix, params' dtype
+    Y : ndarray of shape (n_samples, n_outputs)
+    params : ndarray of shape (n_params,)
+    grad : ndarray of shape (n_params,)
+        Overwritten with the gradient of the loss.
+    sample_weight : ndarray of shape (n_samples,) or None, default=None
+    helper_thread : HelperThread or None, default=None
 
     Returns
     -------
@@ -1097,12 +1191,10 @@ def loss_gradient(Network net, X, const floating[:, ::1] Y, const floating[::1] 
     check_sample_weight(sample_weight, n_samples)
     cdef Py_ssize_t chunk = net.chunk_rows(n_samples)
     net.check_rows(chunk)
-    cdef const floating[::1] weights
     cdef const floating *weights_ptr = NULL
     cdef double weight_sum = n_samples
     if sample_weight is not None:
-        weights = sample_weight
-        weights_ptr = &weights[0]
+        weights_ptr = &sample_weight[0]
         weight_sum = vector_sum(weights_ptr, n_samples)
         if weight_sum == 0:
             raise ZeroDivisionError(ZERO_WEIGHT_SUM_MESSAGE)
@@ -1110,7 +1202,7 @@ def loss_gradient(Network net, X, const floating[:, ::1] Y, const floating[::1] 
     cdef BatchHalves batch_halves = BatchHalves(net, dtype, chunk)
     batch_halves.point_at(shape, inputs, &params[0], NULL, &Y[0, 0], &grad[0])
     cdef BatchHalf *halves = batch_halves.halves
-    cdef const floating *grad_second = <const floating *> batch_halves.second_grad()
+    cdef const floating *grad_second = <const floating *> halves[1].grad
     cdef mlpf_part_fn compute_part = compute_half_f64 if floating is double else compute_half_f32
     cdef mlpf_pair *pair = NULL   # NULL: the halves run here in turn
     cdef bint uses_helper = chunk >= SPLIT_MIN_ROWS and helper_thread is not None
@@ -1122,7 +1214,7 @@ def loss_gradient(Network net, X, const floating[:, ::1] Y, const floating[::1] 
 
     try:
         with nogil:
-            refresh_transposed(shape, &params[0], batch_halves.transposed_coefs())
+            refresh_transposed(shape, &params[0], halves[0].transposed_coefs)
             while start < n_samples:
                 n_rows = min(chunk, n_samples - start)
                 first_rows = (n_rows + 1) // 2 if n_rows >= SPLIT_MIN_ROWS else n_rows

@@ -1,12 +1,16 @@
 """Stochastic solvers: optimizer state and learning-rate schedules.
 
-The kernels in ``mlpfast._kernels`` take an optimizer's settings and
-update its state at every step; between epochs ``mlpfast._training``
+The kernels in ``mlpfast._kernels`` take an optimizer's step state
+(``kernel_state``) and update it at every step; between epochs ``mlpfast._training``
 calls its schedule (``iteration_ends``) and, after epochs without
 improvement, ``trigger_stopping``. The epoch driver itself
 (``EpochRunner``) is in ``mlpfast._training``.
 """
+import contextlib
+
 import numpy as np
+
+from mlpfast import _kernels
 
 
 class SGDOptimizer:
@@ -42,6 +46,16 @@ class SGDOptimizer:
         self.power_t = power_t
         self.moment_1 = np.zeros(n_params, dtype=dtype)
 
+    @contextlib.contextmanager
+    def kernel_state(self):
+        """train_epoch's optimizer arguments: (step state, velocities, None).
+
+        The kernel updates the velocities in place.  The rate changes only
+        between epochs (the schedule), so nothing is adopted afterwards.
+        """
+        step = _kernels.StepState.sgd(self.learning_rate, self.momentum, self.nesterov)
+        yield step, self.moment_1, None
+
     def iteration_ends(self, time_step):
         """Apply the schedule after an epoch; ``time_step`` is samples seen."""
         if self.lr_schedule == "invscaling":
@@ -73,9 +87,10 @@ class AdamOptimizer:
     Attributes
     ----------
     t : int
-        Steps taken (mini-batches), advanced by the kernel.
+        Steps taken (mini-batches), adopted from the kernel's step state
+        (kernel_state).
     learning_rate : float
-        The bias-corrected rate of the last step.
+        The bias-corrected rate of the last step, adopted likewise.
     moment_1, moment_2 : ndarray of shape (n_params,)
         First and second moment estimates, updated in place by the kernel.
     """
@@ -91,6 +106,22 @@ class AdamOptimizer:
         self.t = 0
         self.moment_1 = np.zeros(n_params, dtype=dtype)
         self.moment_2 = np.zeros(n_params, dtype=dtype)
+
+    @contextlib.contextmanager
+    def kernel_state(self):
+        """train_epoch's optimizer arguments: (step state, moment_1, moment_2).
+
+        The kernel updates the moments in place and advances the step state
+        batch by batch; its step count and rate are adopted on leaving the
+        block, also after an epoch that stopped early (Ctrl-C, zero weights).
+        """
+        step = _kernels.StepState.adam(self.learning_rate_init, self.learning_rate,
+                                       self.beta_1, self.beta_2, self.epsilon, self.t)
+        try:
+            yield step, self.moment_1, self.moment_2
+        finally:
+            self.t = step.t
+            self.learning_rate = step.learning_rate
 
     def iteration_ends(self, time_step):
         """Adam has no schedule between epochs."""
@@ -112,4 +143,3 @@ def make_optimizer(estimator, n_params, dtype):
         n_params, dtype, estimator.learning_rate_init, estimator.beta_1,
         estimator.beta_2, estimator.epsilon,
     )
-

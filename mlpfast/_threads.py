@@ -253,7 +253,7 @@ class HelperThreadChoice:
         limit of one BLAS thread (another fit running in this process sets
         one too), and on one core.  ``back_to_back``: see the class.
         """
-        if (n_rows < _kernels.MIN_SPLIT_BATCH_ROWS or _usable_cores() < 2
+        if (n_rows < _kernels.SPLIT_MIN_ROWS or _usable_cores() < 2
                 or _blas_thread_limit() < 2):
             return None
         return cls((tuple(layer_units), n_rows, np.dtype(dtype).str),

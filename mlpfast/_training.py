@@ -269,11 +269,13 @@ class EpochRunner:
             stop = n_rows
             if self.helper_threads is not None:
                 stop = start + self.helper_threads.call_rows(n_rows - start, self.batch_size)
-            loss_sum = call_kernel(
-                self.helper_threads, _kernels.train_epoch, stop - start,
-                self.network, self.X, self.Y, self.sample_order, self.batch_size,
-                params, optimizer, self.sample_weight, rows=(start, stop), loss_sum=loss_sum,
-            )
+            with optimizer.kernel_state() as (step, moment_1, moment_2):
+                loss_sum = call_kernel(
+                    self.helper_threads, _kernels.train_epoch, stop - start,
+                    self.network, self.X, self.Y, self.sample_order, self.batch_size,
+                    params, step, moment_1, moment_2, self.sample_weight,
+                    rows=(start, stop), loss_sum=loss_sum,
+                )
             start = stop
         return loss_sum / n_rows
 

@@ -1,12 +1,14 @@
 /*
- * A pair of threads for one training call: the calling thread and one
- * helper, each running its half of a mini-batch.  The helper lives for one
- * call (started and joined by it), so nothing survives a fork and no thread
- * outlives the Python call that made it.
+ * A pair of threads for the kernel calls of a fit: the calling thread and
+ * one helper, each running its half of a mini-batch.  The helper runs from
+ * mlpf_pair_start to mlpf_pair_stop, across calls: HelperThread in
+ * mlpfast/_kernels.pyx keeps one for a whole fit and stops it when the fit
+ * ends, because starting a thread costs about as much as a small batch.
  *
  * Waiting is a short spin (the other half of a batch usually ends within
- * microseconds) and then a sleep on a condition variable, so a busy core
- * costs a wake-up, not a spinning thread.
+ * microseconds), then polls that yield the core, and then a sleep on a
+ * condition variable (see pair.c), so a busy core, or a helper left idle
+ * between calls, costs a wake-up, not a spinning thread.
  */
 #ifndef MLPFAST_PAIR_H
 #define MLPFAST_PAIR_H

@@ -57,11 +57,10 @@ from conftest import (
 )
 from mlpfast import _kernels, _threads
 from mlpfast._inputs import kernel_matrix
+from mlpfast._kernels import SPLIT_MIN_ROWS
 from mlpfast._network import NetworkLayout
 from mlpfast._solvers import AdamOptimizer, SGDOptimizer
 from mlpfast._threads import HelperThreadChoice
-
-SPLIT_MIN_ROWS = _kernels.MIN_SPLIT_BATCH_ROWS
 
 
 def helper_arg(use_helper):
@@ -157,11 +156,12 @@ def run_epochs(problem, net, solver, batch_size, helper_thread):
     params = problem["params"].copy()
     optimizer = make_optimizer(solver, len(params), problem["dtype"])
     helper = helper_arg(helper_thread)  # one thread for all epochs, as in a fit
-    losses = [
-        _kernels.train_epoch(net, problem["X"], problem["Y"], order, batch_size, params,
-                             optimizer, problem["weights"], helper_thread=helper)
-        for order in problem["orders"]
-    ]
+    losses = []
+    for order in problem["orders"]:
+        with optimizer.kernel_state() as optimizer_state:
+            losses.append(_kernels.train_epoch(
+                net, problem["X"], problem["Y"], order, batch_size, params, *optimizer_state,
+                problem["weights"], helper_thread=helper))
     if helper is not None:
         helper.close()
     state = dict(losses=np.array(losses), params=params, moment_1=optimizer.moment_1)
@@ -269,9 +269,10 @@ def check_against_reference(problem, hidden, output, solver, batch_size, expecte
     net = _kernels.Network(NetworkLayout(problem["units"]), hidden, output, ALPHA)
     params = problem["params"].copy()
     optimizer = make_optimizer(solver, len(params), dtype)
-    loss_sum = _kernels.train_epoch(net, problem["X"], problem["Y"], problem["orders"][0],
-                                    batch_size, params, optimizer, problem["weights"],
-                                    helper_thread=helper_arg(True))
+    with optimizer.kernel_state() as optimizer_state:
+        loss_sum = _kernels.train_epoch(net, problem["X"], problem["Y"], problem["orders"][0],
+                                        batch_size, params, *optimizer_state,
+                                        problem["weights"], helper_thread=helper_arg(True))
     assert_close_to_reference(params, expected_params, dtype, f"{where}: params")
     assert_close_to_reference(loss_sum, expected_loss_sum, dtype, f"{where}: loss sum")
     for name, expected in reference_moments(solver, state).items():
@@ -399,8 +400,10 @@ def test_many_short_calls_leave_no_thread_behind():
     order = problem["orders"][0]
 
     def epoch():
-        return _kernels.train_epoch(net, problem["X"], problem["Y"], order, 40, params,
-                                    optimizer, problem["weights"], helper_thread=helper_arg(True))
+        with optimizer.kernel_state() as optimizer_state:
+            return _kernels.train_epoch(net, problem["X"], problem["Y"], order, 40, params,
+                                        *optimizer_state, problem["weights"],
+                                        helper_thread=helper_arg(True))
 
     epoch()  # whatever a first call starts lazily (BLAS) is not a leak
     before = thread_ids()
@@ -420,9 +423,10 @@ def test_zero_weight_batch_stops_the_epoch_the_same_with_helper():
     for helper_thread in (True, False):
         params = problem["params"].copy()
         optimizer = make_optimizer("adam", len(params), np.float64)
-        with pytest.raises(ZeroDivisionError, match="Weights sum to zero"):
+        with (pytest.raises(ZeroDivisionError, match="Weights sum to zero"),
+              optimizer.kernel_state() as optimizer_state):
             _kernels.train_epoch(net, problem["X"], problem["Y"], problem["orders"][0], 40,
-                                 params, optimizer, problem["weights"],
+                                 params, *optimizer_state, problem["weights"],
                                  helper_thread=helper_arg(helper_thread))
         states.append(dict(params=params, moment_1=optimizer.moment_1,
                            moment_2=optimizer.moment_2, t=optimizer.t))
@@ -469,8 +473,9 @@ INTERRUPT_SCRIPT = textwrap.dedent("""
     timer = threading.Timer(signal_after, interrupt)
     timer.start()
     try:
-        _kernels.train_epoch(net, X, Y, order, batch_size, params, optimizer,
-                             helper_thread=helper_arg(True))
+        with optimizer.kernel_state() as optimizer_state:
+            _kernels.train_epoch(net, X, Y, order, batch_size, params, *optimizer_state,
+                                 helper_thread=helper_arg(True))
         interrupted = False
     except KeyboardInterrupt:
         interrupted = True
@@ -487,8 +492,10 @@ INTERRUPT_SCRIPT = textwrap.dedent("""
         o.moment_1[...] = optimizer.moment_1
         o.moment_2[...] = optimizer.moment_2
         o.t = optimizer.t
-        loss = _kernels.train_epoch(net, X[:500], Y[:500], np.arange(500), batch_size, p, o,
-                                    helper_thread=helper_arg(helper_thread))
+        with o.kernel_state() as optimizer_state:
+            loss = _kernels.train_epoch(net, X[:500], Y[:500], np.arange(500), batch_size, p,
+                                        *optimizer_state,
+                                        helper_thread=helper_arg(helper_thread))
         results.append((loss, p.tobytes(), o.moment_1.tobytes(), o.moment_2.tobytes(), o.t))
     print(json.dumps(dict(
         interrupted=interrupted,
@@ -1149,8 +1156,9 @@ def test_a_closed_helper_thread_leaves_the_halves_on_the_calling_thread():
         if close_first:
             helper.close()
         for order in problem["orders"]:
-            _kernels.train_epoch(net, problem["X"], problem["Y"], order, 64, params,
-                                 optimizer, helper_thread=helper)
+            with optimizer.kernel_state() as optimizer_state:
+                _kernels.train_epoch(net, problem["X"], problem["Y"], order, 64, params,
+                                     *optimizer_state, helper_thread=helper)
         helper.close()  # closing twice is harmless
         results.append(params)
     assert_bitwise_equal(results[1], results[0], "closed helper")

@@ -432,7 +432,9 @@ def run_and_compare_epochs(hidden, output, solver, dtype, batch_size, n_epochs=2
     for epoch in range(n_epochs):
         order = rng.permutation(EPOCH_ROWS).astype(np.intp)
         order_before = order.copy()
-        loss_sum = _kernels.train_epoch(net, X, Y, order, batch_size, params, optimizer)
+        with optimizer.kernel_state() as optimizer_state:
+            loss_sum = _kernels.train_epoch(net, X, Y, order, batch_size, params,
+                                            *optimizer_state)
         expected_params, expected_loss_sum = ref.epoch(
             expected_params, layer_units, X, Y, order, batch_size, hidden, output, ALPHA,
             state, clip_eps=np.finfo(dtype).eps)
@@ -483,15 +485,17 @@ def test_epoch_in_runs_of_batches_is_one_call(solver, dtype, with_helper):
     runs_optimizer, _ = make_optimizers(solver, len(params), dtype)
     helper = _kernels.HelperThread() if with_helper else None
     try:
-        whole_loss = _kernels.train_epoch(net, X, Y, order, batch_size, whole_params,
-                                          whole_optimizer)
+        with whole_optimizer.kernel_state() as optimizer_state:
+            whole_loss = _kernels.train_epoch(net, X, Y, order, batch_size, whole_params,
+                                              *optimizer_state)
         runs_loss = 0.0
         # Runs of 1, 2 and 1 batches, then the rest (two full batches and
         # the short last one).
         for start, stop in [(0, 70), (70, 210), (210, 280), (280, n_rows)]:
-            runs_loss = _kernels.train_epoch(net, X, Y, order, batch_size, runs_params,
-                                             runs_optimizer, helper_thread=helper,
-                                             rows=(start, stop), loss_sum=runs_loss)
+            with runs_optimizer.kernel_state() as optimizer_state:
+                runs_loss = _kernels.train_epoch(net, X, Y, order, batch_size, runs_params,
+                                                 *optimizer_state, helper_thread=helper,
+                                                 rows=(start, stop), loss_sum=runs_loss)
     finally:
         if helper is not None:
             helper.close()
@@ -546,7 +550,7 @@ def numpy_gradient(X, Y, params, sample_weight, split):
 def test_gradient_mean_is_exactly_numpys_division(n_rows, row_weight, dtype):
     X, Y, params, sample_weight = one_input_problem(n_rows, row_weight, dtype)
     net = make_network((1, 1), "relu", "identity")
-    split = n_rows >= _kernels.MIN_SPLIT_BATCH_ROWS
+    split = n_rows >= _kernels.SPLIT_MIN_ROWS
     expected = numpy_gradient(X, Y, params, sample_weight, split)
 
     grad = np.empty_like(params)
@@ -558,8 +562,9 @@ def test_gradient_mean_is_exactly_numpys_division(n_rows, row_weight, dtype):
     rate = 0.1
     optimizer = SGDOptimizer(2, dtype, rate, "constant", 0.0, False, 0.5)
     stepped = params.copy()
-    _kernels.train_epoch(net, X, Y, np.arange(n_rows), n_rows, stepped, optimizer,
-                         sample_weight)
+    with optimizer.kernel_state() as optimizer_state:
+        _kernels.train_epoch(net, X, Y, np.arange(n_rows), n_rows, stepped, *optimizer_state,
+                             sample_weight)
     zero = dtype(0)
     assert_array_equal(stepped, params + (zero * zero - dtype(rate) * expected))
 
@@ -570,8 +575,9 @@ def test_train_epoch_loss_sum_of_one_batch_is_n_times_the_loss():
     net = make_network(layer_units, "tanh", "softmax")
     loss = _kernels.loss_gradient(net, X, Y, params, np.empty_like(params))
     optimizer, _ = make_optimizers("sgd", len(params), np.float64)
-    loss_sum = _kernels.train_epoch(net, X, Y, np.arange(EPOCH_ROWS), EPOCH_ROWS,
-                                    params, optimizer)
+    with optimizer.kernel_state() as optimizer_state:
+        loss_sum = _kernels.train_epoch(net, X, Y, np.arange(EPOCH_ROWS), EPOCH_ROWS,
+                                        params, *optimizer_state)
     assert_allclose(loss_sum, EPOCH_ROWS * loss, rtol=1e-12)
 
 
@@ -603,8 +609,9 @@ def call_loss_gradient(a):
 
 
 def call_train_epoch(a):
-    return _kernels.train_epoch(a["net"], a["X"], a["Y"], a["order"], a["batch_size"],
-                                a["params"], a["optimizer"])
+    with a["optimizer"].kernel_state() as optimizer_state:
+        return _kernels.train_epoch(a["net"], a["X"], a["Y"], a["order"], a["batch_size"],
+                                    a["params"], *optimizer_state)
 
 
 KERNEL_CALLS = {"forward": call_forward, "loss_gradient": call_loss_gradient,
@@ -653,9 +660,10 @@ APPLIES_TO = {
 def test_train_epoch_rejects_bad_rows(small, rows):
     params_before = small["params"].copy()
     with pytest.raises(ValueError, match="rows must satisfy"):
-        _kernels.train_epoch(small["net"], small["X"], small["Y"], small["order"],
-                             small["batch_size"], small["params"], small["optimizer"],
-                             rows=rows)
+        with small["optimizer"].kernel_state() as optimizer_state:
+            _kernels.train_epoch(small["net"], small["X"], small["Y"], small["order"],
+                                 small["batch_size"], small["params"], *optimizer_state,
+                                 rows=rows)
     assert_array_equal(small["params"], params_before)
 
 
@@ -720,8 +728,11 @@ def test_read_only_inputs_work(dtype):
     trained, trained_ro = params.copy(), params.copy()
     optimizer = SGDOptimizer(len(params), dtype, 0.1, "constant", 0.9, True, 0.5)
     optimizer_ro = SGDOptimizer(len(params), dtype, 0.1, "constant", 0.9, True, 0.5)
-    loss_sum = _kernels.train_epoch(net, X, Y, order, 3, trained, optimizer)
-    loss_sum_ro = _kernels.train_epoch(net, X_ro, Y_ro, order_ro, 3, trained_ro, optimizer_ro)
+    with optimizer.kernel_state() as optimizer_state:
+        loss_sum = _kernels.train_epoch(net, X, Y, order, 3, trained, *optimizer_state)
+    with optimizer_ro.kernel_state() as optimizer_state:
+        loss_sum_ro = _kernels.train_epoch(net, X_ro, Y_ro, order_ro, 3, trained_ro,
+                                           *optimizer_state)
     assert loss_sum_ro == loss_sum
     assert_array_equal(trained_ro, trained)
     assert not np.array_equal(trained, params)  # the epoch did update the weights
@@ -746,7 +757,8 @@ def test_train_epoch_bool_targets_equal_float_targets(dtype, output, n_outputs):
     for Y in (labels, labels.astype(dtype), labels.view(np.uint8)):
         params = start.copy()
         optimizer = AdamOptimizer(layout.n_params, dtype, 0.01, 0.9, 0.999, 1e-8)
-        loss = _kernels.train_epoch(net, X, Y, order, 7, params, optimizer)
+        with optimizer.kernel_state() as optimizer_state:
+            loss = _kernels.train_epoch(net, X, Y, order, 7, params, *optimizer_state)
         results.append((loss, params, optimizer.moment_1, optimizer.moment_2))
     for loss, params, m, v in results[1:]:
         assert loss == results[0][0]

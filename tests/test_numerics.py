@@ -147,9 +147,10 @@ def test_training_epoch_on_extreme_inputs_is_finite_or_flags_divergence(hidden, 
     Y = rng.integers(0, 2, (16, 1)).astype(dtype)
     params = (rng.uniform(-0.5, 0.5, NetworkLayout(units).n_params)).astype(dtype)
     optimizer = SGDOptimizer(len(params), dtype, 1e-40, "constant", 0.0, False, 0.5)
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), optimizer.kernel_state() as optimizer_state:
         loss_sum = _kernels.train_epoch(_network(units, hidden, "logistic"), X, Y,
-                                        np.arange(16, dtype=np.intp), 4, params, optimizer)
+                                        np.arange(16, dtype=np.intp), 4, params,
+                                        *optimizer_state)
     assert not np.isnan(loss_sum)
     assert np.isfinite(params).all()
 

@@ -202,8 +202,9 @@ def test_training_epoch_equals_reference(p, solver, data):
         expected = state.step(expected, grad)
 
     params = p["params"].copy()
-    loss_sum = _kernels.train_epoch(network(p), p["X"], p["Y"], order, batch_size, params,
-                                    optimizer)
+    with optimizer.kernel_state() as optimizer_state:
+        loss_sum = _kernels.train_epoch(network(p), p["X"], p["Y"], order, batch_size, params,
+                                        *optimizer_state)
     assert_allclose(loss_sum, expected_loss_sum, rtol=EPOCH_TOLERANCE[dtype][0],
                     atol=EPOCH_TOLERANCE[dtype][1] * abs(expected_loss_sum) + slack,
                     err_msg="loss_sum")
@@ -219,9 +220,10 @@ def test_batch_larger_than_data_is_rejected_by_the_kernel(p, extra):
     n_params = len(p["params"])
     optimizer = SGDOptimizer(n_params, p["dtype"], 0.1, "constant", 0.9, True, 0.5)
     params = p["params"].copy()
-    with pytest.raises(ValueError, match="batch_size"):
+    with (pytest.raises(ValueError, match="batch_size"),
+          optimizer.kernel_state() as optimizer_state):
         _kernels.train_epoch(network(p), p["X"], p["Y"], np.arange(len(p["X"])),
-                             len(p["X"]) + extra, params, optimizer)
+                             len(p["X"]) + extra, params, *optimizer_state)
     np.testing.assert_array_equal(params, p["params"])
 
 
