@@ -18,6 +18,38 @@ differ.
 Every ``def`` function checks the shapes of what it is given before any
 unchecked (nogil) code runs; the ``cdef`` functions below them trust their
 arguments.
+
+Design
+------
+Data path of one training batch (``train_epoch`` -> ``train_batches``)::
+
+    sample order --gather_rows--> batch X, Y (or read in place)
+    forward_layers:  z = a @ W + b (BLAS, _blas.pxd), a = f(z) in place
+                     (bias_activation, src_c/elementwise_impl.h)
+    add_chunk_gradient: output delta and loss (loss_and_output_delta),
+                     grad W = a^T delta, grad b = sum(delta), delta @ W^T,
+                     times f' (multiply_derivative), layer by layer
+    step_range:      L2 term, mean over the batch's weight sum and the
+                     optimizer step, fused over the flat vector (StepState)
+
+A batch of SPLIT_MIN_ROWS rows or more runs as two halves (BatchHalves),
+on the helper thread and the caller's when train_epoch gets a HelperThread;
+the result is the same either way.
+
+How to add
+- an element-wise kernel: its body once in src_c/elementwise_impl.h
+  (double and float come from the two inclusions in elementwise.c), its
+  declaration in src_c/mlpfast_elementwise.h, one entry of KERNELS in
+  _elementwise.pxd.tp (the fused wrapper is generated); mark IN/OUT.
+- an activation or a loss: one line of the table in src_c/mlpfast_tables.h,
+  its kernels in elementwise_impl.h (forward_NAME and derivative_NAME;
+  loss_term_NAME and loss_scale_NAME), one entry in mlpfast/_activations.py.
+  A line without its kernels does not build; the two tables are checked
+  against each other at import and by tests/test_tables.py.
+- a training feature: what happens between epochs goes in
+  mlpfast/_training.py; what happens per batch (a new optimizer rule, a
+  gradient transform) in step_range and the C step functions, its settings
+  in StepState, built by the optimizer classes of mlpfast/_solvers.py.
 """
 from cpython.exc cimport PyErr_CheckSignals
 from libc.math cimport pow, sqrt
