@@ -529,11 +529,14 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     _parameter_constraints = {
         **_with_options(_SklearnMLPClassifier._parameter_constraints, "activation",
                         HIDDEN_ACTIVATIONS),
-        # As scikit-learn's other classifiers declare it; StrOptions is the
-        # class of scikit-learn's own 'solver' constraint (its module is private).
+        # As DecisionTreeClassifier, which takes the same values, declares it,
+        # so the error messages are scikit-learn's to the character; StrOptions
+        # is the class of scikit-learn's own 'solver' constraint (its module is
+        # private).
         "class_weight": [
+            dict, list,
             type(_SklearnMLPClassifier._parameter_constraints["solver"][0])({"balanced"}),
-            dict, list, None,
+            None,
         ],
     }
 
