@@ -618,6 +618,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         """
         if self.class_weight is None:
             return sample_weight
+        # The labels again: class weights are given by label, and _fit has
+        # only the binarized targets (decoding costs one pass per fit).
         labels = self._label_binarizer.inverse_transform(y)
         if labels.ndim == 1:
             outputs = [(labels, self.classes_)]
