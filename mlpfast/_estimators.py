@@ -29,6 +29,7 @@ from sklearn.neural_network import MLPClassifier as _SklearnMLPClassifier
 from sklearn.neural_network import MLPRegressor as _SklearnMLPRegressor
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state, column_or_1d
+from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -51,6 +52,8 @@ Solver = Literal["lbfgs", "sgd", "adam"]
 LearningRateSchedule = Literal["constant", "invscaling", "adaptive"]
 RegressionLoss = Literal["squared_error", "poisson"]
 RandomStateLike = int | np.random.RandomState | None
+# 'balanced', {label: weight}, or one {label: weight} per output (multilabel).
+ClassWeight = Union[Literal["balanced"], dict[Any, float], list[dict[Any, float]], None]
 # Methods returning self return the caller's own class (a subclass included).
 _Estimator = TypeVar("_Estimator", bound="_BaseMLP")
 _Method = TypeVar("_Method", bound=Callable[..., Any])
@@ -77,6 +80,24 @@ def _with_options(constraints, name, options):
     if template.options == set(options):
         return dict(constraints)
     return {**constraints, name: [type(template)(set(options))]}
+
+
+def _reject_weightless_classes(classes, labels, sample_weight):
+    """ValueError for classes whose samples' weights sum to zero.
+
+    'balanced' divides by that sum: scikit-learn's classifiers go on with
+    an infinite class weight, and NaN sample weights, and fail later.
+    """
+    if sample_weight is None:
+        return
+    totals = np.bincount(np.searchsorted(classes, labels), weights=sample_weight,
+                         minlength=len(classes))
+    weightless = classes[totals == 0]
+    if len(weightless):
+        raise ValueError(
+            f"class_weight='balanced' cannot weigh the classes {weightless.tolist()}: "
+            "the sample_weight of their samples sums to zero"
+        )
 
 
 class _BaseMLP(CallbackSupportMixin, BaseEstimator):
@@ -195,6 +216,9 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         X, y = self._validate_input(X, y, incremental, reset=first_pass)
         sample_weight = check_sample_weight(sample_weight, X.shape[0])
+        # Training takes class weights too; callbacks, which score, get the
+        # caller's weights, as score() does.
+        training_weight = self._training_sample_weight(y, sample_weight)
         if y.ndim == 1:
             y = y.reshape((-1, 1))
         self.n_outputs_ = y.shape[1]
@@ -220,9 +244,9 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
             X=X_given, y=y_given, sample_weight=sample_weight,
         )
         if self.solver in _training.STOCHASTIC_SOLVERS:
-            _training.fit_stochastic(self, X, y, sample_weight, incremental, tasks)
+            _training.fit_stochastic(self, X, y, training_weight, incremental, tasks)
         else:
-            _training.fit_lbfgs(self, X, y, sample_weight, tasks)
+            _training.fit_lbfgs(self, X, y, training_weight, tasks)
 
         if not np.isfinite(self._params).all():
             raise ValueError(
@@ -231,6 +255,10 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
             )
         tasks.end(self._fitted_state)
         return self
+
+    def _training_sample_weight(self, y, sample_weight):
+        """The sample weights training uses: the caller's (see MLPClassifier's)."""
+        return sample_weight
 
     def _fitted_state(self, params=None, **fitted_scalars):
         """Fitted attributes for a copy of this model that training leaves alone.
@@ -404,7 +432,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     A drop-in replacement for :class:`sklearn.neural_network.MLPClassifier`:
     same parameters, attributes and results (a float64 fit with the same
     ``random_state`` lands on the same weights), for every solver, with
-    sample weights, and with dense or sparse (CSR/CSC) input.
+    sample weights, and with dense or sparse (CSR/CSC) input. It also takes
+    ``class_weight``, as scikit-learn's other classifiers do.
 
     Takes scikit-learn's callbacks (``sklearn.callback``) through
     ``set_callbacks``, directly or propagated from a meta-estimator: each
@@ -458,6 +487,22 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         Epochs without ``tol`` improvement before stopping.
     max_fun : int, default=15000
         Function-evaluation budget of 'lbfgs'.
+    class_weight : dict, list of dict or 'balanced', default=None
+        Weights of the classes as ``{class_label: weight}``; a class left
+        out weighs 1. A fit with class weights is the fit with each sample's
+        weight (1 without ``sample_weight``) multiplied by its class's
+        weight, for every solver, the early-stopping split and validation
+        score included. 'balanced' weighs each class by
+        ``n_samples / (n_classes * n_samples_of_the_class)`` over the labels
+        given to ``fit``, the samples counted with their ``sample_weight``,
+        as :func:`sklearn.utils.class_weight.compute_class_weight` computes
+        it (whose rules and errors for the dict's labels apply too).
+        ``partial_fit`` takes dicts, not 'balanced': compute the weights
+        once from the full labels and pass them as a dict. For a multilabel
+        ``y``, a list of one dict per label column, weighing its values 0
+        and 1, or 'balanced' (each column balanced); a sample's weight is
+        the product over the columns, as in
+        :func:`sklearn.utils.class_weight.compute_sample_weight`.
 
     Attributes
     ----------
@@ -481,8 +526,19 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     out_activation_ : str
     """
 
-    _parameter_constraints = _with_options(_SklearnMLPClassifier._parameter_constraints,
-                                           "activation", HIDDEN_ACTIVATIONS)
+    _parameter_constraints = {
+        **_with_options(_SklearnMLPClassifier._parameter_constraints, "activation",
+                        HIDDEN_ACTIVATIONS),
+        # As DecisionTreeClassifier, which takes the same values, declares it,
+        # so the error messages are scikit-learn's to the character; StrOptions
+        # is the class of scikit-learn's own 'solver' constraint (its module is
+        # private).
+        "class_weight": [
+            dict, list,
+            type(_SklearnMLPClassifier._parameter_constraints["solver"][0])({"balanced"}),
+            None,
+        ],
+    }
 
     def __init__(self, hidden_layer_sizes: HiddenLayerSizes = (100,),
                  activation: Activation = "relu", *, solver: Solver = "adam",
@@ -495,7 +551,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                  nesterovs_momentum: bool = True, early_stopping: bool = False,
                  validation_fraction: float = 0.1, beta_1: float = 0.9,
                  beta_2: float = 0.999, epsilon: float = 1e-8, n_iter_no_change: int = 10,
-                 max_fun: int = 15000) -> None:
+                 max_fun: int = 15000, class_weight: ClassWeight = None) -> None:
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
             alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
@@ -506,6 +562,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
             epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun,
         )
+        self.class_weight = class_weight
 
     def _validate_input(self, X, y, incremental, reset):
         X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
@@ -539,6 +596,70 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         if positions is not None and len(self.classes_) >= 2:
             return X, indicator_matrix(positions, len(self.classes_))
         return X, self._label_binarizer.transform(y).astype(bool)
+
+    def _training_sample_weight(self, y, sample_weight):
+        """``sample_weight`` times each sample's class weight (``class_weight``).
+
+        The weights are those of the labels of this call: 'balanced' counts
+        them, as scikit-learn's classifiers count the labels given to
+        ``fit``.
+
+        Parameters
+        ----------
+        y : ndarray of shape (n_samples, n_columns) of bool
+            The binarized targets.
+        sample_weight : ndarray of shape (n_samples,) or None
+            The caller's checked weights; 'balanced' counts with them.
+
+        Returns
+        -------
+        sample_weight : ndarray of shape (n_samples,) or None
+            None when ``class_weight`` and ``sample_weight`` are both None.
+        """
+        if self.class_weight is None:
+            return sample_weight
+        # The labels again: class weights are given by label, and _fit has
+        # only the binarized targets (decoding costs one pass per fit).
+        labels = self._label_binarizer.inverse_transform(y)
+        if labels.ndim == 1:
+            outputs = [(labels, self.classes_)]
+        else:
+            # A label column of a multilabel target holds 0 or 1.
+            outputs = [(column, np.array([0, 1])) for column in labels.T]
+        weight = None
+        for (labels_k, classes_k), class_weight_k in zip(
+                outputs, self._class_weight_per_output(len(outputs))):
+            if isinstance(class_weight_k, str):
+                # 'balanced' weighs the classes present, as compute_sample_weight
+                # does; a column of a multilabel target may hold one value only.
+                classes_k = np.unique(labels_k)
+                _reject_weightless_classes(classes_k, labels_k, sample_weight)
+            class_weights = compute_class_weight(class_weight_k, classes=classes_k,
+                                                 y=labels_k, sample_weight=sample_weight)
+            output_weight = class_weights[np.searchsorted(classes_k, labels_k)]
+            weight = output_weight if weight is None else weight * output_weight
+        if sample_weight is not None:
+            weight = weight * sample_weight
+        # The product obeys the rules of sample weights (not all zero).
+        return check_sample_weight(weight, len(weight))
+
+    def _class_weight_per_output(self, n_outputs):
+        """``class_weight`` as one entry ('balanced' or a dict) per output."""
+        class_weight = self.class_weight
+        if isinstance(class_weight, list):
+            if len(class_weight) != n_outputs or not all(
+                    isinstance(entry, dict) for entry in class_weight):
+                raise ValueError(
+                    f"class_weight as a list must hold one dict per output of y; y has "
+                    f"{n_outputs} output(s), got {class_weight!r}"
+                )
+            return class_weight
+        if isinstance(class_weight, dict) and n_outputs > 1:
+            raise ValueError(
+                f"For a multilabel y ({n_outputs} outputs), class_weight must be 'balanced' "
+                "or a list of dicts, one per output, not a dict."
+            )
+        return [class_weight] * n_outputs
 
     def _score_function(self, y_true, y_pred, sample_weight):
         # accuracy_score's value (numpy.average of the matches) without its
@@ -598,6 +719,15 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             Trained MLP model.
         """
         self._check_params()
+        if isinstance(self.class_weight, str):
+            # scikit-learn's SGDClassifier.partial_fit error, to the letter.
+            raise ValueError(
+                "class_weight 'balanced' is not supported for partial_fit. In order to use "
+                "'balanced' weights, use compute_class_weight('balanced', classes=classes, "
+                "y=y). In place of y you can use a large enough sample of the full training "
+                "set target to properly estimate the class frequency distributions. Pass the "
+                "resulting weights as the class_weight parameter."
+            )
         if self._first_partial_fit_call(classes):
             self._label_binarizer = LabelBinarizer()
             if type_of_target(y).startswith("multilabel"):

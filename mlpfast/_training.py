@@ -40,8 +40,9 @@ Where a new training feature goes:
   ``reset_progress`` and named in ``PER_EPOCH_LISTS``;
 - a validation set given by the user (``X_val``, ``y_val``): in place of
   ``_hold_out_validation``'s split, as a ``Dataset`` of the same form;
-- class weights in the validation score: ``_validation_score``, or the
-  validation ``Dataset``'s ``sample_weight``.
+- class weights reach training, the split and the validation score
+  inside ``sample_weight`` (``MLPClassifier._training_sample_weight``);
+  a validation set given by the user needs its weights made the same way.
 """
 from __future__ import annotations
 

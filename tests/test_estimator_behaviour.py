@@ -23,6 +23,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from conftest import (
+    AGAINST_SKLEARN,
     ALL_TASKS,
     RTOL64,
     ATOL64,
@@ -48,6 +49,12 @@ from conftest import (
 
 PARAMS = dict(hidden_layer_sizes=(8, 5), max_iter=5, batch_size=32, random_state=0,
               learning_rate_init=0.01)
+
+# Parameters mlpfast has beyond scikit-learn's, with their defaults.
+OWN_PARAMETERS = {
+    FastClassifier: {} if AGAINST_SKLEARN else {"class_weight": None},
+    FastRegressor: {},
+}
 
 EXPECTED_OUTPUTS = {  # task -> (n_outputs_, out_activation_)
     "binary": (1, "logistic"),
@@ -510,11 +517,16 @@ def test_float32_fortran_input():
 def test_signature_and_get_params_match_sklearn(fast_cls, ref_cls):
     sf = inspect.signature(fast_cls.__init__).parameters
     sr = inspect.signature(ref_cls.__init__).parameters
-    assert list(sf) == list(sr)
+    assert list(sf)[:len(sr)] == list(sr)
     for name in sr:
         assert sf[name].kind == sr[name].kind, name
         assert sf[name].default == sr[name].default, name
-    assert fast_cls().get_params() == ref_cls().get_params()
+    # mlpfast's own parameters follow, keyword-only, with defaults that keep
+    # scikit-learn's model.
+    own = {name: sf[name] for name in list(sf)[len(sr):]}
+    assert {name: p.default for name, p in own.items()} == OWN_PARAMETERS[fast_cls]
+    assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in own.values())
+    assert fast_cls().get_params() == {**ref_cls().get_params(), **OWN_PARAMETERS[fast_cls]}
     assert fast_cls.__name__ == ref_cls.__name__
 
 
