@@ -24,7 +24,6 @@ import numpy as np
 from sklearn import neural_network
 from sklearn.utils.validation import check_is_fitted
 
-from mlpfast._activations import ACTIVATIONS, SKLEARN_HIDDEN_ACTIVATIONS
 from mlpfast._estimators import MLPClassifier, MLPRegressor
 from mlpfast._network import NetworkLayout
 from mlpfast._optimizer_adapter import (
@@ -81,7 +80,10 @@ def to_sklearn(
     TypeError
         If ``estimator`` is not an mlpfast MLP.
     ValueError
-        If the model uses an activation scikit-learn's MLP does not have.
+        If the model uses what scikit-learn's MLP cannot hold: a parameter
+        it lacks (``class_weight``, say) away from its default, or a value
+        it does not accept (an activation or loss of mlpfast's own), naming
+        the parameter.
     sklearn.exceptions.NotFittedError
         If ``estimator`` is not fitted.
 
@@ -98,12 +100,7 @@ def to_sklearn(
     True
     """
     target_class = _counterpart(estimator, _SKLEARN_COUNTERPART, "to_sklearn")
-    activation = ACTIVATIONS.get(estimator.activation)
-    if activation is not None and not activation.in_sklearn:
-        raise ValueError(
-            f"to_sklearn: activation={activation.name!r} is mlpfast's own; scikit-learn's "
-            f"MLP has {', '.join(map(repr, SKLEARN_HIDDEN_ACTIVATIONS))}"
-        )
+    _check_sklearn_holds(estimator, target_class)
     coefs, intercepts = _copied_weights(estimator)
     converted = _unfitted_copy(estimator, target_class)
     converted.coefs_, converted.intercepts_ = coefs, intercepts
@@ -225,6 +222,34 @@ def _copied_weights(estimator):
     return coefs, intercepts
 
 
+def _check_sklearn_holds(estimator, sklearn_class):
+    """Raise ValueError, naming the parameter, unless ``sklearn_class`` can hold
+    every parameter of ``estimator``.
+
+    A parameter that only mlpfast has must be at its default: scikit-learn's
+    model would silently drop it (a class-weighted model, refitted there,
+    would train without its class weights). A value scikit-learn does not
+    accept (an activation or a loss of mlpfast's own) fails scikit-learn's
+    own parameter validation.
+    """
+    params = estimator.get_params(deep=False)
+    held = sklearn_class().get_params(deep=False)
+    defaults = type(estimator)().get_params(deep=False)
+    for name in sorted(params.keys() - held.keys()):
+        if params[name] is not defaults[name] and params[name] != defaults[name]:
+            raise ValueError(
+                f"to_sklearn: scikit-learn's {sklearn_class.__name__} has no parameter "
+                f"{name!r} (this model has {name}={params[name]!r}); "
+                f"set_params({name}={defaults[name]!r}) converts the fitted model without it"
+            )
+    try:
+        sklearn_class(**{name: params[name] for name in held})._validate_params()
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"to_sklearn: scikit-learn's {sklearn_class.__name__} cannot hold this model: {exc}"
+        ) from exc
+
+
 def _unfitted_copy(estimator, target_class):
     """A ``target_class`` estimator with a copy of ``estimator``'s parameters and
     fitted attributes, but no weights yet.
@@ -234,7 +259,11 @@ def _unfitted_copy(estimator, target_class):
     copy, and a ``RandomState`` passed as ``random_state`` is copied, not
     shared between the two models.
     """
-    params = estimator.get_params(deep=False)
+    # Only the parameters both classes have: to_sklearn has checked that
+    # mlpfast's own are at their defaults, and from_sklearn leaves them there.
+    held = target_class().get_params(deep=False)
+    params = {name: value for name, value in estimator.get_params(deep=False).items()
+              if name in held}
     attributes = {name: getattr(estimator, name) for name in _COMMON_FITTED_ATTRIBUTES
                   if hasattr(estimator, name)}
     params, attributes = copy.deepcopy((params, attributes))

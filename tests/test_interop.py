@@ -67,6 +67,21 @@ FITTED_ATTRIBUTES = (
 )
 
 
+_SKLEARN_PARAMS = {name for cls in (SkMLPClassifier, SkMLPRegressor)
+                   for name in cls().get_params()}
+
+
+def _sklearn_held(params):
+    """The parameters a scikit-learn MLP holds too."""
+    return {name: value for name, value in params.items() if name in _SKLEARN_PARAMS}
+
+
+def _mlpfast_own(estimator):
+    """The parameters only mlpfast's MLPs have."""
+    return {name: value for name, value in estimator.get_params().items()
+            if name not in _SKLEARN_PARAMS}
+
+
 def _classes_for(task):
     return (mlpfast.MLPClassifier, SkMLPClassifier) if is_classification(task) else (
         mlpfast.MLPRegressor, SkMLPRegressor)
@@ -176,7 +191,7 @@ def test_to_sklearn_copies_the_fitted_model(task, solver, dtype):
     converted = mlpfast.to_sklearn(fast)
 
     assert type(converted) is sklearn_class
-    assert converted.get_params() == fast.get_params()
+    assert converted.get_params() == _sklearn_held(fast.get_params())
     assert_weights_identical(converted, fast)
     assert_attributes_equal(converted, fast)
     assert_predictions_match(converted, fast, X)
@@ -197,7 +212,8 @@ def test_from_sklearn_copies_the_fitted_model(task, solver, dtype):
     converted = mlpfast.from_sklearn(reference)
 
     assert type(converted) is fast_class
-    assert converted.get_params() == reference.get_params()
+    assert _sklearn_held(converted.get_params()) == reference.get_params()
+    assert _mlpfast_own(converted) == _mlpfast_own(fast_class())
     assert_weights_identical(converted, reference)
     assert_attributes_equal(converted, reference)
     assert_predictions_match(converted, reference, X)
@@ -518,3 +534,24 @@ def test_unreadable_sklearn_optimizer_is_dropped_with_a_warning():
     _partial_fit(converted, X, y, 2)
     _partial_fit(reference, X, y, 2)
     assert_continued_alike(converted, reference, np.float64)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_to_sklearn_refuses_a_parameter_sklearn_lacks_away_from_its_default():
+    X, y = make_data("multiclass")
+    fast = mlpfast.MLPClassifier(hidden_layer_sizes=(4,), max_iter=3, random_state=0,
+                                 class_weight="balanced").fit(X, y)
+    with pytest.raises(ValueError, match="no parameter 'class_weight'.*"
+                                         r"set_params\(class_weight=None\)"):
+        mlpfast.to_sklearn(fast)
+    converted = mlpfast.to_sklearn(fast.set_params(class_weight=None))
+    assert_weights_identical(converted, fast)
+
+
+def test_to_sklearn_refuses_a_value_sklearn_does_not_accept():
+    X, y = make_data("reg1")
+    fast = mlpfast.MLPRegressor(hidden_layer_sizes=(4,), solver="lbfgs", max_iter=3,
+                                random_state=0).fit(X, y)
+    fast.activation = "softmax"   # a value mlpfast's own validation would refuse too
+    with pytest.raises(ValueError, match="cannot hold this model.*'activation' parameter"):
+        mlpfast.to_sklearn(fast)

@@ -3,10 +3,8 @@
 The kernels' C tables (src_c/mlpfast_tables.h) say what exists;
 mlpfast._activations adds the Python facts and checks the names at import.
 These tests pin the rest: codes, roles, the typing Literals, parameter
-validation, docstrings, the ONNX operators, the numpy reference and
-to_sklearn.
+validation, docstrings, the ONNX operators and the numpy reference.
 """
-import dataclasses
 import re
 import typing
 
@@ -16,7 +14,7 @@ from sklearn.datasets import make_classification
 
 import mlpfast
 import numpy_reference as ref
-from mlpfast import _activations, _estimators, _interop, _kernels
+from mlpfast import _activations, _estimators, _kernels
 from mlpfast._activations import (
     ACTIVATIONS, HIDDEN_ACTIVATIONS, LOSSES, OUTPUT_ACTIVATION_OF_LOSS, REGRESSION_LOSSES,
     SKLEARN_HIDDEN_ACTIVATIONS,
@@ -125,17 +123,6 @@ def test_initial_weights_use_the_tables_bound_factor(hidden):
     bound = np.sqrt(ACTIVATIONS[hidden].init_bound_factor / 20)
     for coef in layout.coef_views(params):
         assert bound * 0.95 < np.abs(coef).max() <= bound
-
-
-@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-def test_to_sklearn_refuses_an_activation_scikit_learn_lacks(monkeypatch):
-    X, y = make_classification(n_samples=40, n_features=4, random_state=0)
-    model = mlpfast.MLPClassifier(hidden_layer_sizes=(3,), max_iter=2).fit(X, y)
-    assert isinstance(mlpfast.to_sklearn(model), SkMLPClassifier)
-    own = dataclasses.replace(ACTIVATIONS["relu"], in_sklearn=False)
-    monkeypatch.setattr(_interop, "ACTIVATIONS", {**ACTIVATIONS, "relu": own})
-    with pytest.raises(ValueError, match="activation='relu' is mlpfast's own"):
-        mlpfast.to_sklearn(model)
 
 
 def test_import_fails_when_the_tables_disagree():
