@@ -101,8 +101,12 @@ def test_early_stopping_draws_validation_accuracy_and_best_epoch(cls, digits):
     assert_array_equal(marker_x, [best_epoch])
     assert_array_equal(marker_y, [clf.best_validation_score_])
     assert display.best_epoch == best_epoch
+    # mlpfast's estimators also record the validation loss, drawn with the training loss.
+    loss_entries = ["net: training loss"]
+    if cls is MLPClassifier:
+        loss_entries.append("net: validation loss")
     assert _legend_texts(display) == [
-        "net: training loss",
+        *loss_entries,
         "net: validation accuracy",
         f"net: best epoch {best_epoch} (accuracy {clf.best_validation_score_:.3f})",
     ]
@@ -143,9 +147,13 @@ def test_two_estimators_share_the_axes_and_one_twin(digits):
     display_a = TrainingCurveDisplay.from_estimator(first, ax=ax, name="a")
     display_b = TrainingCurveDisplay.from_estimator(second, ax=ax, name="b")
 
-    assert ax.get_lines() == [display_a.loss_line_, display_b.loss_line_]
+    # mlpfast's model adds its validation loss to the loss axes.
+    assert ax.get_lines() == [display_a.loss_line_, display_a.validation_loss_line_,
+                              display_b.loss_line_]
+    assert display_b.validation_loss_line_ is None
     assert_array_equal(ax.get_lines()[0].get_ydata(), first.loss_curve_)
-    assert_array_equal(ax.get_lines()[1].get_ydata(), second.loss_curve_)
+    assert_array_equal(ax.get_lines()[1].get_ydata(), first.validation_loss_curve_)
+    assert_array_equal(ax.get_lines()[2].get_ydata(), second.loss_curve_)
     # Both validation lines go to the same right-hand axis, not one each.
     assert display_b.validation_ax_ is display_a.validation_ax_
     assert len(fig.axes) == 2
@@ -155,13 +163,16 @@ def test_two_estimators_share_the_axes_and_one_twin(digits):
         color = display.loss_line_.get_color()
         assert display.validation_line_.get_color() == color
         assert display.best_epoch_marker_.get_color() == color
+    assert display_a.validation_loss_line_.get_color() == display_a.loss_line_.get_color()
     assert display_a.loss_line_.get_color() != display_b.loss_line_.get_color()
     # One legend, on the top axes, lists every line of both models.
     assert ax.get_legend() is None
     texts = _legend_texts(display_b)
-    assert len(texts) == 6
-    assert {"a: training loss", "b: training loss", "a: validation accuracy",
-            "b: validation accuracy"} <= set(texts)
+    assert len(texts) == 7
+    assert {"a: training loss", "a: validation loss", "b: training loss",
+            "a: validation accuracy", "b: validation accuracy"} <= set(texts)
+    # The loss axis holds a validation loss, though the last display drew none.
+    assert ax.get_ylabel() == "Loss"
 
 
 def test_constructor_and_plot_with_style_keywords():
@@ -283,7 +294,7 @@ def test_non_mlp_estimator_is_rejected():
         ([], None, ValueError, "non-empty 1-D"),
         ([[1.0, 2.0]], None, ValueError, "non-empty 1-D"),
         (["a", "b"], None, TypeError, "loss_curve must be a sequence of numbers"),
-        ([1.0, 0.5], [0.1, 0.2, 0.3], ValueError, "at most one validation score"),
+        ([1.0, 0.5], [0.1, 0.2, 0.3], ValueError, "at most one validation value"),
         ([1.0, 0.5], [], ValueError, "validation_scores must be a non-empty"),
     ],
 )
