@@ -7,8 +7,8 @@ training to ``mlpfast._training`` (validation split, epoch loop, stopping
 rules, best weights, L-BFGS). ``fit``'s own validation set (``X_val``,
 ``y_val``, ``sample_weight_val``) follows the rules of scikit-learn's
 ``HistGradientBoostingClassifier.fit`` (in
-``sklearn/ensemble/_hist_gradient_boosting/gradient_boosting.py``). Every numeric loop runs in
-``mlpfast._kernels``.
+``sklearn/ensemble/_hist_gradient_boosting/gradient_boosting.py``).
+Every numeric loop runs in ``mlpfast._kernels``.
 Behaviour follows scikit-learn 1.9's ``MLPClassifier``/``MLPRegressor``,
 quirks included, so results reproduce: the reference is scikit-learn's
 source, ``sklearn/neural_network/_multilayer_perceptron.py`` and
@@ -840,8 +840,8 @@ beta_1, beta_2, epsilon, n_iter_no_change, max_fun
     Attributes
     ----------
     loss_, best_loss_, loss_curve_, validation_scores_, validation_loss_curve_, \
-best_validation_score_, t_, coefs_, intercepts_, n_features_in_, feature_names_in_, n_iter_, n_layers_, \
-n_outputs_, out_activation_
+best_validation_score_, t_, coefs_, intercepts_, n_features_in_, feature_names_in_, \
+n_iter_, n_layers_, n_outputs_, out_activation_
         As in :class:`MLPClassifier`; ``out_activation_`` is 'identity', or
         'exp' for the Poisson loss.
     """
@@ -890,16 +890,15 @@ n_outputs_, out_activation_
             # As validate_data's y_numeric does for y.
             y_val = y_val.astype(np.float64)
         if y_val.ndim == 2 and y_val.shape[1] == 1:
+            # A column warns, as a column y does.
             y_val = column_or_1d(y_val, warn=True)
-        if y_val.ndim == 1:
-            y_val = y_val.reshape((-1, 1))
-        if y_val.ndim != 2 or y_val.shape[1] != self.n_outputs_:
+        n_outputs = 1 if y_val.ndim == 1 else y_val.shape[1]
+        if n_outputs != self.n_outputs_:
             raise ValueError(
-                f"y_val has shape {y_val.shape}, but {type(self).__name__} was given "
-                f"{self.n_outputs_} target(s) per row in y."
+                f"y_val has {n_outputs} target(s) per row, but y had {self.n_outputs_}."
             )
         _checks.check_regression_targets(y_val, name="y_val")
-        return y_val
+        return y_val.reshape((-1, self.n_outputs_))
 
     def _score_function(self, y_true, y_pred, sample_weight):
         # r2_score's value, computed with its own operations, without its

@@ -208,6 +208,7 @@ def test_callbacks_leave_results_unchanged(kind, solver, early_stopping):
     if solver != "lbfgs":
         assert watched.loss_curve_ == plain.loss_curve_
         assert watched.validation_scores_ == plain.validation_scores_
+        assert watched.validation_loss_curve_ == plain.validation_loss_curve_
         assert watched.t_ == plain.t_
 
 
