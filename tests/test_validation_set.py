@@ -15,14 +15,15 @@ The references share no code with mlpfast's training:
 - the messages for X_val and y_val given alone are those of scikit-learn's
   ``HistGradientBoostingClassifier.fit``, whose rules ``fit`` follows.
 """
+import copy
 import inspect
 import warnings
 
 import numpy as np
 import pytest
 import scipy.sparse
-from numpy.testing import assert_allclose, assert_array_equal
-from sklearn.callback import FitCallback, ScoringMonitor
+from numpy.testing import assert_allclose
+from sklearn.callback import ScoringMonitor
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.exceptions import ConvergenceWarning, DataConversionWarning
 from sklearn.model_selection import train_test_split
@@ -30,7 +31,16 @@ from sklearn.neural_network import MLPClassifier as SkMLPClassifier
 from sklearn.preprocessing import LabelBinarizer
 
 import numpy_reference as ref
-from conftest import engine_only, estimator_pair, fit_quiet, is_classification, make_data
+from conftest import (
+    EndOnlyCallback,
+    StopAfter,
+    assert_weights_identical,
+    engine_only,
+    estimator_pair,
+    fit_quiet,
+    is_classification,
+    make_data,
+)
 
 pytestmark = engine_only  # scikit-learn's MLP takes no X_val and records no validation loss
 
@@ -111,28 +121,15 @@ def held_out_rows(task, params, X, y, sample_weight, warm_started=False):
     return tuple(training), tuple(validation)
 
 
-class EpochModels(FitCallback):
+class EpochModels(EndOnlyCallback):
     """Keeps the model callbacks are shown at the end of every epoch."""
 
     def __init__(self):
         self.models = []
 
-    def setup(self, estimator, context):
-        pass
-
-    def teardown(self, estimator, context):
-        pass
-
-    def on_fit_task_begin(self, estimator, context):
-        pass
-
     def on_fit_task_end(self, estimator, context, *, fitted_estimator=None):
         if context.task_name == "epoch":
             self.models.append(fitted_estimator)
-
-
-def _params_of(model):
-    return np.concatenate([array.ravel() for array in model.coefs_ + model.intercepts_])
 
 
 def _fit_with_validation(task, params, weighted, source, callbacks=()):
@@ -298,7 +295,7 @@ def test_with_X_val_every_row_of_X_trains(task, solver, weighted):
         plain = fit_quiet(cls(**dict(params, early_stopping=False, max_iter=epoch)), X, y,
                           sample_weight=sample_weight)
         plain_fits.append(plain)
-        assert_array_equal(_params_of(model), _params_of(plain), err_msg=f"epoch {epoch}")
+        assert_weights_identical(model, plain)
         assert est.loss_curve_[:epoch] == plain.loss_curve_
         assert_allclose(est.validation_scores_[epoch - 1],
                         plain.score(X_val, y_val, sample_weight=sample_weight_val),
@@ -307,7 +304,7 @@ def test_with_X_val_every_row_of_X_trains(task, solver, weighted):
                         reference_loss(plain, X_val, Y_val, sample_weight_val), rtol=RTOL_LOSS)
     # The fit ends on its best epoch's weights.
     best = int(np.argmax(est.validation_scores_))
-    assert_array_equal(_params_of(est), _params_of(plain_fits[best]))
+    assert_weights_identical(est, plain_fits[best])
 
 
 @pytest.mark.parametrize("weighted", [False, True])
@@ -329,7 +326,7 @@ def test_X_val_drawn_as_the_split_reproduces_the_split_fit_without_shuffling(tas
         if shuffle:
             assert given.loss_curve_ != split.loss_curve_
             continue
-        assert_array_equal(_params_of(given), _params_of(split))
+        assert_weights_identical(given, split)
         for name in ("loss_curve_", "validation_scores_", "validation_loss_curve_"):
             assert getattr(given, name) == getattr(split, name), name
 
@@ -341,7 +338,7 @@ def test_X_val_takes_the_dtype_of_X():
     as_float32 = fit_quiet(MLPClassifier(**BASE), X32, y, X_val=X_val.astype(np.float32),
                            y_val=y_val)
     assert as_float64.coefs_[0].dtype == np.float32
-    assert_array_equal(_params_of(as_float64), _params_of(as_float32))
+    assert_weights_identical(as_float64, as_float32)
     assert as_float64.validation_loss_curve_ == as_float32.validation_loss_curve_
     assert as_float64.validation_scores_ == as_float32.validation_scores_
 
@@ -398,30 +395,11 @@ def test_feature_names_of_X_val_are_checked_as_at_predict():
 # --------------------------------------------------------------------------
 
 
-class StopAfterEpoch(FitCallback):
-    """Asks to stop at the end of epoch ``n_epochs``."""
-
-    def __init__(self, n_epochs):
-        self.n_epochs = n_epochs
-
-    def setup(self, estimator, context):
-        pass
-
-    def teardown(self, estimator, context):
-        pass
-
-    def on_fit_task_begin(self, estimator, context):
-        pass
-
-    def on_fit_task_end(self, estimator, context):
-        return context.task_name == "epoch" and context.task_id + 1 == self.n_epochs
-
-
 def test_callbacks_score_the_training_data_and_may_stop_a_fit_with_X_val():
     _, (X, y, _), (X_val, y_val, _) = _data("reg1", weighted=False)
     monitor = ScoringMonitor(scoring="r2")
     est = MLPRegressor(**dict(BASE, n_iter_no_change=100))
-    fit_quiet(est.set_callbacks(monitor, StopAfterEpoch(4)), X, y, X_val=X_val, y_val=y_val)
+    fit_quiet(est.set_callbacks(monitor, StopAfter(4)), X, y, X_val=X_val, y_val=y_val)
     assert est.n_iter_ == len(est.validation_loss_curve_) == 4
     rows = [row for row in monitor.get_logs().data if row["task_name"] == "epoch"]
     assert len(rows) == 4
@@ -560,11 +538,11 @@ def test_bad_regressor_validation_targets_are_refused(change, error, message):
 def test_refused_validation_set_leaves_a_fitted_model_unchanged():
     _, (X, y, _), (X_val, y_val, _) = _data("multiclass", weighted=False)
     est = fit_quiet(MLPClassifier(**dict(BASE, warm_start=True)), X, y)
-    before = (_params_of(est), list(est.validation_loss_curve_))
+    before = copy.deepcopy(est)
     with pytest.raises(ValueError, match="y_val"):
         est.fit(X, y, X_val=X_val, y_val=y_val + 5)
-    assert_array_equal(_params_of(est), before[0])
-    assert est.validation_loss_curve_ == before[1]
+    assert_weights_identical(est, before)
+    assert est.validation_loss_curve_ == before.validation_loss_curve_
 
 
 def test_default_fit_is_unchanged_by_the_new_arguments():
@@ -576,5 +554,5 @@ def test_default_fit_is_unchanged_by_the_new_arguments():
         plain = MLPClassifier(**BASE).fit(X, y, sample_weight)
         explicit = MLPClassifier(**BASE).fit(X, y, sample_weight, X_val=None, y_val=None,
                                              sample_weight_val=None)
-    assert_array_equal(_params_of(plain), _params_of(explicit))
+    assert_weights_identical(plain, explicit)
     assert plain.validation_loss_curve_ == explicit.validation_loss_curve_
