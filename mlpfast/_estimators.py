@@ -559,10 +559,12 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         With early stopping, the loss of the validation rows after each
         epoch, measured as ``loss_curve_``'s: the (weighted) mean data loss
         plus ``0.5 * alpha * ||W||^2`` divided by the validation weight sum
-        (the number of rows, without weights). The best epoch's entry is the
-        loss of the fitted model. None without early stopping; not set by
+        (the number of rows, without weights). The entry of the epoch whose
+        weights the model keeps (the best one, after a first fit) is the
+        fitted model's loss. None without early stopping; not set by
         'lbfgs', which sets none of the per-epoch records. A warm start
-        appends to it, as to ``validation_scores_``.
+        appends to it, as to ``validation_scores_``; epochs trained without
+        the record (by a model converted from scikit-learn's) have NaN.
     best_validation_score_ : float or None
     t_ : int
         Training samples seen.
