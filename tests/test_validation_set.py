@@ -252,6 +252,20 @@ def test_warm_start_appends_as_to_validation_scores(source):
         assert_allclose(value, reference_loss(model, *validation), rtol=RTOL_LOSS)
 
 
+def test_kept_epochs_entry_is_the_fitted_models_loss_after_a_warm_start_without_new_best():
+    # Such a fit ends on its last epoch's weights, as scikit-learn's does.
+    _, (X, y, _), (X_val, y_val, _) = _data("multiclass", weighted=False)
+    est = fit_quiet(MLPClassifier(**dict(BASE, warm_start=True)), X, y, X_val=X_val,
+                    y_val=y_val)
+    best_before = est.best_validation_score_
+    est.set_params(learning_rate_init=1.0, max_iter=3)
+    fit_quiet(est, X, y, X_val=X_val, y_val=y_val)
+    assert est.best_validation_score_ == best_before   # the case under test
+    assert_allclose(est.validation_loss_curve_[-1],
+                    reference_loss(est, X_val, loss_targets("multiclass", y, y_val), None),
+                    rtol=RTOL_LOSS)
+
+
 def test_converted_model_continues_with_unknown_losses_as_nan():
     # A scikit-learn model has validation scores but no validation losses:
     # warm-started, its epochs' entries are NaN, the new ones are measured.
