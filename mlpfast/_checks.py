@@ -231,9 +231,9 @@ def reject_dates(X, name="X"):
             )
 
 
-def check_regression_targets(y):
+def check_regression_targets(y, name="y"):
     """TypeError unless the validated regression targets are numbers."""
     if np.asarray(y).dtype.kind not in "biuf":
         raise TypeError(
-            f"MLPRegressor needs numeric targets, got y of dtype {np.asarray(y).dtype}"
+            f"MLPRegressor needs numeric targets, got {name} of dtype {np.asarray(y).dtype}"
         )

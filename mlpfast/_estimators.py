@@ -4,8 +4,11 @@ The estimators own their parameters and their validation, the input
 checks, the network's initialisation, the fitted attributes and
 prediction. ``fit`` and ``partial_fit`` check and initialise, then hand
 training to ``mlpfast._training`` (validation split, epoch loop, stopping
-rules, best weights, L-BFGS). Every numeric loop runs in
-``mlpfast._kernels``.
+rules, best weights, L-BFGS). ``fit``'s own validation set (``X_val``,
+``y_val``, ``sample_weight_val``) follows the rules of scikit-learn's
+``HistGradientBoostingClassifier.fit`` (in
+``sklearn/ensemble/_hist_gradient_boosting/gradient_boosting.py``).
+Every numeric loop runs in ``mlpfast._kernels``.
 Behaviour follows scikit-learn 1.9's ``MLPClassifier``/``MLPRegressor``,
 quirks included, so results reproduce: the reference is scikit-learn's
 source, ``sklearn/neural_network/_multilayer_perceptron.py`` and
@@ -28,7 +31,7 @@ from sklearn.metrics import accuracy_score, r2_score
 from sklearn.neural_network import MLPClassifier as _SklearnMLPClassifier
 from sklearn.neural_network import MLPRegressor as _SklearnMLPRegressor
 from sklearn.preprocessing import LabelBinarizer
-from sklearn.utils import check_random_state, column_or_1d
+from sklearn.utils import check_array, check_consistent_length, check_random_state, column_or_1d
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -80,6 +83,11 @@ def _with_options(constraints, name, options):
     if template.options == set(options):
         return dict(constraints)
     return {**constraints, name: [type(template)(set(options))]}
+
+
+def _caller_weights(targets, sample_weight):
+    """The rows' weights as the caller gave them (no class weights)."""
+    return sample_weight
 
 
 def _reject_weightless_classes(classes, labels, sample_weight):
@@ -207,7 +215,8 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
     def _hidden_layer_sizes_list(self):
         return _checks.hidden_layer_sizes_list(self.hidden_layer_sizes)
 
-    def _fit(self, X, y, sample_weight=None, incremental=False):
+    def _fit(self, X, y, sample_weight=None, incremental=False, X_val=None, y_val=None,
+             sample_weight_val=None):
         """Validate, initialise on a first pass, train (``mlpfast._training``), check."""
         # Callbacks score on the data as given (feature names included).
         X_given, y_given = X, y
@@ -218,13 +227,18 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         sample_weight = check_sample_weight(sample_weight, X.shape[0])
         # Training takes class weights too; callbacks, which score, get the
         # caller's weights, as score() does.
-        training_weight = self._training_sample_weight(y, sample_weight)
+        weigh = self._sample_weighting(y, sample_weight)
+        training_weight = weigh(y, sample_weight)
         if y.ndim == 1:
             y = y.reshape((-1, 1))
         self.n_outputs_ = y.shape[1]
         layer_units = [X.shape[1]] + hidden_sizes + [self.n_outputs_]
         if not is_classifier(self):
             _checks.check_regression_targets(y)
+        validation_rows = self._validation_rows(X, X_val, y_val, sample_weight_val)
+        if validation_rows is not None:
+            validation_rows = validation_rows._replace(
+                sample_weight=weigh(validation_rows.y, validation_rows.sample_weight))
         _checks.check_network_size(layer_units, X.dtype, X.shape[0], self.batch_size,
                                    self.solver)
 
@@ -244,7 +258,8 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
             X=X_given, y=y_given, sample_weight=sample_weight,
         )
         if self.solver in _training.STOCHASTIC_SOLVERS:
-            _training.fit_stochastic(self, X, y, training_weight, incremental, tasks)
+            _training.fit_stochastic(self, X, y, training_weight, incremental, tasks,
+                                     validation_rows)
         else:
             _training.fit_lbfgs(self, X, y, training_weight, tasks)
 
@@ -256,9 +271,71 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         tasks.end(self._fitted_state)
         return self
 
-    def _training_sample_weight(self, y, sample_weight):
-        """The sample weights training uses: the caller's (see MLPClassifier's)."""
-        return sample_weight
+    def _sample_weighting(self, y, sample_weight):
+        """How rows are weighed in training: by the caller's weights alone
+        (see MLPClassifier's for class weights)."""
+        return _caller_weights
+
+    def _validation_rows(self, X, X_val, y_val, sample_weight_val):
+        """``fit``'s validation set, checked as X and y are, or None when not given.
+
+        The rules and messages of scikit-learn's ``HistGradientBoosting*.fit``:
+        X_val and y_val come together, are checked, and then need early
+        stopping. Unlike there, ``sample_weight_val`` without them is an error
+        rather than ignored, and so are 'lbfgs' (which never stops early) and
+        fewer than two rows (the least a split leaves).
+
+        Parameters
+        ----------
+        X : ndarray or sparse matrix of shape (n_samples, n_features)
+            The validated training input, whose dtype X_val takes.
+        X_val, y_val, sample_weight_val : array-like or None
+            As given to ``fit``.
+
+        Returns
+        -------
+        validation_rows : mlpfast._training.Dataset or None
+            In the form of the training rows: targets of shape
+            (n_val, n_outputs), binarized for a classifier.
+        """
+        if X_val is None and y_val is None:
+            if sample_weight_val is not None:
+                raise ValueError(
+                    "sample_weight_val is provided, but X_val and y_val were not provided."
+                )
+            return None
+        if y_val is None:
+            raise ValueError("X_val is provided, but y_val was not provided.")
+        if X_val is None:
+            raise ValueError("y_val is provided, but X_val was not provided.")
+
+        _checks.reject_dates(X_val, name="X_val")
+        X_val_checked = check_array(X_val, accept_sparse=["csr", "csc"], dtype=X.dtype,
+                                    ensure_min_samples=2, input_name="X_val", estimator=self)
+        if X_val_checked.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X_val has {X_val_checked.shape[1]} features, but {type(self).__name__} "
+                f"is expecting {self.n_features_in_} features as input."
+            )
+        # The feature names of X, with scikit-learn's warning or error.
+        validate_data(self, X_val, reset=False, skip_check_array=True)
+        Y_val = self._validation_targets(y_val)
+        check_consistent_length(X_val_checked, Y_val)
+        sample_weight_val = check_sample_weight(sample_weight_val, X_val_checked.shape[0],
+                                                name="sample_weight_val")
+        if not self.early_stopping:
+            raise ValueError(
+                "X_val and y_val are passed to fit while at the same time "
+                "early_stopping is False. When passing X_val and y_val to fit, "
+                "early_stopping should be set to True."
+            )
+        if self.solver not in _training.STOCHASTIC_SOLVERS:
+            raise ValueError(
+                f"X_val and y_val are passed to fit while at the same time solver is "
+                f"{self.solver!r}, which does not stop early. When passing X_val and "
+                "y_val to fit, solver should be 'sgd' or 'adam'."
+            )
+        return _training.Dataset(X_val_checked, Y_val, sample_weight_val)
 
     def _fitted_state(self, params=None, **fitted_scalars):
         """Fitted attributes for a copy of this model that training leaves alone.
@@ -317,7 +394,9 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
 
     @with_callbacks
     def fit(self: _Estimator, X: MatrixLike, y: ArrayLike,
-            sample_weight: ArrayLike | None = None) -> _Estimator:
+            sample_weight: ArrayLike | None = None, *, X_val: MatrixLike | None = None,
+            y_val: ArrayLike | None = None,
+            sample_weight_val: ArrayLike | None = None) -> _Estimator:
         """Fit the model to data matrix X and target(s) y.
 
         Parameters
@@ -330,6 +409,21 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         sample_weight : array-like of shape (n_samples,), default=None
             Sample weights. The data term and the L2 term of the loss are
             both divided by the (batch's) weight sum, as in scikit-learn.
+        X_val : array-like or sparse matrix of shape (n_val, n_features), default=None
+            A validation set for early stopping, in place of the split that
+            ``validation_fraction`` sets aside: all of X trains, and no
+            random number is drawn for a split, so the epochs shuffle X in
+            other orders than a fit that splits (with the same
+            ``random_state``). Needs ``y_val``, ``early_stopping=True`` and
+            the 'sgd' or 'adam' solver; checked as X is (features, feature
+            names, at least two rows, finite values), and converted to X's
+            dtype.
+        y_val : array-like of shape (n_val,) or (n_val, n_outputs), default=None
+            The targets of ``X_val``, of the kind of y: for a classifier,
+            labels among the classes of y.
+        sample_weight_val : array-like of shape (n_val,), default=None
+            Weights of the validation rows, in the validation score and
+            ``validation_loss_curve_``; only with ``X_val``.
 
         Returns
         -------
@@ -337,7 +431,8 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
             Returns a trained MLP model.
         """
         self._check_params()
-        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False, X_val=X_val,
+                         y_val=y_val, sample_weight_val=sample_weight_val)
 
     def _check_solver(self):
         if self.solver not in _training.STOCHASTIC_SOLVERS:
@@ -464,7 +559,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     shuffle : bool, default=True
         Whether to shuffle the samples in each epoch.
     random_state : int, RandomState instance or None, default=None
-        Seeds weight initialisation, the early-stopping split and shuffling.
+        Seeds weight initialisation, the early-stopping split (none is drawn
+        when ``fit`` is given ``X_val``) and shuffling.
     tol : float, default=1e-4
         Minimum improvement of loss or validation score.
     verbose : bool, default=False
@@ -476,9 +572,12 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     nesterovs_momentum : bool, default=True
         Use Nesterov's momentum with 'sgd'.
     early_stopping : bool, default=False
-        Stop when the score on a held-out validation split stops improving.
+        Stop when the score on a held-out validation split, or on the
+        validation set given to ``fit`` (``X_val``, ``y_val``), stops
+        improving; the model keeps the weights of the best epoch.
     validation_fraction : float, default=0.1
-        Share of the training data held out for early stopping.
+        Share of the training data held out for early stopping, unless
+        ``fit`` is given ``X_val``.
     beta_1, beta_2 : float, default=0.9, 0.999
         Adam's moment decay rates.
     epsilon : float, default=1e-8
@@ -511,6 +610,16 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     best_loss_ : float or None
     loss_curve_ : list of float
     validation_scores_ : list of float or None
+    validation_loss_curve_ : list of float or None
+        With early stopping, the loss of the validation rows after each
+        epoch, measured as ``loss_curve_``'s: the (weighted) mean data loss
+        plus ``0.5 * alpha * ||W||^2`` divided by the validation weight sum
+        (the number of rows, without weights). The entry of the epoch whose
+        weights the model keeps (the best one, after a first fit) is the
+        fitted model's loss. None without early stopping; not set by
+        'lbfgs', which sets none of the per-epoch records. A warm start
+        appends to it, as to ``validation_scores_``; epochs trained without
+        the record (by a model converted from scikit-learn's) have NaN.
     best_validation_score_ : float or None
     t_ : int
         Training samples seen.
@@ -597,11 +706,13 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             return X, indicator_matrix(positions, len(self.classes_))
         return X, self._label_binarizer.transform(y).astype(bool)
 
-    def _training_sample_weight(self, y, sample_weight):
-        """``sample_weight`` times each sample's class weight (``class_weight``).
+    def _sample_weighting(self, y, sample_weight):
+        """``class_weight`` of this fit's labels, as a function that weighs rows.
 
-        The weights are those of the labels of this call: 'balanced' counts
-        them, as scikit-learn's classifiers count the labels given to
+        The class weights are those of the labels of this call: 'balanced'
+        counts them (with ``sample_weight``), as scikit-learn's classifiers
+        count the labels given to ``fit``. The function weighs the training
+        rows and, with the same class weights, a validation set given to
         ``fit``.
 
         Parameters
@@ -613,35 +724,55 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
         Returns
         -------
-        sample_weight : ndarray of shape (n_samples,) or None
-            None when ``class_weight`` and ``sample_weight`` are both None.
+        weigh : callable ``(targets, sample_weight) -> sample_weight``
+            For targets binarized as ``y`` is and their checked weights (or
+            None): those weights times each row's class weight; the weights
+            unchanged (None included) when ``class_weight`` is None.
         """
         if self.class_weight is None:
-            return sample_weight
+            return _caller_weights
         # The labels again: class weights are given by label, and _fit has
         # only the binarized targets (decoding costs one pass per fit).
         labels = self._label_binarizer.inverse_transform(y)
-        if labels.ndim == 1:
-            outputs = [(labels, self.classes_)]
-        else:
-            # A label column of a multilabel target holds 0 or 1.
-            outputs = [(column, np.array([0, 1])) for column in labels.T]
-        weight = None
+        columns = self._label_columns(labels)
+        tables = []
         for (labels_k, classes_k), class_weight_k in zip(
-                outputs, self._class_weight_per_output(len(outputs))):
+                columns, self._class_weight_per_output(len(columns))):
             if isinstance(class_weight_k, str):
                 # 'balanced' weighs the classes present, as compute_sample_weight
                 # does; a column of a multilabel target may hold one value only.
                 classes_k = np.unique(labels_k)
                 _reject_weightless_classes(classes_k, labels_k, sample_weight)
-            class_weights = compute_class_weight(class_weight_k, classes=classes_k,
-                                                 y=labels_k, sample_weight=sample_weight)
-            output_weight = class_weights[np.searchsorted(classes_k, labels_k)]
-            weight = output_weight if weight is None else weight * output_weight
-        if sample_weight is not None:
-            weight = weight * sample_weight
-        # The product obeys the rules of sample weights (not all zero).
-        return check_sample_weight(weight, len(weight))
+            tables.append((classes_k, compute_class_weight(
+                class_weight_k, classes=classes_k, y=labels_k, sample_weight=sample_weight)))
+
+        def weigh(targets, row_weight):
+            weight = None
+            for column, ((labels_k, _), (classes_k, class_weights)) in enumerate(zip(
+                    self._label_columns(self._label_binarizer.inverse_transform(targets)),
+                    tables)):
+                positions = np.searchsorted(classes_k, labels_k).clip(max=len(classes_k) - 1)
+                if (classes_k[positions] != labels_k).any():
+                    raise ValueError(
+                        f"class_weight='balanced' has no weight for a label of column "
+                        f"{column} of y_val: the training labels' column holds only "
+                        f"{classes_k.tolist()}"
+                    )
+                output_weight = class_weights[positions]
+                weight = output_weight if weight is None else weight * output_weight
+            if row_weight is not None:
+                weight = weight * row_weight
+            # The product obeys the rules of sample weights (not all zero).
+            return check_sample_weight(weight, len(weight))
+
+        return weigh
+
+    def _label_columns(self, labels):
+        """(labels, classes) of each output: one for labels, one per column of a
+        multilabel target (whose columns hold 0 or 1)."""
+        if labels.ndim == 1:
+            return [(labels, self.classes_)]
+        return [(column, np.array([0, 1])) for column in labels.T]
 
     def _class_weight_per_output(self, n_outputs):
         """``class_weight`` as one entry ('balanced' or a dict) per output."""
@@ -660,6 +791,39 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                 "or a list of dicts, one per output, not a dict."
             )
         return [class_weight] * n_outputs
+
+    def _validation_targets(self, y_val):
+        """``fit``'s y_val binarized as y is, after checking it holds classes of y.
+
+        Labels for labels (each among ``classes_``), a label indicator
+        matrix of as many columns for one.
+        """
+        y_val = check_array(y_val, accept_sparse="csr", ensure_2d=False, dtype=None,
+                            input_name="y_val", estimator=self)
+        if y_val.ndim == 2 and y_val.shape[1] == 1:
+            y_val = column_or_1d(y_val, warn=True)
+        if self._label_binarizer.y_type_.startswith("multilabel"):
+            if (not type_of_target(y_val).startswith("multilabel")
+                    or y_val.shape[1] != len(self.classes_)):
+                raise ValueError(
+                    f"y_val must be a label indicator matrix with {len(self.classes_)} "
+                    f"columns, as y was; got {type_of_target(y_val)} targets of shape "
+                    f"{y_val.shape}."
+                )
+            return self._label_binarizer.transform(y_val).astype(bool)
+        if y_val.ndim != 1:
+            raise ValueError(
+                f"y_val must hold one class label per row, as y did; got shape {y_val.shape}."
+            )
+        positions = class_positions(y_val, self.classes_)
+        if positions is None:
+            raise ValueError(
+                f"`y_val` has classes not in `self.classes_`. `self.classes_` has "
+                f"{self.classes_}. 'y_val' has {unique_labels(y_val)}."
+            )
+        if len(self.classes_) >= 2:
+            return indicator_matrix(positions, len(self.classes_))
+        return self._label_binarizer.transform(y_val).astype(bool)
 
     def _score_function(self, y_true, y_pred, sample_weight):
         # accuracy_score's value (numpy.average of the matches) without its
@@ -839,9 +1003,9 @@ beta_1, beta_2, epsilon, n_iter_no_change, max_fun
 
     Attributes
     ----------
-    loss_, best_loss_, loss_curve_, validation_scores_, best_validation_score_, \
-t_, coefs_, intercepts_, n_features_in_, feature_names_in_, n_iter_, n_layers_, \
-n_outputs_, out_activation_
+    loss_, best_loss_, loss_curve_, validation_scores_, validation_loss_curve_, \
+best_validation_score_, t_, coefs_, intercepts_, n_features_in_, feature_names_in_, \
+n_iter_, n_layers_, n_outputs_, out_activation_
         As in :class:`MLPClassifier`; ``out_activation_`` is 'identity', or
         'exp' for the Poisson loss.
     """
@@ -881,6 +1045,24 @@ n_outputs_, out_activation_
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         return X, y
+
+    def _validation_targets(self, y_val):
+        """``fit``'s y_val checked as y is, of shape (n_val, n_outputs_)."""
+        y_val = check_array(y_val, ensure_2d=False, dtype=None, input_name="y_val",
+                            estimator=self)
+        if y_val.dtype.kind == "O":
+            # As validate_data's y_numeric does for y.
+            y_val = y_val.astype(np.float64)
+        if y_val.ndim == 2 and y_val.shape[1] == 1:
+            # A column warns, as a column y does.
+            y_val = column_or_1d(y_val, warn=True)
+        n_outputs = 1 if y_val.ndim == 1 else y_val.shape[1]
+        if n_outputs != self.n_outputs_:
+            raise ValueError(
+                f"y_val has {n_outputs} target(s) per row, but y had {self.n_outputs_}."
+            )
+        _checks.check_regression_targets(y_val, name="y_val")
+        return y_val.reshape((-1, self.n_outputs_))
 
     def _score_function(self, y_true, y_pred, sample_weight):
         # r2_score's value, computed with its own operations, without its

@@ -57,11 +57,13 @@ def kernel_matrix(X, dtype):
     return KernelCsr(data, indices, indptr, X.shape)
 
 
-def check_sample_weight(sample_weight, n_samples):
+def check_sample_weight(sample_weight, n_samples, name="sample_weight"):
     """Sample weights as a 1-D float array of length n_samples, or None.
 
     Follows scikit-learn's rules: a scalar is broadcast, integers become
     float64, negative weights are accepted, all-zero weights are not.
+    ``name`` is the argument the messages name (``sample_weight_val`` for
+    the weights of a validation set).
     """
     if sample_weight is None:
         return None
@@ -70,7 +72,7 @@ def check_sample_weight(sample_weight, n_samples):
     else:
         sample_weight = check_array(
             sample_weight, accept_sparse=False, ensure_2d=False,
-            dtype=[np.float64, np.float32], order="C", input_name="sample_weight",
+            dtype=[np.float64, np.float32], order="C", input_name=name,
         )
         if sample_weight.ndim != 1:
             raise ValueError(
@@ -80,7 +82,7 @@ def check_sample_weight(sample_weight, n_samples):
             )
         if sample_weight.shape != (n_samples,):
             raise ValueError(
-                f"sample_weight.shape == {sample_weight.shape}, expected {(n_samples,)}!"
+                f"{name}.shape == {sample_weight.shape}, expected {(n_samples,)}!"
             )
     if np.all(sample_weight == 0):
         raise ValueError("Sample weights must contain at least one non-zero number.")

@@ -3,7 +3,7 @@
 A model file is a NumPy ``.npz`` archive (a zip of ``.npy`` arrays) written and
 read with ``allow_pickle=False``: loading one never runs code, unlike a pickle.
 
-Format (``format`` = "mlpfast-model", ``format_version`` = 1)
+Format (``format`` = "mlpfast-model", ``format_version`` = 2)
 -------------------------------------------------------------
 Members, each an ``.npy`` array with a plain (non-object) dtype:
 
@@ -14,7 +14,8 @@ Members, each an ``.npy`` array with a plain (non-object) dtype:
     - ``estimator``: "MLPClassifier" or "MLPRegressor";
     - ``params``: the ``get_params()`` values that JSON can hold; tuples are
       written ``{"__tuple__": [...]}``, numpy arrays ``{"__array__": [...]}``,
-      non-finite floats ``{"__float__": "inf"|"-inf"|"nan"}``;
+      non-finite floats ``{"__float__": "inf"|"-inf"|"nan"}``, dicts (a
+      ``class_weight`` keyed by labels) ``{"__dict__": [[key, value], ...]}``;
       ``skipped_params`` names the others (e.g. a RandomState instance),
       which load at their defaults;
     - ``layer_units``: every layer width, input first; ``dtype``: "float32"
@@ -42,7 +43,7 @@ Members, each an ``.npy`` array with a plain (non-object) dtype:
     Absent when it is the weights themselves, as after any early-stopping fit
     (scikit-learn's ``_best_coefs`` is then its ``coefs_`` list); the loaded
     model's snapshot is then its parameter vector again.
-``loss_curve``, ``validation_scores``
+``loss_curve``, ``validation_scores``, ``validation_loss_curve``
     float64, when the solver records them.
 ``classes``, ``binarizer_classes``
     Classifiers: ``classes_`` and the label binarizer's classes (numbers,
@@ -57,6 +58,12 @@ each other (layer widths against the parameter count, the classes against
 the outputs, each member's ``.npy`` header before its data is read, each
 array's digest) and raises ValueError for truncated, corrupt, tampered or
 foreign files; the rebuilt estimator predicts exactly as the saved one.
+
+Versions: 2 added the parameters ``class_weight`` (classifier) and the
+``validation_loss_curve`` member. A version 1 file still loads: its model
+gets the new parameters at their defaults, and, where it recorded
+validation scores, a validation loss curve of NaN for those epochs (as a
+model converted from scikit-learn gets when it trains on).
 """
 from __future__ import annotations
 
@@ -73,13 +80,17 @@ from typing import BinaryIO
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from mlpfast import _training
 from mlpfast._estimators import MLPClassifier, MLPRegressor
 
 # Where a model file is written or read: a path, or an open binary file.
 ModelFile = str | os.PathLike[str] | BinaryIO
 
 FORMAT_NAME = "mlpfast-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# Parameters added after format version 1, with the version that added
+# them: older files lack them, and their models get the defaults.
+_PARAMETER_SINCE = {"class_weight": 2}
 MAX_HEADER_BYTES = 1 << 20
 
 _FITTED_SCALARS = {
@@ -96,7 +107,8 @@ _FITTED_SCALARS = {
     "_no_improvement_count": ((int,), False),
 }
 _REQUIRED_FITTED = ("n_features_in_", "n_outputs_", "n_layers_", "out_activation_")
-_LIST_ARRAYS = {"loss_curve_": "loss_curve", "validation_scores_": "validation_scores"}
+_LIST_ARRAYS = {"loss_curve_": "loss_curve", "validation_scores_": "validation_scores",
+                "validation_loss_curve_": "validation_loss_curve"}
 _HEADER_KEYS = {"format", "format_version", "mlpfast_version", "estimator", "params",
                 "skipped_params", "layer_units", "dtype", "fitted", "classes", "optimizer",
                 "arrays"}
@@ -140,6 +152,9 @@ def _encode_value(value):
         return [_encode_value(item) for item in value]
     if isinstance(value, np.ndarray) and value.dtype.kind in "biuf" and value.ndim == 1:
         return {"__array__": [_encode_value(item) for item in value.tolist()]}
+    if isinstance(value, dict):
+        return {"__dict__": [[_encode_value(key), _encode_value(item)]
+                             for key, item in value.items()]}
     raise TypeError(f"{type(value).__name__} is not representable in JSON")
 
 
@@ -158,6 +173,12 @@ def _decode_value(value, where):
             items = [_decode_value(item, where) for item in payload]
             if all(isinstance(i, (int, float)) and not isinstance(i, bool) for i in items):
                 return np.array(items)
+        if tag == "__dict__" and isinstance(payload, list) and all(
+                isinstance(pair, list) and len(pair) == 2 for pair in payload):
+            items = [(_decode_value(key, where), _decode_value(item, where))
+                     for key, item in payload]
+            if all(isinstance(key, (bool, int, float, str)) for key, _ in items):
+                return dict(items)
     _fail(f"{where} holds an unexpected value {value!r}")
 
 
@@ -469,6 +490,10 @@ def _build_estimator(header):
     skipped = header["skipped_params"]
     if not isinstance(params, dict) or not isinstance(skipped, list):
         _fail("'params' must be an object and 'skipped_params' a list")
+    # Parameters newer than the file's format load at their defaults.
+    version = header["format_version"]
+    valid = {name: value for name, value in valid.items()
+             if _PARAMETER_SINCE.get(name, 1) <= version}
     if set(params) | set(skipped) != set(valid) or set(params) & set(skipped):
         _fail(f"the stored parameters {sorted(set(params) | set(skipped))} are not "
               f"{cls.__name__}'s {sorted(valid)}")
@@ -676,6 +701,9 @@ def _load_npz(npz):
     if "loss_curve_" in lists and "validation_scores_" not in lists and (
             "best_validation_score_" in fitted):
         estimator.validation_scores_ = None
+    if "loss_curve_" in lists:
+        # None without validation; NaN for the epochs of a version 1 file.
+        _training.continue_validation_loss_curve(estimator)
     if names is not None:
         estimator.feature_names_in_ = np.array(names.tolist(), dtype=object)
     estimator._set_params_vector(layout, params)

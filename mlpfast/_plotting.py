@@ -50,6 +50,23 @@ def _as_curve(values: Any, what: str) -> np.ndarray:
     return curve
 
 
+def _validation_curve(values: Any, what: str, loss_curve: np.ndarray) -> np.ndarray | None:
+    """Return a per-epoch validation record as a curve, None for None.
+
+    Raises naming ``what`` unless it is a curve of at most one value per
+    epoch of ``loss_curve``.
+    """
+    if values is None:
+        return None
+    curve = _as_curve(values, what)
+    if curve.size > loss_curve.size:
+        raise ValueError(
+            f"{what} has {curve.size} values but loss_curve only {loss_curve.size}: "
+            "there is at most one validation value per training epoch"
+        )
+    return curve
+
+
 def _line_kwargs(defaults: dict, user_kwargs: dict | None) -> dict:
     """Merge user line keywords over ``defaults``.
 
@@ -94,11 +111,13 @@ def _draw_legend(loss_ax, validation_ax, legend_kw: dict | None) -> None:
 
 
 class TrainingCurveDisplay:
-    """Training loss per epoch, and validation score per epoch when recorded.
+    """Training loss per epoch, and validation loss and score per epoch when recorded.
 
     The training loss (``loss_curve_`` of an MLP fitted with the ``'sgd'`` or
     ``'adam'`` solver) is drawn against the epoch number on the left y axis.
-    The validation scores that ``early_stopping=True`` records
+    With ``early_stopping=True`` mlpfast's estimators record the validation
+    loss, measured as the training loss is (``validation_loss_curve_``):
+    it is drawn on the same axis, a second line. The validation scores
     (``validation_scores_``) are drawn on a second y axis on the right, with
     the best epoch marked: its weights are the ones the estimator keeps.
 
@@ -114,7 +133,11 @@ class TrainingCurveDisplay:
     validation_scores : array-like of shape (n_validation_epochs,), default=None
         Validation score after each epoch, drawn at epochs
         ``1..n_validation_epochs``; at most as many values as ``loss_curve``.
-        None draws the training loss only.
+        None draws no validation score.
+    validation_loss_curve : array-like of shape (n_validation_epochs,), default=None
+        Validation loss after each epoch, drawn on the training loss's axis
+        at epochs ``1..n_validation_epochs``; at most as many values as
+        ``loss_curve``. None draws no validation loss.
     score_name : str, default=None
         Name of the validation score, used in the axis label and legend.
         None means ``"score"``.
@@ -132,6 +155,8 @@ class TrainingCurveDisplay:
         Figure containing the axes.
     loss_line_ : matplotlib Line2D
         The training-loss line.
+    validation_loss_line_ : matplotlib Line2D or None
+        The validation-loss line, on ``ax_``; None without a validation loss.
     validation_line_ : matplotlib Line2D or None
         The validation-score line; None without validation scores.
     best_epoch_marker_ : matplotlib Line2D or None
@@ -153,20 +178,15 @@ class TrainingCurveDisplay:
         loss_curve: Any,
         *,
         validation_scores: Any = None,
+        validation_loss_curve: Any = None,
         score_name: str | None = None,
         name: str | None = None,
     ) -> None:
         self.loss_curve = _as_curve(loss_curve, "loss_curve")
-        if validation_scores is None:
-            self.validation_scores = None
-        else:
-            self.validation_scores = _as_curve(validation_scores, "validation_scores")
-            if self.validation_scores.size > self.loss_curve.size:
-                raise ValueError(
-                    f"validation_scores has {self.validation_scores.size} values but "
-                    f"loss_curve only {self.loss_curve.size}: there is at most one "
-                    "validation score per training epoch"
-                )
+        self.validation_scores = _validation_curve(validation_scores, "validation_scores",
+                                                   self.loss_curve)
+        self.validation_loss_curve = _validation_curve(
+            validation_loss_curve, "validation_loss_curve", self.loss_curve)
         self.score_name = score_name
         self.name = name
 
@@ -190,6 +210,7 @@ class TrainingCurveDisplay:
         name: str | None = None,
         ax: Axes | None = None,
         loss_kw: dict | None = None,
+        validation_loss_kw: dict | None = None,
         validation_kw: dict | None = None,
         best_epoch_kw: dict | None = None,
         legend_kw: dict | None = None,
@@ -201,15 +222,17 @@ class TrainingCurveDisplay:
         estimator : MLPClassifier or MLPRegressor
             Fitted with ``solver='sgd'`` or ``solver='adam'``; mlpfast's or
             scikit-learn's estimators. With ``early_stopping=True`` the
-            validation scores are drawn too.
+            validation scores are drawn too, and the validation loss of
+            mlpfast's estimators (scikit-learn's do not record it).
         name : str, default=None
             Name prefixed to the legend entries. None uses the estimator's
             class name.
         ax : matplotlib Axes, default=None
             Axes to draw into; None creates a new figure.
-        loss_kw, validation_kw, best_epoch_kw : dict, default=None
+        loss_kw, validation_loss_kw, validation_kw, best_epoch_kw : dict, default=None
             Keywords passed to matplotlib's ``plot`` for the training-loss
-            line, the validation-score line and the best-epoch marker.
+            line, the validation-loss line, the validation-score line and the
+            best-epoch marker.
         legend_kw : dict, default=None
             Keywords passed to matplotlib's ``legend``, e.g. ``loc``.
 
@@ -249,12 +272,14 @@ class TrainingCurveDisplay:
         display = cls(
             estimator.loss_curve_,
             validation_scores=estimator.validation_scores_,
+            validation_loss_curve=getattr(estimator, "validation_loss_curve_", None),
             score_name="accuracy" if is_classifier(estimator) else "R²",
             name=estimator_name if name is None else name,
         )
         return display.plot(
             ax=ax,
             loss_kw=loss_kw,
+            validation_loss_kw=validation_loss_kw,
             validation_kw=validation_kw,
             best_epoch_kw=best_epoch_kw,
             legend_kw=legend_kw,
@@ -266,6 +291,7 @@ class TrainingCurveDisplay:
         ax: Axes | None = None,
         name: str | None = None,
         loss_kw: dict | None = None,
+        validation_loss_kw: dict | None = None,
         validation_kw: dict | None = None,
         best_epoch_kw: dict | None = None,
         legend_kw: dict | None = None,
@@ -283,6 +309,9 @@ class TrainingCurveDisplay:
             Name prefixed to the legend entries. None uses ``self.name``.
         loss_kw : dict, default=None
             Keywords passed to matplotlib's ``plot`` for the training-loss line.
+        validation_loss_kw : dict, default=None
+            Keywords for the validation-loss line. By default it takes the
+            loss line's colour, dotted.
         validation_kw : dict, default=None
             Keywords for the validation-score line. By default it takes the
             loss line's colour, dashed.
@@ -316,8 +345,25 @@ class TrainingCurveDisplay:
             self.loss_curve,
             **_line_kwargs({"label": f"{prefix}training loss"}, loss_kw),
         )
+        if self.validation_loss_curve is None:
+            self.validation_loss_line_ = None
+        else:
+            (self.validation_loss_line_,) = ax.plot(
+                np.arange(1, self.validation_loss_curve.size + 1),
+                self.validation_loss_curve,
+                **_line_kwargs(
+                    {"color": self.loss_line_.get_color(), "linestyle": ":",
+                     "label": f"{prefix}validation loss"},
+                    validation_loss_kw,
+                ),
+            )
         ax.set_xlabel("Epoch")
-        ax.set_ylabel("Training loss")
+        # Once a display drew a validation loss, the axis holds more than
+        # the training loss, whatever displays share it later.
+        if self.validation_loss_curve is not None or ax.get_ylabel() == "Loss":
+            ax.set_ylabel("Loss")
+        else:
+            ax.set_ylabel("Training loss")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
         validation_ax = _find_validation_axes(ax)

@@ -8,8 +8,8 @@ step settings live in ``mlpfast._solvers``.
 
 Training reads and writes the estimator's own attributes: its parameter
 vector, random state and optimizer, and the fitted attributes that record
-progress (``loss_curve_``, ``validation_scores_``, ``best_loss_``,
-``best_validation_score_``, ``n_iter_``, ``t_``, ``loss_``,
+progress (``loss_curve_``, ``validation_scores_``, ``validation_loss_curve_``,
+``best_loss_``, ``best_validation_score_``, ``n_iter_``, ``t_``, ``loss_``,
 ``_no_improvement_count``, ``_best_params``). They stay attributes of the
 estimator because scikit-learn's tests, pickling, ``mlpfast._persistence``,
 ``mlpfast._interop`` and the callbacks' fitted copies read them there;
@@ -17,13 +17,17 @@ estimator because scikit-learn's tests, pickling, ``mlpfast._persistence``,
 
 A stochastic fit, in order:
 
-1. ``_hold_out_validation`` splits off the early-stopping validation rows;
+1. the early-stopping validation rows: the user's validation set
+   (``fit``'s ``X_val``, ``y_val``, ``sample_weight_val``), checked by the
+   estimator, or else rows ``_hold_out_validation`` splits off; either
+   way a ``Dataset`` in the form of the training rows, wrapped in a
+   ``Validation``;
 2. ``_epoch_runner`` builds the ``EpochRunner``, which runs one epoch
    (shuffle, mini-batches, the kernel's forward, backward and step);
 3. ``_run_epochs`` loops over epochs: the loss curve, verbose messages,
-   ``_track_improvement`` (validation score, best loss or score, best
-   weights), the optimizer's schedule, ``_stops_after_no_improvement`` and
-   the callbacks' per-epoch subtasks;
+   ``_track_improvement`` (validation score and loss, best loss or score,
+   best weights), the optimizer's schedule, ``_stops_after_no_improvement``
+   and the callbacks' per-epoch subtasks;
 4. ``_end_on_best_params`` ends an early-stopping fit on its best weights.
 
 Where a new training feature goes:
@@ -35,14 +39,13 @@ Where a new training feature goes:
   to the kernel that computes and applies each batch's gradient (the
   clipping itself needs that kernel), and ``fit_lbfgs``'s
   ``loss_and_gradient`` for L-BFGS;
-- a validation loss curve: ``_track_improvement``, which scores the
-  validation rows every epoch, with its list started in
-  ``reset_progress`` and named in ``PER_EPOCH_LISTS``;
-- a validation set given by the user (``X_val``, ``y_val``): in place of
-  ``_hold_out_validation``'s split, as a ``Dataset`` of the same form;
-- class weights reach training, the split and the validation score
-  inside ``sample_weight`` (``MLPClassifier._training_sample_weight``);
-  a validation set given by the user needs its weights made the same way.
+- another per-epoch record: ``_track_improvement``, with its list
+  started in ``reset_progress`` and named in ``PER_EPOCH_LISTS`` (as the
+  validation scores and the validation loss curve are);
+- class weights reach training, the split and the validation score and
+  loss inside the sample weights (``MLPClassifier._sample_weighting``,
+  which weighs a validation set given to ``fit`` with the class weights of
+  the training labels).
 """
 from __future__ import annotations
 
@@ -66,7 +69,7 @@ STOCHASTIC_SOLVERS = ("sgd", "adam")
 # Fitted attributes that grow by one entry per epoch. Fitted copies of the
 # model made for callbacks get copies of them, since training goes on
 # appending to the originals.
-PER_EPOCH_LISTS = ("loss_curve_", "validation_scores_")
+PER_EPOCH_LISTS = ("loss_curve_", "validation_scores_", "validation_loss_curve_")
 
 # Where the L-BFGS convergence warning sends users.
 _SCALING_DOCS_URL = "https://scikit-learn.org/stable/modules/preprocessing.html"
@@ -85,8 +88,7 @@ class Dataset(NamedTuple):
     ----------
     X : ndarray or sparse matrix of shape (n_samples, n_features)
     y : ndarray of shape (n_samples, n_outputs)
-        The targets, binarized for a classifier; its validation rows hold
-        labels instead, as its predictions do.
+        The targets, binarized for a classifier.
     sample_weight : ndarray of shape (n_samples,) or None
     """
 
@@ -100,7 +102,8 @@ def reset_progress(estimator):
 
     As scikit-learn's initialisation does, the best-weights snapshot starts
     for every solver, the loss curve, the stopping counters and the
-    validation record only for the stochastic solvers.
+    validation record only for the stochastic solvers: 'lbfgs' sets no
+    per-epoch record, ``validation_loss_curve_`` included.
     """
     # A separate copy at first; at the end of every early-stopping fit it
     # becomes the live vector itself (see _end_on_best_params), as
@@ -113,18 +116,20 @@ def reset_progress(estimator):
     estimator._no_improvement_count = 0
     if estimator.early_stopping:
         estimator.validation_scores_ = []
+        estimator.validation_loss_curve_ = []
         estimator.best_validation_score_ = -np.inf
         estimator.best_loss_ = None
     else:
         estimator.best_loss_ = np.inf
         estimator.validation_scores_ = None
+        estimator.validation_loss_curve_ = None
         estimator.best_validation_score_ = None
 
 
 # ----------------------------------------------------------------------
 # Stochastic solvers
 # ----------------------------------------------------------------------
-def fit_stochastic(estimator, X, y, sample_weight, incremental, tasks):
+def fit_stochastic(estimator, X, y, sample_weight, incremental, tasks, validation_rows=None):
     """Train with 'sgd' or 'adam': up to ``max_iter`` epochs, or one for ``partial_fit``.
 
     Parameters
@@ -141,23 +146,45 @@ def fit_stochastic(estimator, X, y, sample_weight, incremental, tasks):
         Whether this is a ``partial_fit`` call.
     tasks : mlpfast._callbacks.FitTasks
         The callback tasks of this call; each epoch is a subtask.
+    validation_rows : Dataset or None
+        The user's validation set for early stopping, in the form of the
+        training rows (targets binarized for a classifier). It takes the
+        place of the split: all of X trains, and the random state draws no
+        split, so the shuffles draw from it right after the initial weights
+        (the epochs see other orders than those of a fit that splits).
     """
     if not incremental or not hasattr(estimator, "_optimizer"):
         estimator._optimizer = make_optimizer(estimator, estimator._layout.n_params,
                                               estimator._params.dtype)
     if estimator.early_stopping and incremental:
         raise ValueError("partial_fit does not support early_stopping=True")
+    continue_validation_loss_curve(estimator)
 
-    data = Dataset(X, y, sample_weight)
-    if estimator.early_stopping:
-        training, validation = _hold_out_validation(estimator, data)
-    else:
-        training, validation = data, None
+    training = Dataset(X, y, sample_weight)
+    if estimator.early_stopping and validation_rows is None:
+        training, validation_rows = _hold_out_validation(estimator, training)
+    validation = None if validation_rows is None else Validation(estimator, validation_rows)
     runner = _epoch_runner(estimator, training)
     with training_threads(runner.helper_threads):
         _run_epochs(estimator, runner, validation, tasks, incremental)
     if validation is not None:
         _end_on_best_params(estimator)
+
+
+def continue_validation_loss_curve(estimator):
+    """Give a model fitted without ``validation_loss_curve_`` one to continue.
+
+    Models converted from scikit-learn's, or saved before the record
+    existed, have the validation scores of their epochs but not the
+    losses: those entries are NaN, so that entry ``i`` of both records is
+    still epoch ``i + 1``'s. Without validation scores the record is None,
+    as after a fit without early stopping.
+    """
+    if hasattr(estimator, "validation_loss_curve_"):
+        return
+    earlier_scores = getattr(estimator, "validation_scores_", None)
+    estimator.validation_loss_curve_ = (None if earlier_scores is None
+                                        else [np.nan] * len(earlier_scores))
 
 
 def _hold_out_validation(estimator, data):
@@ -166,8 +193,6 @@ def _hold_out_validation(estimator, data):
     Returns
     -------
     training, validation : Dataset
-        The validation targets of a classifier are labels again, as its
-        predictions are.
     """
     stratify = data.y if is_classifier(estimator) and estimator.n_outputs_ == 1 else None
     arrays = data if data.sample_weight is not None else data[:2]
@@ -182,10 +207,55 @@ def _hold_out_validation(estimator, data):
             "The validation set is too small. Increase 'validation_fraction' or "
             "the size of your dataset."
         )
-    if is_classifier(estimator):
-        y_val = estimator._label_binarizer.inverse_transform(y_val)
     return (Dataset(X_train, y_train, sample_weight_train),
             Dataset(X_val, y_val, sample_weight_val))
+
+
+class Validation:
+    """The early-stopping validation rows, scored and measured after every epoch.
+
+    Parameters
+    ----------
+    estimator : mlpfast estimator
+        Initialised; its network, weights' dtype and (for a classifier)
+        label binarizer are read once, here.
+    rows : Dataset
+        The validation rows, in the form of the training rows.
+
+    Attributes
+    ----------
+    X : ndarray or sparse matrix of shape (n_val, n_features)
+    y : ndarray of shape (n_val, n_outputs) or (n_val,)
+        The targets as the estimator predicts them: labels for a classifier,
+        which its score compares with its predictions.
+    sample_weight : ndarray of shape (n_val,) or None
+    """
+
+    def __init__(self, estimator, rows):
+        self.X = rows.X
+        self.y = rows.y
+        if is_classifier(estimator):
+            self.y = estimator._label_binarizer.inverse_transform(rows.y)
+        self.sample_weight = rows.sample_weight
+        # The loss kernel's inputs, converted once for all epochs.
+        dtype = estimator._params.dtype
+        self._network = estimator._network()
+        self._kernel_X = kernel_matrix(rows.X, dtype)
+        self._kernel_Y = np.ascontiguousarray(rows.y, dtype=dtype)
+        self._kernel_sample_weight = (None if rows.sample_weight is None
+                                      else np.ascontiguousarray(rows.sample_weight, dtype=dtype))
+        # The kernel computes the gradient too; it is not used.
+        self._unused_gradient = np.empty(estimator._layout.n_params, dtype=dtype)
+
+    def loss(self, params):
+        """The validation rows' loss under ``params``, as ``loss_curve_`` measures a loss.
+
+        That is scikit-learn's loss of the whole set as one batch: the
+        (weighted) mean data loss plus ``0.5 * alpha * ||W||^2`` divided by
+        the rows' weight sum (their number, without weights).
+        """
+        return _kernels.loss_gradient(self._network, self._kernel_X, self._kernel_Y, params,
+                                      self._unused_gradient, self._kernel_sample_weight)
 
 
 def _clipped_batch_size(batch_size, n_samples):
@@ -286,7 +356,7 @@ def _run_epochs(estimator, runner, validation, tasks, incremental):
 
     Each epoch is a subtask of ``tasks``; a callback may stop training
     after any epoch. ``partial_fit`` (``incremental``) runs one epoch.
-    ``validation`` is the early-stopping ``Dataset``, or None.
+    ``validation`` is the early-stopping ``Validation``, or None.
     """
     n_samples = runner.X.shape[0]
     try:
@@ -324,11 +394,15 @@ def _track_improvement(estimator, validation):
 
     Without early stopping (``validation`` None) the measure is the epoch's
     training loss, with it the validation score, kept in
-    ``validation_scores_``.
+    ``validation_scores_``; the validation loss goes to
+    ``validation_loss_curve_`` beside it.
     """
     if validation is not None:
         score = _validation_score(estimator, validation)
         estimator.validation_scores_.append(score)
+        # After the score: rows the score rejects (weights summing to
+        # zero) fail with scikit-learn's error, as without this record.
+        estimator.validation_loss_curve_.append(validation.loss(estimator._params))
         if estimator.verbose:
             print("Validation score: %f" % estimator.validation_scores_[-1])
         if score < estimator.best_validation_score_ + estimator.tol:

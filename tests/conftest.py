@@ -23,6 +23,7 @@ from sklearn.datasets import (
     make_multilabel_classification,
     make_regression,
 )
+from sklearn.callback import FitCallback
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier as SkMLPClassifier
 from sklearn.neural_network import MLPRegressor as SkMLPRegressor
@@ -150,6 +151,37 @@ def fit_both(task, params, X, y):
     w_ref = fit_recording_warnings(ref, X, y)
     assert_same_warnings(w_fast, w_ref)
     return fast, ref
+
+
+# --------------------------------------------------------------------------
+# callbacks (sklearn.callback)
+# --------------------------------------------------------------------------
+
+# The tasks mlpfast opens below a fit's root task (mlpfast._callbacks).
+SUBTASK_NAMES = ("epoch", "lbfgs iteration")
+
+
+class EndOnlyCallback(FitCallback):
+    """A callback acting at the end of tasks only: the other hooks do nothing."""
+
+    def setup(self, estimator, context):
+        pass
+
+    def teardown(self, estimator, context):
+        pass
+
+    def on_fit_task_begin(self, estimator, context):
+        pass
+
+
+class StopAfter(EndOnlyCallback):
+    """Asks to stop training at the end of subtask number ``n_subtasks``."""
+
+    def __init__(self, n_subtasks):
+        self.n_subtasks = n_subtasks
+
+    def on_fit_task_end(self, estimator, context):
+        return context.task_name in SUBTASK_NAMES and context.task_id + 1 == self.n_subtasks
 
 
 # --------------------------------------------------------------------------

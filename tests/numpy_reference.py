@@ -187,6 +187,21 @@ def loss(params, layer_units, X, Y, hidden, output, alpha,
     return data_loss(p, Y, output, clip_eps) + l2_term(params, layer_units, alpha, X.shape[0])
 
 
+def weighted_loss(params, layer_units, X, Y, hidden, output, alpha, sample_weight,
+                  clip_eps=np.finfo(np.float64).eps):
+    """``loss`` with weighted rows, as scikit-learn weighs them.
+
+    The weighted mean of the rows' data losses plus the L2 term divided by
+    the weight sum instead of the number of rows.
+    """
+    p = forward(params, layer_units, X, hidden, output)[-1]
+    Y = np.asarray(Y, dtype=np.float64)
+    row_losses = [data_loss(p[i:i + 1], Y[i:i + 1], output, clip_eps) for i in range(len(p))]
+    weight_sum = np.sum(sample_weight, dtype=np.float64)
+    return (np.average(row_losses, weights=sample_weight)
+            + l2_term(params, layer_units, alpha, weight_sum))
+
+
 def loss_and_gradient(params, layer_units, X, Y, hidden, output, alpha,
                       clip_eps=np.finfo(np.float64).eps):
     """Loss of (X, Y) as one batch, and its gradient as a flat float64 vector.

@@ -28,14 +28,11 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from conftest import engine_only, fit_quiet, make_data
+from conftest import SUBTASK_NAMES, EndOnlyCallback, StopAfter, engine_only, fit_quiet, make_data
 
 pytestmark = engine_only  # scikit-learn's MLP has no callback support
 
 from mlpfast import MLPClassifier, MLPRegressor  # noqa: E402
-
-SUBTASK_NAMES = ("epoch", "lbfgs iteration")
-
 
 class RecordingCallback(FitCallback):
     """Records the hooks called, and the model shown at the end of each subtask."""
@@ -69,29 +66,6 @@ class PropagatedRecordingCallback(RecordingCallback):
     """The recorder, auto-propagated from a meta-estimator to every sub-estimator."""
 
     max_propagation_depth = None
-
-
-class EndOnlyCallback(FitCallback):
-    """A callback acting at the end of tasks only: the other hooks do nothing."""
-
-    def setup(self, estimator, context):
-        pass
-
-    def teardown(self, estimator, context):
-        pass
-
-    def on_fit_task_begin(self, estimator, context):
-        pass
-
-
-class StopAfter(EndOnlyCallback):
-    """Asks to stop training at the end of subtask number ``n_subtasks``."""
-
-    def __init__(self, n_subtasks):
-        self.n_subtasks = n_subtasks
-
-    def on_fit_task_end(self, estimator, context):
-        return context.task_name in SUBTASK_NAMES and context.task_id + 1 == self.n_subtasks
 
 
 class FailAtSubtask(RecordingCallback):
@@ -208,6 +182,7 @@ def test_callbacks_leave_results_unchanged(kind, solver, early_stopping):
     if solver != "lbfgs":
         assert watched.loss_curve_ == plain.loss_curve_
         assert watched.validation_scores_ == plain.validation_scores_
+        assert watched.validation_loss_curve_ == plain.validation_loss_curve_
         assert watched.t_ == plain.t_
 
 

@@ -151,6 +151,9 @@ ROUND_TRIPS = [
     ("multiclass", np.float64, {"hidden_layer_sizes": ()}),
     ("reg1", np.float64, {"hidden_layer_sizes": [1, 1], "activation": "tanh"}),
     ("binary", np.float64, {"hidden_layer_sizes": np.array([3, 2]), "activation": "logistic"}),
+    ("multiclass", np.float64, {"class_weight": "balanced", "early_stopping": True}),
+    ("string_labels", np.float64, {"class_weight": {"cat": 2.0, "dog": 0.5, "emu": 1.0}}),
+    ("multilabel", np.float64, {"class_weight": [{0: 1.0, 1: 3.0}] * 3}),
 ]
 if HAS_LBFGS:
     ROUND_TRIPS += [("multiclass", np.float64, {"solver": "lbfgs"}),
@@ -206,7 +209,7 @@ def test_file_holds_no_pickles_and_plain_dtypes(tmp_path):
         for name in npz.files:
             assert not npz[name].dtype.hasobject, name
         header = json.loads(npz["header"].tobytes())
-    assert header["format"] == "mlpfast-model" and header["format_version"] == 1
+    assert header["format"] == "mlpfast-model" and header["format_version"] == 2
     assert header["mlpfast_version"] == mlpfast.__version__
     assert header["estimator"] == "MLPClassifier"
     assert header["layer_units"] == [5, 6, 4, 3]
@@ -408,7 +411,7 @@ CORRUPTIONS = {
     "pickled_member": (_pickled_member, "not a plain|object"),
     # header fields
     "format_name": (_tamper_header(_set(None, "format", "other-format")), "format"),
-    "format_version_2": (_tamper_header(_set(None, "format_version", 2)), "upgrade mlpfast"),
+    "format_version_3": (_tamper_header(_set(None, "format_version", 3)), "upgrade mlpfast"),
     "format_version_0": (_tamper_header(_set(None, "format_version", 0)), "format_version"),
     "format_version_str": (_tamper_header(_set(None, "format_version", "1")),
                            "format_version"),
@@ -532,3 +535,31 @@ def test_the_untouched_rewrite_loads(saved_classifier, tmp_path):
     loaded = load(_rewrite(path, tmp_path / "same.npz", header, arrays))
     X, _ = _data("multiclass")
     assert_array_equal(loaded.predict_proba(X), est.predict_proba(X))
+
+
+DATA = os.path.join(os.path.dirname(__file__), "data")
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_format_version_1_files_still_load():
+    """Files written by mlpfast 0.1.0 in format 1 (before class_weight and
+    validation_loss_curve_): same predictions as when they were saved, the
+    new parameter at its default, and an early-stopping model trains on."""
+    from sklearn.datasets import load_iris, make_regression
+
+    expected = np.load(os.path.join(DATA, "expected_v1.npz"))
+    X, y = load_iris(return_X_y=True)
+    classifier = load(os.path.join(DATA, "classifier_v1.npz"))
+    assert_array_equal(classifier.predict_proba(X), expected["proba"])
+    assert classifier.class_weight is None
+    n_epochs = len(classifier.validation_scores_)
+    assert n_epochs > 0 and len(classifier.validation_loss_curve_) == n_epochs
+    assert np.isnan(classifier.validation_loss_curve_).all()
+    classifier.set_params(warm_start=True, max_iter=2).fit(X, y)
+    assert len(classifier.validation_loss_curve_) == n_epochs + classifier.n_iter_ > n_epochs
+    assert np.isfinite(classifier.validation_loss_curve_[n_epochs:]).all()
+
+    X_reg, y_reg = make_regression(n_samples=60, n_features=3, random_state=0)
+    regressor = load(os.path.join(DATA, "regressor_v1.npz"))
+    assert_array_equal(regressor.predict(X_reg), expected["reg"])
+    assert regressor.validation_loss_curve_ is None

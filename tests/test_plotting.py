@@ -75,6 +75,7 @@ def test_loss_line_is_the_loss_curve_per_epoch(cls, digits):
     # Without early stopping there is nothing for a second y axis.
     assert display.validation_ax_ is None
     assert display.validation_line_ is None
+    assert display.validation_loss_line_ is None
     assert display.best_epoch_marker_ is None
     assert display.best_epoch is None
     assert len(display.figure_.axes) == 1
@@ -101,8 +102,12 @@ def test_early_stopping_draws_validation_accuracy_and_best_epoch(cls, digits):
     assert_array_equal(marker_x, [best_epoch])
     assert_array_equal(marker_y, [clf.best_validation_score_])
     assert display.best_epoch == best_epoch
+    # mlpfast's estimators also record the validation loss, drawn with the training loss.
+    loss_entries = ["net: training loss"]
+    if cls is MLPClassifier:
+        loss_entries.append("net: validation loss")
     assert _legend_texts(display) == [
-        "net: training loss",
+        *loss_entries,
         "net: validation accuracy",
         f"net: best epoch {best_epoch} (accuracy {clf.best_validation_score_:.3f})",
     ]
@@ -118,6 +123,54 @@ def test_regressor_validation_score_is_r2(cls, regression_data):
     assert_array_equal(display.validation_line_.get_ydata(), reg.validation_scores_)
     assert display.validation_ax_.get_ylabel() == "Validation R²"
     assert f"{cls.__name__}: validation R²" in _legend_texts(display)
+
+
+@pytest.mark.parametrize("cls, data, validation_set", [
+    (MLPClassifier, "digits", False),
+    (MLPClassifier, "digits", True),
+    (MLPRegressor, "regression_data", False),
+])
+def test_validation_loss_is_a_second_line_on_the_loss_axes(cls, data, validation_set,
+                                                           request):
+    X, y = request.getfixturevalue(data)
+    est = cls(hidden_layer_sizes=(16,), early_stopping=True, max_iter=15, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        if validation_set:
+            est.fit(X[:500], y[:500], X_val=X[500:], y_val=y[500:])
+        else:
+            est.fit(X, y)
+    display = TrainingCurveDisplay.from_estimator(est)
+
+    line = display.validation_loss_line_
+    assert line.axes is display.ax_
+    assert_array_equal(line.get_xdata(), np.arange(1, est.n_iter_ + 1))
+    assert_array_equal(line.get_ydata(), est.validation_loss_curve_)
+    assert line.get_color() == display.loss_line_.get_color()
+    assert line.get_linestyle() == ":"
+    assert display.ax_.get_ylabel() == "Loss"
+    assert _legend_texts(display)[:2] == [f"{cls.__name__}: training loss",
+                                          f"{cls.__name__}: validation loss"]
+
+
+def test_constructor_draws_a_validation_loss_with_its_keywords():
+    display = TrainingCurveDisplay([2.0, 1.0, 0.8], validation_loss_curve=[2.2, 1.3],
+                                   name="m")
+    display.plot(validation_loss_kw={"c": "green", "ls": "-."})
+
+    assert_array_equal(display.validation_loss_line_.get_data(), [[1, 2], [2.2, 1.3]])
+    assert display.validation_loss_line_.get_color() == "green"
+    assert display.validation_loss_line_.get_linestyle() == "-."
+    # Without validation scores there is no second y axis.
+    assert display.validation_ax_ is None
+    assert len(display.figure_.axes) == 1
+    assert _legend_texts(display) == ["m: training loss", "m: validation loss"]
+
+
+def test_constructor_rejects_a_longer_validation_loss_curve():
+    with pytest.raises(ValueError, match="validation_loss_curve has 3 values but loss_curve "
+                                         "only 2"):
+        TrainingCurveDisplay([1.0, 0.5], validation_loss_curve=[1.0, 0.9, 0.8])
 
 
 def test_plot_draws_into_the_given_axes(digits):
@@ -143,9 +196,13 @@ def test_two_estimators_share_the_axes_and_one_twin(digits):
     display_a = TrainingCurveDisplay.from_estimator(first, ax=ax, name="a")
     display_b = TrainingCurveDisplay.from_estimator(second, ax=ax, name="b")
 
-    assert ax.get_lines() == [display_a.loss_line_, display_b.loss_line_]
+    # mlpfast's model adds its validation loss to the loss axes.
+    assert ax.get_lines() == [display_a.loss_line_, display_a.validation_loss_line_,
+                              display_b.loss_line_]
+    assert display_b.validation_loss_line_ is None
     assert_array_equal(ax.get_lines()[0].get_ydata(), first.loss_curve_)
-    assert_array_equal(ax.get_lines()[1].get_ydata(), second.loss_curve_)
+    assert_array_equal(ax.get_lines()[1].get_ydata(), first.validation_loss_curve_)
+    assert_array_equal(ax.get_lines()[2].get_ydata(), second.loss_curve_)
     # Both validation lines go to the same right-hand axis, not one each.
     assert display_b.validation_ax_ is display_a.validation_ax_
     assert len(fig.axes) == 2
@@ -155,13 +212,16 @@ def test_two_estimators_share_the_axes_and_one_twin(digits):
         color = display.loss_line_.get_color()
         assert display.validation_line_.get_color() == color
         assert display.best_epoch_marker_.get_color() == color
+    assert display_a.validation_loss_line_.get_color() == display_a.loss_line_.get_color()
     assert display_a.loss_line_.get_color() != display_b.loss_line_.get_color()
     # One legend, on the top axes, lists every line of both models.
     assert ax.get_legend() is None
     texts = _legend_texts(display_b)
-    assert len(texts) == 6
-    assert {"a: training loss", "b: training loss", "a: validation accuracy",
-            "b: validation accuracy"} <= set(texts)
+    assert len(texts) == 7
+    assert {"a: training loss", "a: validation loss", "b: training loss",
+            "a: validation accuracy", "b: validation accuracy"} <= set(texts)
+    # The loss axis holds a validation loss, though the last display drew none.
+    assert ax.get_ylabel() == "Loss"
 
 
 def test_constructor_and_plot_with_style_keywords():
@@ -283,7 +343,7 @@ def test_non_mlp_estimator_is_rejected():
         ([], None, ValueError, "non-empty 1-D"),
         ([[1.0, 2.0]], None, ValueError, "non-empty 1-D"),
         (["a", "b"], None, TypeError, "loss_curve must be a sequence of numbers"),
-        ([1.0, 0.5], [0.1, 0.2, 0.3], ValueError, "at most one validation score"),
+        ([1.0, 0.5], [0.1, 0.2, 0.3], ValueError, "at most one validation value"),
         ([1.0, 0.5], [], ValueError, "validation_scores must be a non-empty"),
     ],
 )
