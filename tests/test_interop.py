@@ -548,6 +548,7 @@ def test_to_sklearn_refuses_a_parameter_sklearn_lacks_away_from_its_default():
     assert_weights_identical(converted, fast)
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_to_sklearn_refuses_a_value_sklearn_does_not_accept():
     X, y = make_data("reg1")
     fast = mlpfast.MLPRegressor(hidden_layer_sizes=(4,), solver="lbfgs", max_iter=3,
