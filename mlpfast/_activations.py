@@ -87,6 +87,7 @@ _LOSS_FACTS = (
     LossFacts("log_loss", regression=False),
     LossFacts("binary_log_loss", regression=False),
     LossFacts("poisson", regression=True),
+    LossFacts("huber", regression=True, parameter="huber_delta"),
 )
 
 

@@ -329,6 +329,35 @@ static inline double MLPF_NAME(loss_scale_poisson, SFX)(ptrdiff_t n_cols)
 }
 
 /*
+ * Huber loss of the residual d = target - p with threshold delta (the
+ * parameter): 0.5 d^2 where |d| <= delta, delta (|d| - 0.5 delta) beyond,
+ * whose gradient is p - target clipped to [-delta, delta].  On squared
+ * error's scale: the term is twice the loss, and the shared scale halves
+ * it and averages it over outputs.  Within delta every operation is
+ * squared error's own, so a fit whose residuals all stay within delta is
+ * a squared-error fit, bit for bit.
+ */
+static inline double MLPF_NAME(loss_term_huber, SFX)(REAL target, REAL p, double parameter,
+                                                     REAL *gradient)
+{
+    const double delta = parameter;
+    double residual = (double)target - (double)p;
+    double size = fabs(residual);
+    /* Not `size <= delta`: a NaN residual takes squared error's branch, so
+       that it reaches the gradient, as it does with squared error. */
+    if (!(size > delta)) {
+        return MLPF_NAME(loss_term_squared_error, SFX)(target, p, parameter, gradient);
+    }
+    *gradient = residual > 0 ? (REAL)-delta : (REAL)delta;
+    return 2.0 * (delta * (size - 0.5 * delta));
+}
+
+static inline double MLPF_NAME(loss_scale_huber, SFX)(ptrdiff_t n_cols)
+{
+    return MLPF_NAME(loss_scale_squared_error, SFX)(n_cols);
+}
+
+/*
  * Loss of a batch, and the output delta in the same pass.
  *
  * Returns the loss summed over rows (each row times its sample weight, when

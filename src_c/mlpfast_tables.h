@@ -59,7 +59,8 @@
     X(SQUARED_ERROR, squared_error, IDENTITY, 1, 0)      \
     X(LOG_LOSS, log_loss, SOFTMAX, 1, 0)                 \
     X(BINARY_LOG_LOSS, binary_log_loss, LOGISTIC, 1, 0)  \
-    X(POISSON, poisson, EXP, 1, 0)
+    X(POISSON, poisson, EXP, 1, 0)                       \
+    X(HUBER, huber, IDENTITY, 0, 1)
 
 enum mlpf_activation_role { MLPF_HIDDEN = 1, MLPF_OUTPUT_ONLY = 2 };
 

@@ -8,6 +8,7 @@ import copy
 import inspect
 import numbers
 import pickle
+import re
 import warnings
 
 import numpy as np
@@ -45,6 +46,11 @@ from conftest import (
     is_classification,
     make_data,
 )
+from mlpfast._activations import LOSSES
+
+# Parameters of mlpfast's own losses (huber_delta): keyword-only, after
+# scikit-learn's parameters.
+OWN_PARAMETERS = {facts.parameter for facts in LOSSES.values()} - {None}
 
 PARAMS = dict(hidden_layer_sizes=(8, 5), max_iter=5, batch_size=32, random_state=0,
               learning_rate_init=0.01)
@@ -235,6 +241,17 @@ def _assert_same_error(fast_fn, ref_fn, exc_type=ValueError):
     assert isinstance(e_fast, exc_type), f"{type(e_fast).__name__}: {e_fast}"
     assert str(e_fast) == str(e_ref)
     return e_fast
+
+
+def _assert_same_loss_error(fast_fn, ref_fn):
+    """scikit-learn's error for an invalid regression ``loss``, listing the
+    regressor's own losses (scikit-learn's and mlpfast's)."""
+    e_fast, e_ref = _capture(fast_fn), _capture(ref_fn)
+    assert type(e_fast) is type(e_ref)
+    options = re.compile(r"\{([^}]*)\}")
+    assert options.sub("{}", str(e_fast)) == options.sub("{}", str(e_ref))
+    listed = {name.strip(" '") for name in options.search(str(e_fast)).group(1).split(",")}
+    assert listed == FastRegressor._parameter_constraints["loss"][0].options
 
 
 def test_partial_fit_requires_classes_on_first_call():
@@ -510,11 +527,16 @@ def test_float32_fortran_input():
 def test_signature_and_get_params_match_sklearn(fast_cls, ref_cls):
     sf = inspect.signature(fast_cls.__init__).parameters
     sr = inspect.signature(ref_cls.__init__).parameters
-    assert list(sf) == list(sr)
+    own = list(sf)[len(sr):]
+    assert list(sf)[:len(sr)] == list(sr)
+    assert set(own) <= OWN_PARAMETERS
     for name in sr:
         assert sf[name].kind == sr[name].kind, name
         assert sf[name].default == sr[name].default, name
-    assert fast_cls().get_params() == ref_cls().get_params()
+    for name in own:
+        assert sf[name].kind is inspect.Parameter.KEYWORD_ONLY, name
+    fast_params = fast_cls().get_params()
+    assert {name: fast_params[name] for name in sr if name != "self"} == ref_cls().get_params()
     assert fast_cls.__name__ == ref_cls.__name__
 
 
@@ -524,8 +546,8 @@ def test_regressor_loss_is_first_positional():
     assert est.hidden_layer_sizes == (5,)
     assert est.activation == "tanh"
     X, y = make_data("reg1")
-    _assert_same_error(lambda: FastRegressor((50,)).fit(X, y),
-                       lambda: SkMLPRegressor((50,)).fit(X, y))
+    _assert_same_loss_error(lambda: FastRegressor((50,)).fit(X, y),
+                            lambda: SkMLPRegressor((50,)).fit(X, y))
     with pytest.raises(TypeError):
         FastClassifier((5,), "relu", "adam")  # solver is keyword-only
 
@@ -661,8 +683,8 @@ def test_invalid_loss_for_regressor_and_hidden_layer_sizes(cls):
     with pytest.raises(ValueError, match=r"hidden_layer_sizes must be > 0, got \[-1\]\."):
         cls(hidden_layer_sizes=(-1,)).fit(X, y)
     if cls is FastRegressor:
-        _assert_same_error(lambda: FastRegressor(loss="absolute_error").fit(X, y),
-                           lambda: SkMLPRegressor(loss="absolute_error").fit(X, y))
+        _assert_same_loss_error(lambda: FastRegressor(loss="absolute_error").fit(X, y),
+                                lambda: SkMLPRegressor(loss="absolute_error").fit(X, y))
 
 
 def test_validation_set_too_small():

@@ -5,12 +5,12 @@ scikit-learn runs its own MLPs through these checks with ``max_iter=100``
 100-unit hidden layer.  Here the networks are smaller, so the learning rate of
 the stochastic solvers is raised to keep the training-score checks
 (``check_classifiers_train`` / ``check_regressors_train``) above their
-thresholds; every solver and both regression losses are covered.
+thresholds; every solver and every regression loss are covered.
 ConvergenceWarning is expected with these short runs and silenced.
 """
 
 import pytest
-from conftest import FastClassifier, FastRegressor
+from conftest import AGAINST_SKLEARN, FastClassifier, FastRegressor
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 COMMON = dict(hidden_layer_sizes=(10,), max_iter=100, random_state=0)
@@ -24,6 +24,11 @@ ESTIMATORS = [
     FastRegressor(solver="sgd", learning_rate_init=0.01, **COMMON),
     FastRegressor(loss="poisson", learning_rate_init=0.01, **COMMON),
 ]
+if not AGAINST_SKLEARN:   # mlpfast's own loss
+    ESTIMATORS += [
+        FastRegressor(loss="huber", learning_rate_init=0.01, **COMMON),
+        FastRegressor(loss="huber", huber_delta=0.1, solver="lbfgs", **COMMON),
+    ]
 
 POISSON_REASON = (
     "check_regressors_train fits standardised targets (half of them negative) and "
