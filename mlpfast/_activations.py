@@ -3,10 +3,12 @@
 The compiled kernels hold the list of what exists (``src_c/mlpfast_tables.h``,
 read through :func:`mlpfast._kernels.activation_table` and
 :func:`mlpfast._kernels.loss_table`): names, codes, which activations a hidden
-layer may use, which output activation each loss goes with. This module adds
-what only Python uses (the initialisation bound, the ONNX operator, whether
-scikit-learn has it) and checks at import that both tables name the same
-entries, so an activation or loss added on one side and forgotten on the
+layer may use, which output activation each loss goes with, which loss an
+output activation trains with when none is named, which losses take a
+parameter. This module adds what only Python uses (the initialisation bound,
+the ONNX operator, whether scikit-learn has it, the estimator parameter
+holding a loss's parameter) and checks at import that both tables name the
+same entries, so an activation or loss added on one side and forgotten on the
 other fails at ``import mlpfast``, not in a fit.
 
 Everything else reads these tables: the estimators' parameter validation,
@@ -60,10 +62,15 @@ class LossFacts:
     regression : bool
         A value of ``MLPRegressor(loss=...)``; the classifier's losses
         follow from the target type.
+    parameter : str or None
+        The estimator parameter holding the loss's parameter (the kernels'
+        ``loss_parameter``), for exactly the losses the kernels' table says
+        take one.
     """
 
     name: str
     regression: bool
+    parameter: str | None = None
 
 
 _ACTIVATION_FACTS = (
@@ -80,6 +87,7 @@ _LOSS_FACTS = (
     LossFacts("log_loss", regression=False),
     LossFacts("binary_log_loss", regression=False),
     LossFacts("poisson", regression=True),
+    LossFacts("huber", regression=True, parameter="huber_delta"),
 )
 
 
@@ -95,6 +103,30 @@ def _matched(kind, facts, kernel_names):
             "or add the entry to both tables)"
         )
     return {name: by_name[name] for name in kernel_names}
+
+
+def _check_losses(kernel_losses, losses):
+    """ImportError unless the loss table's defaults and parameters are consistent.
+
+    A network named no loss trains with its output activation's default
+    loss (:class:`mlpfast._kernels.Network`), so each output activation of
+    a loss has exactly one; and a loss has an estimator parameter (its
+    ``LossFacts.parameter``) exactly when its kernel reads one.
+    """
+    outputs = {output for _, _, output, _, _ in kernel_losses}
+    defaults = [output for _, _, output, is_default, _ in kernel_losses if is_default]
+    if sorted(defaults) != sorted(outputs):
+        raise ImportError(
+            "each output activation must have exactly one default loss; the defaults "
+            f"of the kernels' loss table are for {sorted(defaults)}, its output "
+            f"activations {sorted(outputs)}"
+        )
+    for name, _, _, _, has_parameter in kernel_losses:
+        if (losses[name].parameter is not None) != has_parameter:
+            raise ImportError(
+                f"the kernels' {name!r} loss takes {'a' if has_parameter else 'no'} "
+                f"parameter, but its LossFacts.parameter is {losses[name].parameter!r}"
+            )
 
 
 _kernel_activations = _kernels.activation_table()
@@ -113,13 +145,11 @@ HIDDEN_ACTIVATIONS: tuple[str, ...] = tuple(
 #: The hidden activations scikit-learn's MLP has too.
 SKLEARN_HIDDEN_ACTIVATIONS: tuple[str, ...] = tuple(
     name for name in HIDDEN_ACTIVATIONS if ACTIVATIONS[name].in_sklearn)
-#: The output activation of each loss (its canonical link), by loss name.
-OUTPUT_ACTIVATION_OF_LOSS: dict[str, str] = {name: output for name, _, output in _kernel_losses}
+#: The output activation each loss goes with, by loss name.
+OUTPUT_ACTIVATION_OF_LOSS: dict[str, str] = {
+    name: output for name, _, output, _, _ in _kernel_losses}
 #: The values of ``MLPRegressor(loss=...)``.
 REGRESSION_LOSSES: tuple[str, ...] = tuple(
     name for name, facts in LOSSES.items() if facts.regression)
 
-# The kernels pick the loss from the output activation (Network), so no two
-# losses may share one.
-if len(set(OUTPUT_ACTIVATION_OF_LOSS.values())) != len(OUTPUT_ACTIVATION_OF_LOSS):
-    raise ImportError(f"two losses share an output activation: {OUTPUT_ACTIVATION_OF_LOSS}")
+_check_losses(_kernel_losses, LOSSES)

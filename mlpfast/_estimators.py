@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Sequence
+from numbers import Real
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, Union
 
 import numpy as np
@@ -37,7 +38,9 @@ from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from mlpfast import _checks, _kernels, _training
-from mlpfast._activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATION_OF_LOSS, REGRESSION_LOSSES
+from mlpfast._activations import (
+    HIDDEN_ACTIVATIONS, LOSSES, OUTPUT_ACTIVATION_OF_LOSS, REGRESSION_LOSSES,
+)
 from mlpfast._callbacks import FitTasks
 from mlpfast._inputs import (
     check_sample_weight, class_positions, indicator_matrix, kernel_matrix,
@@ -53,7 +56,7 @@ HiddenLayerSizes = Union[int, Sequence[int], "NDArray[np.integer[Any]]"]
 Activation = Literal["identity", "logistic", "tanh", "relu"]
 Solver = Literal["lbfgs", "sgd", "adam"]
 LearningRateSchedule = Literal["constant", "invscaling", "adaptive"]
-RegressionLoss = Literal["squared_error", "poisson"]
+RegressionLoss = Literal["squared_error", "poisson", "huber"]
 RandomStateLike = int | np.random.RandomState | None
 # 'balanced', {label: weight}, or one {label: weight} per output (multilabel).
 ClassWeight = Union[Literal["balanced"], dict[Any, float], list[dict[Any, float]], None]
@@ -70,6 +73,11 @@ if TYPE_CHECKING:
 else:
     from sklearn.callback import with_callbacks
     from sklearn.utils.metaestimators import available_if
+
+# scikit-learn's Interval constraint, whose module is private, taken from its
+# own alpha constraint.
+_Interval = type(_SklearnMLPRegressor._parameter_constraints["alpha"][0])
+
 
 def _with_options(constraints, name, options):
     """``constraints`` with parameter ``name`` limited to the strings ``options``.
@@ -182,12 +190,21 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
 
     def _network(self):
         """The compiled network description, cached while nothing it holds changes."""
-        key = (self._layout, self.activation, self.out_activation_, float(self.alpha))
+        key = (self._layout, self.activation, self.out_activation_, float(self.alpha),
+               *self._network_loss())
         cached = getattr(self, "_network_cache", None)
         if cached is None or cached[0] != key:
             cached = (key, _kernels.Network(*key))
             self._network_cache = cached
         return cached[1]
+
+    def _network_loss(self):
+        """The loss the network trains with and its parameter, as ``Network`` takes them.
+
+        (None, None): the output activation's default loss, which is the
+        classifier's log-loss for either of its output activations.
+        """
+        return None, None
 
     def __getstate__(self):
         # A copy: BaseEstimator may hand back the live __dict__ itself.
@@ -987,19 +1004,33 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     A drop-in replacement for :class:`sklearn.neural_network.MLPRegressor`:
     same parameters (``loss`` first), attributes and results, for every
-    solver and both losses, with sample weights, and with dense or sparse
-    (CSR/CSC) input. Takes scikit-learn's callbacks as
-    :class:`MLPClassifier` does.
+    solver and both of scikit-learn's losses, with sample weights, and with
+    dense or sparse (CSR/CSC) input. Takes scikit-learn's callbacks as
+    :class:`MLPClassifier` does. The Huber loss (``loss='huber'``,
+    ``huber_delta``) is mlpfast's own.
 
     Parameters
     ----------
-    loss : {'squared_error', 'poisson'}, default='squared_error'
-        The loss function.
+    loss : {'squared_error', 'poisson', 'huber'}, default='squared_error'
+        The loss function. 'huber' is, for each output's residual ``d``
+        (target minus prediction), ``0.5 * d**2`` where ``|d| <=
+        huber_delta`` and ``huber_delta * (|d| - 0.5 * huber_delta)``
+        beyond: squared error near the fit, absolute error far from it, so
+        that the gradient of a residual is at most ``huber_delta`` and
+        outliers pull less. For one output its value and gradient are those
+        of ``torch.nn.HuberLoss(delta=huber_delta)``. It is averaged as
+        'squared_error' is: over outputs and over (weighted) rows, with the
+        gradient, as scikit-learn's squared-error gradient, not divided by
+        the number of outputs. A Huber fit whose residuals all stay within
+        ``huber_delta`` is therefore exactly a 'squared_error' fit.
     hidden_layer_sizes, activation, solver, alpha, batch_size, learning_rate, \
 learning_rate_init, power_t, max_iter, shuffle, random_state, tol, verbose, \
 warm_start, momentum, nesterovs_momentum, early_stopping, validation_fraction, \
 beta_1, beta_2, epsilon, n_iter_no_change, max_fun
         As in :class:`MLPClassifier`.
+    huber_delta : float, default=1.0
+        The threshold of the Huber loss, a positive number in the targets'
+        units; ignored unless ``loss='huber'``.
 
     Attributes
     ----------
@@ -1010,10 +1041,13 @@ n_iter_, n_layers_, n_outputs_, out_activation_
         'exp' for the Poisson loss.
     """
 
-    _parameter_constraints = _with_options(
-        _with_options(_SklearnMLPRegressor._parameter_constraints, "activation",
-                      HIDDEN_ACTIVATIONS),
-        "loss", REGRESSION_LOSSES)
+    _parameter_constraints = {
+        **_with_options(
+            _with_options(_SklearnMLPRegressor._parameter_constraints, "activation",
+                          HIDDEN_ACTIVATIONS),
+            "loss", REGRESSION_LOSSES),
+        "huber_delta": [_Interval(Real, 0, None, closed="neither")],
+    }
 
     def __init__(self, loss: RegressionLoss = "squared_error",
                  hidden_layer_sizes: HiddenLayerSizes = (100,),
@@ -1027,7 +1061,7 @@ n_iter_, n_layers_, n_outputs_, out_activation_
                  nesterovs_momentum: bool = True, early_stopping: bool = False,
                  validation_fraction: float = 0.1, beta_1: float = 0.9,
                  beta_2: float = 0.999, epsilon: float = 1e-8, n_iter_no_change: int = 10,
-                 max_fun: int = 15000) -> None:
+                 max_fun: int = 15000, huber_delta: float = 1.0) -> None:
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
             alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
@@ -1038,6 +1072,7 @@ n_iter_, n_layers_, n_outputs_, out_activation_
             validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
             epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun,
         )
+        self.huber_delta = huber_delta
 
     def _validate_input(self, X, y, incremental, reset):
         X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
@@ -1063,6 +1098,20 @@ n_iter_, n_layers_, n_outputs_, out_activation_
             )
         _checks.check_regression_targets(y_val, name="y_val")
         return y_val.reshape((-1, self.n_outputs_))
+
+    def _network_loss(self):
+        """``loss`` and its parameter, where ``out_activation_`` is the loss's own.
+
+        ``out_activation_`` is set from ``loss`` by the fit that builds the
+        network. A warm start or ``partial_fit`` after ``loss`` changed to
+        one of another output activation keeps the network, and trains
+        with its output activation's default loss; predictions never depend
+        on ``loss``.
+        """
+        if OUTPUT_ACTIVATION_OF_LOSS.get(self.loss) != self.out_activation_:
+            return None, None
+        parameter = LOSSES[self.loss].parameter
+        return self.loss, None if parameter is None else float(getattr(self, parameter))
 
     def _score_function(self, y_true, y_pred, sample_weight):
         # r2_score's value, computed with its own operations, without its

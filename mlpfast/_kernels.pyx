@@ -96,6 +96,8 @@ cdef extern from "mlpfast_tables.h" nogil:
     const int mlpf_activation_needs_z[]
     const char *mlpf_loss_names[]
     const int mlpf_loss_outputs[]
+    const int mlpf_loss_is_default[]
+    const int mlpf_loss_has_parameter[]
 
 
 def activation_table():
@@ -119,13 +121,16 @@ def loss_table():
 
     Returns
     -------
-    table : list of tuple (name, code, output_activation)
-        ``output_activation``: the name of the output activation of the
-        loss's canonical link.
+    table : list of tuple (name, code, output_activation, is_default, has_parameter)
+        ``output_activation``: the name of the output activation the loss
+        goes with; ``is_default``: the loss is the one a Network with that
+        output activation trains with when given no loss; ``has_parameter``:
+        the loss takes Network's ``loss_parameter``.
     """
     return [
         (mlpf_loss_names[code].decode("ascii"), code,
-         mlpf_activation_names[mlpf_loss_outputs[code]].decode("ascii"))
+         mlpf_activation_names[mlpf_loss_outputs[code]].decode("ascii"),
+         bool(mlpf_loss_is_default[code]), bool(mlpf_loss_has_parameter[code]))
         for code in range(MLPF_N_LOSSES)
     ]
 
@@ -134,9 +139,12 @@ def loss_table():
 # code, so every code a kernel receives is in its table.
 HIDDEN_ACTIVATION_CODES = {name: code for name, code, hidden, _ in activation_table() if hidden}
 ACTIVATION_CODES = {name: code for name, code, _, _ in activation_table()}
-# The loss of each output activation (mlpfast._activations checks that an
-# output activation belongs to one loss only).
-LOSS_OF_OUTPUT = {output: code for _, code, output in loss_table()}
+# The loss table's entries by name.
+LOSS_ENTRIES = {entry[0]: entry for entry in loss_table()}
+# The loss a Network trains with when given none, by output activation
+# (mlpfast._activations checks that each output activation has exactly one).
+DEFAULT_LOSS_OF_OUTPUT = {output: name for name, _, output, is_default, _ in loss_table()
+                          if is_default}
 
 # Limits the Python layer reads too (mlpfast._checks, mlpfast._threads),
 # hence exported (cpdef) under the same names.
@@ -212,11 +220,12 @@ cdef struct NetShape:
     int hidden_activation
     int output_activation
     int loss
+    double loss_parameter        # what loss_term_NAME reads (0 for losses without one)
     double alpha
 
 
 cdef class Network:
-    """The compiled view of a network: widths, offsets, activations, alpha.
+    """The compiled view of a network: widths, offsets, activations, loss, alpha.
 
     Parameters
     ----------
@@ -225,9 +234,16 @@ cdef class Network:
     hidden_activation : str
         An activation of the kernels' table with the hidden role.
     output_activation : str
-        The output activation of one of the table's losses, which it selects.
+        The output activation of one of the table's losses.
     alpha : float
         L2 penalty strength (scikit-learn's definition).
+    loss : str or None, default=None
+        A loss of the kernels' table that goes with ``output_activation``;
+        None: that output activation's default loss (the table's
+        ``is_default``).  Only training and the loss read it.
+    loss_parameter : float or None, default=None
+        The loss's parameter (Huber's delta), a positive number; given for
+        exactly the losses the table says take one.
     """
     cdef NetShape shape
     cdef Py_ssize_t[::1] _units
@@ -235,11 +251,25 @@ cdef class Network:
     cdef Py_ssize_t[::1] _intercept_offset
     cdef readonly Py_ssize_t n_params
 
-    def __init__(self, layout, str hidden_activation, str output_activation, double alpha):
+    def __init__(self, layout, str hidden_activation, str output_activation, double alpha,
+                 str loss=None, loss_parameter=None):
         if hidden_activation not in HIDDEN_ACTIVATION_CODES:
             raise ValueError(f"unsupported hidden activation {hidden_activation!r}")
-        if output_activation not in LOSS_OF_OUTPUT:
+        if output_activation not in DEFAULT_LOSS_OF_OUTPUT:
             raise ValueError(f"unsupported output activation {output_activation!r}")
+        if loss is None:
+            loss = DEFAULT_LOSS_OF_OUTPUT[output_activation]
+        if loss not in LOSS_ENTRIES:
+            raise ValueError(f"unsupported loss {loss!r}")
+        _, loss_code, loss_output, _, has_parameter = LOSS_ENTRIES[loss]
+        if loss_output != output_activation:
+            raise ValueError(f"the {loss!r} loss goes with the {loss_output!r} output "
+                             f"activation, not {output_activation!r}")
+        if has_parameter != (loss_parameter is not None):
+            raise ValueError(f"the {loss!r} loss takes "
+                             f"{'a' if has_parameter else 'no'} loss_parameter")
+        if has_parameter and not loss_parameter > 0:
+            raise ValueError(f"loss_parameter must be a positive number, got {loss_parameter!r}")
         self._units = np.asarray(layout.layer_units, dtype=np.intp)
         self._coef_offset = np.asarray(layout.coef_offsets, dtype=np.intp)
         self._intercept_offset = np.asarray(layout.intercept_offsets, dtype=np.intp)
@@ -250,7 +280,8 @@ cdef class Network:
         self.shape.intercept_offset = &self._intercept_offset[0]
         self.shape.hidden_activation = HIDDEN_ACTIVATION_CODES[hidden_activation]
         self.shape.output_activation = ACTIVATION_CODES[output_activation]
-        self.shape.loss = LOSS_OF_OUTPUT[output_activation]
+        self.shape.loss = loss_code
+        self.shape.loss_parameter = loss_parameter if has_parameter else 0.0
         self.shape.alpha = alpha
 
     cdef Py_ssize_t chunk_rows(self, Py_ssize_t n_samples):
@@ -484,7 +515,8 @@ cdef double add_chunk_gradient(const NetShape *net, const floating *params,
     cdef floating *coef_grad
     cdef double loss_sum = loss_and_output_delta(activations[last + 1], y, sample_weight,
                                                  deltas[last], n_rows,
-                                                 net.units[last + 1], net.loss)
+                                                 net.units[last + 1], net.loss,
+                                                 net.loss_parameter)
     for l in range(last, -1, -1):
         fan_in = net.units[l]
         fan_out = net.units[l + 1]

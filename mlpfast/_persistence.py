@@ -3,7 +3,7 @@
 A model file is a NumPy ``.npz`` archive (a zip of ``.npy`` arrays) written and
 read with ``allow_pickle=False``: loading one never runs code, unlike a pickle.
 
-Format (``format`` = "mlpfast-model", ``format_version`` = 2)
+Format (``format`` = "mlpfast-model", ``format_version`` = 3)
 -------------------------------------------------------------
 Members, each an ``.npy`` array with a plain (non-object) dtype:
 
@@ -59,11 +59,12 @@ the outputs, each member's ``.npy`` header before its data is read, each
 array's digest) and raises ValueError for truncated, corrupt, tampered or
 foreign files; the rebuilt estimator predicts exactly as the saved one.
 
-Versions: 2 added the parameters ``class_weight`` (classifier) and the
-``validation_loss_curve`` member. A version 1 file still loads: its model
-gets the new parameters at their defaults, and, where it recorded
-validation scores, a validation loss curve of NaN for those epochs (as a
-model converted from scikit-learn gets when it trains on).
+Versions: 2 added the parameter ``class_weight`` (classifier) and the
+``validation_loss_curve`` member; 3 the regressor's ``huber_delta`` (and
+its ``loss='huber'``). Older files still load: their models get the newer
+parameters at their defaults, and, where they recorded validation scores,
+a validation loss curve of NaN for those epochs (as a model converted from
+scikit-learn gets when it trains on).
 """
 from __future__ import annotations
 
@@ -87,10 +88,10 @@ from mlpfast._estimators import MLPClassifier, MLPRegressor
 ModelFile = str | os.PathLike[str] | BinaryIO
 
 FORMAT_NAME = "mlpfast-model"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 # Parameters added after format version 1, with the version that added
 # them: older files lack them, and their models get the defaults.
-_PARAMETER_SINCE = {"class_weight": 2}
+_PARAMETER_SINCE = {"class_weight": 2, "huber_delta": 3}
 MAX_HEADER_BYTES = 1 << 20
 
 _FITTED_SCALARS = {

@@ -241,13 +241,16 @@ MLPF_DISPATCH void MLPF_NAME(mlpf_multiply_derivative, SFX)(const REAL *z, const
 
 /* ---- Losses -------------------------------------------------------------
  * One pair of kernels per line of MLPF_LOSSES (mlpfast_tables.h):
- *   loss_term_NAME(target, p, gradient)
+ *   loss_term_NAME(target, p, parameter, gradient)
  *       the loss of one output p against its target, as the row sum adds
  *       it, and in *gradient its derivative with respect to the output
- *       pre-activation (through the loss's canonical output activation).
+ *       pre-activation (through the loss's output activation).  parameter
+ *       is the network's loss parameter, read only by the losses whose
+ *       table line says has_parameter.
  *   loss_scale_NAME(n_cols)
  *       the factor the (weighted) sum over rows is multiplied by at the end.
- * The arithmetic is scikit-learn's, operation by operation.
+ * The arithmetic of scikit-learn's losses is scikit-learn's, operation by
+ * operation.
  */
 
 /* Probability clipped away from 0 and 1 before its logarithm is taken. */
@@ -265,8 +268,9 @@ static inline double MLPF_NAME(xlogy, SFX)(REAL x, REAL p)
 
 /* Squared error, averaged over outputs and halved by its scale. */
 static inline double MLPF_NAME(loss_term_squared_error, SFX)(REAL target, REAL p,
-                                                             REAL *gradient)
+                                                             double parameter, REAL *gradient)
 {
+    (void)parameter;
     double residual = (double)target - (double)p;
     *gradient = p - target;
     return residual * residual;
@@ -278,8 +282,10 @@ static inline double MLPF_NAME(loss_scale_squared_error, SFX)(ptrdiff_t n_cols)
 }
 
 /* Probabilities are clipped in the loss only, never in the gradient. */
-static inline double MLPF_NAME(loss_term_log_loss, SFX)(REAL target, REAL p, REAL *gradient)
+static inline double MLPF_NAME(loss_term_log_loss, SFX)(REAL target, REAL p, double parameter,
+                                                        REAL *gradient)
 {
+    (void)parameter;
     *gradient = p - target;
     return -MLPF_NAME(xlogy, SFX)(target, MLPF_NAME(clip_probability, SFX)(p));
 }
@@ -291,8 +297,10 @@ static inline double MLPF_NAME(loss_scale_log_loss, SFX)(ptrdiff_t n_cols)
 }
 
 static inline double MLPF_NAME(loss_term_binary_log_loss, SFX)(REAL target, REAL p,
+                                                               double parameter,
                                                                REAL *gradient)
 {
+    (void)parameter;
     REAL clipped = MLPF_NAME(clip_probability, SFX)(p);
     *gradient = p - target;
     return -(MLPF_NAME(xlogy, SFX)(target, clipped) +
@@ -306,8 +314,10 @@ static inline double MLPF_NAME(loss_scale_binary_log_loss, SFX)(ptrdiff_t n_cols
 }
 
 /* Half Poisson deviance. */
-static inline double MLPF_NAME(loss_term_poisson, SFX)(REAL target, REAL p, REAL *gradient)
+static inline double MLPF_NAME(loss_term_poisson, SFX)(REAL target, REAL p, double parameter,
+                                                       REAL *gradient)
 {
+    (void)parameter;
     *gradient = p - target;
     return MLPF_NAME(xlogy, SFX)(target, target / p) - (double)target + (double)p;
 }
@@ -319,19 +329,50 @@ static inline double MLPF_NAME(loss_scale_poisson, SFX)(ptrdiff_t n_cols)
 }
 
 /*
+ * Huber loss of the residual d = target - p with threshold delta (the
+ * parameter): 0.5 d^2 where |d| <= delta, delta (|d| - 0.5 delta) beyond,
+ * whose gradient is p - target clipped to [-delta, delta].  On squared
+ * error's scale: the term is twice the loss, and the shared scale halves
+ * it and averages it over outputs.  Within delta every operation is
+ * squared error's own, so a fit whose residuals all stay within delta is
+ * a squared-error fit, bit for bit.
+ */
+static inline double MLPF_NAME(loss_term_huber, SFX)(REAL target, REAL p, double parameter,
+                                                     REAL *gradient)
+{
+    const double delta = parameter;
+    double residual = (double)target - (double)p;
+    double size = fabs(residual);
+    /* Not `size <= delta`: a NaN residual takes squared error's branch, so
+       that it reaches the gradient, as it does with squared error. */
+    if (!(size > delta)) {
+        return MLPF_NAME(loss_term_squared_error, SFX)(target, p, parameter, gradient);
+    }
+    *gradient = residual > 0 ? (REAL)-delta : (REAL)delta;
+    return 2.0 * (delta * (size - 0.5 * delta));
+}
+
+static inline double MLPF_NAME(loss_scale_huber, SFX)(ptrdiff_t n_cols)
+{
+    return MLPF_NAME(loss_scale_squared_error, SFX)(n_cols);
+}
+
+/*
  * Loss of a batch, and the output delta in the same pass.
  *
  * Returns the loss summed over rows (each row times its sample weight, when
  * sample_weight is not NULL) and scaled by the loss's scale; dividing by the
  * rows' weight sum gives scikit-learn's loss.  The delta is each output's
- * loss gradient (loss_term_NAME) times the row's weight.
+ * loss gradient (loss_term_NAME) times the row's weight.  loss_parameter
+ * goes to every loss_term_NAME (see there).
  */
-#define MLPF_LOSS_TERM_CASE_(NAME, name, OUTPUT)                               \
+#define MLPF_LOSS_TERM_CASE_(NAME, name, OUTPUT, is_default, has_parameter)    \
     case MLPF_##NAME##_LOSS:                                                   \
         row_loss += MLPF_NAME(loss_term_##name, SFX)(y_row[j], out_row[j],     \
+                                                     loss_parameter,           \
                                                      &delta_row[j]);           \
         break;
-#define MLPF_LOSS_SCALE_CASE_(NAME, name, OUTPUT)                              \
+#define MLPF_LOSS_SCALE_CASE_(NAME, name, OUTPUT, is_default, has_parameter)   \
     case MLPF_##NAME##_LOSS:                                                   \
         total *= MLPF_NAME(loss_scale_##name, SFX)(n_cols);                    \
         break;
@@ -339,7 +380,7 @@ static inline double MLPF_NAME(loss_scale_poisson, SFX)(ptrdiff_t n_cols)
 double MLPF_NAME(mlpf_loss_and_output_delta, SFX)(const REAL *out, const REAL *y,
                                                   const REAL *sample_weight, REAL *delta,
                                                   ptrdiff_t n_rows, ptrdiff_t n_cols,
-                                                  int loss)
+                                                  int loss, double loss_parameter)
 {
     double total = 0.0;
     for (ptrdiff_t i = 0; i < n_rows; i++) {

@@ -49,7 +49,8 @@ typedef struct {
     double mlpf_loss_and_output_delta##SFX(const REAL *out, const REAL *y,       \
                                            const REAL *sample_weight,            \
                                            REAL *delta, ptrdiff_t n_rows,        \
-                                           ptrdiff_t n_cols, int loss);          \
+                                           ptrdiff_t n_cols, int loss,           \
+                                           double loss_parameter);               \
     void mlpf_finish_weight_gradient##SFX(REAL *grad, const REAL *weights,       \
                                           ptrdiff_t n, double alpha,            \
                                           double weight_sum);                   \

@@ -10,7 +10,9 @@
  *
  * Adding an activation: one MLPF_ACTIVATIONS line, its forward_NAME and
  * derivative_NAME kernels in elementwise_impl.h, and one entry in
- * mlpfast/_activations.py (README, "Development", says more).
+ * mlpfast/_activations.py (README, "Development", says more).  Adding a
+ * loss: one MLPF_LOSSES line, its loss_term_NAME and loss_scale_NAME
+ * kernels there, and one LossFacts entry in mlpfast/_activations.py.
  */
 #ifndef MLPFAST_TABLES_H
 #define MLPFAST_TABLES_H
@@ -39,18 +41,26 @@
     X(EXP, exp, MLPF_OUTPUT_ONLY, 0)
 
 /*
- * X(NAME, name, OUTPUT)
+ * X(NAME, name, OUTPUT, is_default, has_parameter)
  *   NAME, name   enum suffix (MLPF_NAME_LOSS) and kernel suffix / Python name
- *   OUTPUT       the output activation of its canonical link: with it, the
+ *   OUTPUT       the output activation the loss goes with: with it, the
  *                loss's gradient with respect to the output pre-activation
- *                is the loss kernel's own gradient term (out - y for all
- *                four here)
+ *                is the loss kernel's own gradient term
+ *   is_default   1 for the loss a network with output activation OUTPUT
+ *                trains with when no loss is named (the classifier's
+ *                losses, scikit-learn's regression losses); each output
+ *                activation has exactly one (mlpfast._activations checks),
+ *                the others are used only by name
+ *   has_parameter
+ *                1 when loss_term_NAME reads its `parameter` (a positive
+ *                number: Huber's delta); 0 when it ignores it
  */
-#define MLPF_LOSSES(X)                               \
-    X(SQUARED_ERROR, squared_error, IDENTITY)        \
-    X(LOG_LOSS, log_loss, SOFTMAX)                   \
-    X(BINARY_LOG_LOSS, binary_log_loss, LOGISTIC)    \
-    X(POISSON, poisson, EXP)
+#define MLPF_LOSSES(X)                                   \
+    X(SQUARED_ERROR, squared_error, IDENTITY, 1, 0)      \
+    X(LOG_LOSS, log_loss, SOFTMAX, 1, 0)                 \
+    X(BINARY_LOG_LOSS, binary_log_loss, LOGISTIC, 1, 0)  \
+    X(POISSON, poisson, EXP, 1, 0)                       \
+    X(HUBER, huber, IDENTITY, 0, 1)
 
 enum mlpf_activation_role { MLPF_HIDDEN = 1, MLPF_OUTPUT_ONLY = 2 };
 
@@ -58,7 +68,7 @@ enum mlpf_activation_role { MLPF_HIDDEN = 1, MLPF_OUTPUT_ONLY = 2 };
 enum mlpf_activation { MLPF_ACTIVATIONS(MLPF_ACTIVATION_ENUM_) MLPF_N_ACTIVATIONS };
 #undef MLPF_ACTIVATION_ENUM_
 
-#define MLPF_LOSS_ENUM_(NAME, name, OUTPUT) MLPF_##NAME##_LOSS,
+#define MLPF_LOSS_ENUM_(NAME, name, OUTPUT, is_default, has_parameter) MLPF_##NAME##_LOSS,
 enum mlpf_loss { MLPF_LOSSES(MLPF_LOSS_ENUM_) MLPF_N_LOSSES };
 #undef MLPF_LOSS_ENUM_
 
@@ -68,6 +78,8 @@ extern const int mlpf_activation_roles[MLPF_N_ACTIVATIONS];
 extern const int mlpf_activation_needs_z[MLPF_N_ACTIVATIONS];
 extern const char *const mlpf_loss_names[MLPF_N_LOSSES];
 extern const int mlpf_loss_outputs[MLPF_N_LOSSES];
+extern const int mlpf_loss_is_default[MLPF_N_LOSSES];
+extern const int mlpf_loss_has_parameter[MLPF_N_LOSSES];
 
 /*
  * Called by a dispatch switch on a code outside its table: prints what and

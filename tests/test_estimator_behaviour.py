@@ -8,6 +8,7 @@ import copy
 import inspect
 import numbers
 import pickle
+import re
 import warnings
 
 import numpy as np
@@ -46,14 +47,13 @@ from conftest import (
     is_classification,
     make_data,
 )
-
 PARAMS = dict(hidden_layer_sizes=(8, 5), max_iter=5, batch_size=32, random_state=0,
               learning_rate_init=0.01)
 
 # Parameters mlpfast has beyond scikit-learn's, with their defaults.
 OWN_PARAMETERS = {
     FastClassifier: {} if AGAINST_SKLEARN else {"class_weight": None},
-    FastRegressor: {},
+    FastRegressor: {} if AGAINST_SKLEARN else {"huber_delta": 1.0},
 }
 
 EXPECTED_OUTPUTS = {  # task -> (n_outputs_, out_activation_)
@@ -242,6 +242,17 @@ def _assert_same_error(fast_fn, ref_fn, exc_type=ValueError):
     assert isinstance(e_fast, exc_type), f"{type(e_fast).__name__}: {e_fast}"
     assert str(e_fast) == str(e_ref)
     return e_fast
+
+
+def _assert_same_loss_error(fast_fn, ref_fn):
+    """scikit-learn's error for an invalid regression ``loss``, listing the
+    regressor's own losses (scikit-learn's and mlpfast's)."""
+    e_fast, e_ref = _capture(fast_fn), _capture(ref_fn)
+    assert type(e_fast) is type(e_ref)
+    options = re.compile(r"\{([^}]*)\}")
+    assert options.sub("{}", str(e_fast)) == options.sub("{}", str(e_ref))
+    listed = {name.strip(" '") for name in options.search(str(e_fast)).group(1).split(",")}
+    assert listed == FastRegressor._parameter_constraints["loss"][0].options
 
 
 def test_partial_fit_requires_classes_on_first_call():
@@ -536,8 +547,8 @@ def test_regressor_loss_is_first_positional():
     assert est.hidden_layer_sizes == (5,)
     assert est.activation == "tanh"
     X, y = make_data("reg1")
-    _assert_same_error(lambda: FastRegressor((50,)).fit(X, y),
-                       lambda: SkMLPRegressor((50,)).fit(X, y))
+    _assert_same_loss_error(lambda: FastRegressor((50,)).fit(X, y),
+                            lambda: SkMLPRegressor((50,)).fit(X, y))
     with pytest.raises(TypeError):
         FastClassifier((5,), "relu", "adam")  # solver is keyword-only
 
@@ -673,8 +684,8 @@ def test_invalid_loss_for_regressor_and_hidden_layer_sizes(cls):
     with pytest.raises(ValueError, match=r"hidden_layer_sizes must be > 0, got \[-1\]\."):
         cls(hidden_layer_sizes=(-1,)).fit(X, y)
     if cls is FastRegressor:
-        _assert_same_error(lambda: FastRegressor(loss="absolute_error").fit(X, y),
-                           lambda: SkMLPRegressor(loss="absolute_error").fit(X, y))
+        _assert_same_loss_error(lambda: FastRegressor(loss="absolute_error").fit(X, y),
+                                lambda: SkMLPRegressor(loss="absolute_error").fit(X, y))
 
 
 def test_validation_set_too_small():

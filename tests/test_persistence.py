@@ -154,6 +154,7 @@ ROUND_TRIPS = [
     ("multiclass", np.float64, {"class_weight": "balanced", "early_stopping": True}),
     ("string_labels", np.float64, {"class_weight": {"cat": 2.0, "dog": 0.5, "emu": 1.0}}),
     ("multilabel", np.float64, {"class_weight": [{0: 1.0, 1: 3.0}] * 3}),
+    ("reg2", np.float64, {"loss": "huber", "huber_delta": 0.25}),
 ]
 if HAS_LBFGS:
     ROUND_TRIPS += [("multiclass", np.float64, {"solver": "lbfgs"}),
@@ -209,7 +210,7 @@ def test_file_holds_no_pickles_and_plain_dtypes(tmp_path):
         for name in npz.files:
             assert not npz[name].dtype.hasobject, name
         header = json.loads(npz["header"].tobytes())
-    assert header["format"] == "mlpfast-model" and header["format_version"] == 2
+    assert header["format"] == "mlpfast-model" and header["format_version"] == 3
     assert header["mlpfast_version"] == mlpfast.__version__
     assert header["estimator"] == "MLPClassifier"
     assert header["layer_units"] == [5, 6, 4, 3]
@@ -411,7 +412,7 @@ CORRUPTIONS = {
     "pickled_member": (_pickled_member, "not a plain|object"),
     # header fields
     "format_name": (_tamper_header(_set(None, "format", "other-format")), "format"),
-    "format_version_3": (_tamper_header(_set(None, "format_version", 3)), "upgrade mlpfast"),
+    "format_version_4": (_tamper_header(_set(None, "format_version", 4)), "upgrade mlpfast"),
     "format_version_0": (_tamper_header(_set(None, "format_version", 0)), "format_version"),
     "format_version_str": (_tamper_header(_set(None, "format_version", "1")),
                            "format_version"),

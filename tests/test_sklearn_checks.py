@@ -5,7 +5,7 @@ scikit-learn runs its own MLPs through these checks with ``max_iter=100``
 100-unit hidden layer.  Here the networks are smaller, so the learning rate of
 the stochastic solvers is raised to keep the training-score checks
 (``check_classifiers_train`` / ``check_regressors_train``) above their
-thresholds; every solver and both regression losses are covered.
+thresholds; every solver and every regression loss are covered.
 ConvergenceWarning is expected with these short runs and silenced. The
 classifiers run again with ``class_weight='balanced'``.
 """
@@ -26,12 +26,14 @@ ESTIMATORS = [
     FastRegressor(loss="poisson", learning_rate_init=0.01, **COMMON),
 ]
 if not AGAINST_SKLEARN:
-    # class_weight (mlpfast's own) switched on, for every solver.
+    # mlpfast's own: class_weight switched on for every solver, the Huber loss.
     ESTIMATORS += [
         FastClassifier(class_weight="balanced", learning_rate_init=0.01, **COMMON),
         FastClassifier(class_weight="balanced", solver="lbfgs", **COMMON),
         FastClassifier(class_weight="balanced", solver="sgd", learning_rate_init=0.05,
                        **COMMON),
+        FastRegressor(loss="huber", learning_rate_init=0.01, **COMMON),
+        FastRegressor(loss="huber", huber_delta=0.1, solver="lbfgs", **COMMON),
     ]
 
 POISSON_REASON = (

@@ -34,10 +34,12 @@ def test_python_tables_follow_the_kernels_tables():
     assert HIDDEN_ACTIVATIONS == tuple(name for name, _, hidden, _ in kernel_activations
                                        if hidden)
     kernel_losses = _kernels.loss_table()
-    assert list(LOSSES) == [name for name, _, _ in kernel_losses]
-    assert [code for _, code, _ in kernel_losses] == list(range(len(LOSSES)))
-    assert OUTPUT_ACTIVATION_OF_LOSS == {name: output for name, _, output in kernel_losses}
+    assert list(LOSSES) == [name for name, _, _, _, _ in kernel_losses]
+    assert [code for _, code, _, _, _ in kernel_losses] == list(range(len(LOSSES)))
+    assert OUTPUT_ACTIVATION_OF_LOSS == {name: output for name, _, output, _, _ in kernel_losses}
     assert set(OUTPUT_ACTIVATION_OF_LOSS.values()) <= set(ACTIVATIONS)
+    assert [LOSSES[name].parameter is not None for name, _, _, _, _ in kernel_losses] == [
+        has_parameter for _, _, _, _, has_parameter in kernel_losses]
 
 
 def test_tables_hold_scikit_learns_activations_and_losses():
@@ -50,6 +52,10 @@ def test_tables_hold_scikit_learns_activations_and_losses():
     assert OUTPUT_ACTIVATION_OF_LOSS["poisson"] == "exp"
     assert OUTPUT_ACTIVATION_OF_LOSS["log_loss"] == "softmax"
     assert OUTPUT_ACTIVATION_OF_LOSS["binary_log_loss"] == "logistic"
+    # ... and they are the losses a network trains with when none is named.
+    assert _kernels.DEFAULT_LOSS_OF_OUTPUT == {
+        "identity": "squared_error", "exp": "poisson", "softmax": "log_loss",
+        "logistic": "binary_log_loss"}
 
 
 def test_typing_literals_are_the_tables():
@@ -63,7 +69,9 @@ def test_parameter_validation_accepts_exactly_the_tables(estimator_class):
     assert constraints["activation"][0].options == set(HIDDEN_ACTIVATIONS)
     if estimator_class is mlpfast.MLPRegressor:
         assert constraints["loss"][0].options == set(REGRESSION_LOSSES)
-        assert (constraints.keys() == SkMLPRegressor._parameter_constraints.keys())
+        loss_parameters = {LOSSES[name].parameter for name in REGRESSION_LOSSES} - {None}
+        assert (constraints.keys()
+                == SkMLPRegressor._parameter_constraints.keys() | loss_parameters)
     else:
         # class_weight is mlpfast's own (tests/test_class_weight.py).
         assert (constraints.keys()
@@ -133,6 +141,39 @@ def test_import_fails_when_the_tables_disagree():
     extra = facts + (_activations.ActivationFacts("swish", onnx_node=None),)
     with pytest.raises(ImportError, match=r"in mlpfast._activations only \['swish'\]"):
         _activations._matched("activation", extra, kernel_names[:-1])
+
+
+def test_import_fails_when_the_loss_table_is_inconsistent():
+    table = _kernels.loss_table()
+    _activations._check_losses(table, LOSSES)
+    # A second default loss for an output activation, then none for it.
+    second_default = table + [("absolute_error", len(table), "identity", True, False)]
+    with pytest.raises(ImportError, match="exactly one default loss"):
+        _activations._check_losses(second_default, LOSSES)
+    no_default = [entry[:3] + (entry[3] and entry[2] != "exp",) + entry[4:]
+                  for entry in table]
+    with pytest.raises(ImportError, match="exactly one default loss"):
+        _activations._check_losses(no_default, LOSSES)
+    # A kernel that reads a parameter no estimator parameter holds.
+    with pytest.raises(ImportError, match="'poisson' loss takes a parameter"):
+        _activations._check_losses(
+            [entry[:4] + (entry[0] == "poisson" or entry[4],) for entry in table], LOSSES)
+
+
+@pytest.mark.parametrize("loss", list(LOSSES))
+def test_network_takes_each_loss_with_its_output_and_parameter(loss):
+    layout = NetworkLayout((3, 4, 2))
+    output = OUTPUT_ACTIVATION_OF_LOSS[loss]
+    parameter = 1.0 if LOSSES[loss].parameter is not None else None
+    _kernels.Network(layout, "relu", output, 0.0, loss, parameter)
+    other = "softmax" if output != "softmax" else "identity"
+    with pytest.raises(ValueError, match=f"the '{loss}' loss goes with the '{output}' output"):
+        _kernels.Network(layout, "relu", other, 0.0, loss, parameter)
+    wrong = None if parameter is not None else 1.0
+    with pytest.raises(ValueError, match=f"the '{loss}' loss takes (a|no) loss_parameter"):
+        _kernels.Network(layout, "relu", output, 0.0, loss, wrong)
+    with pytest.raises(ValueError, match="unsupported loss 'absolute_error'"):
+        _kernels.Network(layout, "relu", output, 0.0, "absolute_error")
 
 
 def test_constraint_for_options_beyond_scikit_learns():

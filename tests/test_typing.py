@@ -56,7 +56,8 @@ def test_hints_say_what_the_methods_take_and_give():
     assert typing.get_type_hints(MLPClassifier.score)["return"] is float
     assert typing.get_type_hints(MLPRegressor.score)["return"] is float
     init_hints = typing.get_type_hints(MLPRegressor.__init__)
-    assert set(typing.get_args(init_hints["loss"])) == {"squared_error", "poisson"}
+    assert set(typing.get_args(init_hints["loss"])) == {"squared_error", "poisson", "huber"}
+    assert init_hints["huber_delta"] is float
     assert set(typing.get_args(init_hints["solver"])) == {"lbfgs", "sgd", "adam"}
     # Each Literal names exactly the values scikit-learn's validation accepts.
     for name in ("activation", "solver", "learning_rate"):
