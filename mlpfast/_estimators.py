@@ -854,10 +854,13 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return accuracy_score(y_true, y_pred, sample_weight=sample_weight)
 
     def _predict(self, X, check_input=True):
-        y_pred = self._forward_pass_fast(X, check_input=check_input)
+        return self._prediction_of(self._forward_pass_fast(X, check_input=check_input))
+
+    def _prediction_of(self, out):
+        """The labels predicted from network outputs ``out``."""
         if self.n_outputs_ == 1:
-            y_pred = y_pred.ravel()
-        return self._labels_of(y_pred)
+            out = out.ravel()
+        return self._labels_of(out)
 
     def _labels_of(self, y_pred):
         """Labels for network outputs, as LabelBinarizer.inverse_transform gives them.
@@ -1134,10 +1137,13 @@ n_iter_, n_layers_, n_outputs_, out_activation_
         return r2_score(y_true, y_pred, sample_weight=sample_weight)
 
     def _predict(self, X, check_input=True):
-        y_pred = self._forward_pass_fast(X, check_input=check_input)
-        if y_pred.shape[1] == 1:
-            return y_pred.ravel()
-        return y_pred
+        return self._prediction_of(self._forward_pass_fast(X, check_input=check_input))
+
+    def _prediction_of(self, out):
+        """The predictions of network outputs ``out``: the outputs, one column raveled."""
+        if out.shape[1] == 1:
+            return out.ravel()
+        return out
 
     # scikit-learn's condition returns the bound method without calling it, so
     # partial_fit is always available on the regressor; kept for parity.

@@ -544,7 +544,20 @@ cdef double add_chunk_gradient(const NetShape *net, const floating *params,
     return loss_sum
 
 
-cdef double finish_gradient(const NetShape *net, const floating *params, floating *grad,
+cdef double l2_loss_term(const NetShape *net, const floating *params,  # IN
+                         double weight_sum) noexcept nogil:
+    """scikit-learn's L2 term of the loss: ``alpha/2 ||W||^2 / weight_sum``."""
+    cdef Py_ssize_t l, n_weights
+    cdef double squared_weights = 0.0
+    for l in range(net.n_layers):
+        n_weights = net.units[l] * net.units[l + 1]
+        squared_weights += dot(<int> n_weights, params + net.coef_offset[l],
+                               params + net.coef_offset[l])
+    return 0.5 * net.alpha * squared_weights / weight_sum
+
+
+cdef double finish_gradient(const NetShape *net, const floating *params,  # IN
+                            floating *grad,                               # IN/OUT
                             double weight_sum) noexcept nogil:
     """Add the L2 term and divide by the weight sum; return the L2 loss term.
 
@@ -552,15 +565,12 @@ cdef double finish_gradient(const NetShape *net, const floating *params, floatin
     ``sum(delta) / weight_sum``; its loss adds ``alpha/2 ||W||^2 / weight_sum``.
     """
     cdef Py_ssize_t l, n_weights
-    cdef double squared_weights = 0.0
     for l in range(net.n_layers):
         n_weights = net.units[l] * net.units[l + 1]
-        squared_weights += dot(<int> n_weights, params + net.coef_offset[l],
-                               params + net.coef_offset[l])
         finish_weight_gradient(grad + net.coef_offset[l], params + net.coef_offset[l],
                                n_weights, net.alpha, weight_sum)
         divide(grad + net.intercept_offset[l], net.units[l + 1], weight_sum)
-    return 0.5 * net.alpha * squared_weights / weight_sum
+    return l2_loss_term(net, params, weight_sum)
 
 
 cdef void gather_rows(const floating *source, Py_ssize_t width, const intp_t *rows,
@@ -1300,4 +1310,63 @@ def loss_gradient(Network net,
     finally:
         if uses_helper:
             helper_thread.release()
+    return loss_sum
+
+
+def outputs_loss(Network net,
+                 const floating[:, ::1] out,              # IN
+                 const floating[:, ::1] Y,                # IN
+                 const floating[::1] params,              # IN
+                 const floating[::1] sample_weight=None):  # IN
+    """scikit-learn's loss of network outputs already computed (``forward``).
+
+    The loss loss_gradient computes for the rows these outputs are of,
+    without the backward pass: the (weighted) mean data loss plus
+    ``alpha/2 * ||W||^2 / weight_sum`` (up to the order in which row losses
+    are summed).  For early stopping's validation rows, whose outputs the
+    validation score needs anyway.
+
+    Parameters
+    ----------
+    net : Network
+    out : ndarray of shape (n_samples, n_outputs)
+        The network's output for the rows under ``params``.
+    Y : ndarray of shape (n_samples, n_outputs)
+    params : ndarray of shape (n_params,)
+    sample_weight : ndarray of shape (n_samples,) or None, default=None
+
+    Returns
+    -------
+    loss : float
+    """
+    cdef Py_ssize_t n_samples = out.shape[0], n_outputs = out.shape[1]
+    net.check_sizes(net.shape.units[0], n_outputs, params.shape[0])
+    if Y.shape[0] != n_samples or Y.shape[1] != n_outputs:
+        raise ValueError(f"Y has shape {tuple(Y.shape)[:2]}, the outputs "
+                         f"{(n_samples, n_outputs)}")
+    if n_samples == 0:
+        raise ValueError("the loss of zero samples is undefined")
+    check_sample_weight(sample_weight, n_samples)
+    cdef const floating *weights_ptr = NULL
+    cdef double weight_sum = n_samples
+    if sample_weight is not None:
+        weights_ptr = &sample_weight[0]
+        weight_sum = vector_sum(weights_ptr, n_samples)
+        if weight_sum == 0:
+            raise ZeroDivisionError(ZERO_WEIGHT_SUM_MESSAGE)
+    # The loss kernel writes the output deltas too: into a chunk of scratch.
+    cdef Py_ssize_t chunk = max(1, min(n_samples, MAX_CHUNK_ROWS))
+    cdef floating[::1] unused_delta = np.empty(chunk * n_outputs, dtype=np.asarray(out).dtype)
+    cdef const NetShape *shape = &net.shape
+    cdef double loss_sum = 0.0
+    cdef Py_ssize_t start = 0, n_rows
+    with nogil:
+        while start < n_samples:
+            n_rows = min(chunk, n_samples - start)
+            loss_sum += loss_and_output_delta(
+                &out[start, 0], &Y[start, 0],
+                weights_ptr + start if weights_ptr != NULL else NULL,
+                &unused_delta[0], n_rows, n_outputs, shape.loss, shape.loss_parameter)
+            start += n_rows
+        loss_sum = loss_sum / weight_sum + l2_loss_term(shape, &params[0], weight_sum)
     return loss_sum

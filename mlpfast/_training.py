@@ -237,25 +237,40 @@ class Validation:
         if is_classifier(estimator):
             self.y = estimator._label_binarizer.inverse_transform(rows.y)
         self.sample_weight = rows.sample_weight
-        # The loss kernel's inputs, converted once for all epochs.
+        # The kernels' inputs, converted once for all epochs.
         dtype = estimator._params.dtype
         self._network = estimator._network()
         self._kernel_X = kernel_matrix(rows.X, dtype)
         self._kernel_Y = np.ascontiguousarray(rows.y, dtype=dtype)
         self._kernel_sample_weight = (None if rows.sample_weight is None
                                       else np.ascontiguousarray(rows.sample_weight, dtype=dtype))
-        # The kernel computes the gradient too; it is not used.
-        self._unused_gradient = np.empty(estimator._layout.n_params, dtype=dtype)
 
-    def loss(self, params):
-        """The validation rows' loss under ``params``, as ``loss_curve_`` measures a loss.
+    def measure(self, estimator):
+        """The score and the loss of the validation rows under the current weights.
 
-        That is scikit-learn's loss of the whole set as one batch: the
-        (weighted) mean data loss plus ``0.5 * alpha * ||W||^2`` divided by
-        the rows' weight sum (their number, without weights).
+        One forward pass serves both. The score is the estimator's (NaN when
+        its predictions are not finite); the loss is measured as
+        ``loss_curve_`` measures a loss: scikit-learn's loss of the whole set
+        as one batch, the (weighted) mean data loss plus
+        ``0.5 * alpha * ||W||^2`` divided by the rows' weight sum (their
+        number, without weights).
+
+        Returns
+        -------
+        score, loss : float
         """
-        return _kernels.loss_gradient(self._network, self._kernel_X, self._kernel_Y, params,
-                                      self._unused_gradient, self._kernel_sample_weight)
+        params = estimator._params
+        out = _kernels.forward(self._network, self._kernel_X, params)
+        y_pred = estimator._prediction_of(out)
+        if np.issubdtype(y_pred.dtype, np.floating) and not np.isfinite(y_pred).all():
+            score = np.nan
+        else:
+            score = estimator._score_function(self.y, y_pred, self.sample_weight)
+        # After the score: rows the score rejects (weights summing to zero)
+        # fail with scikit-learn's error, as without the loss.
+        loss = _kernels.outputs_loss(self._network, out, self._kernel_Y, params,
+                                     self._kernel_sample_weight)
+        return score, loss
 
 
 def _clipped_batch_size(batch_size, n_samples):
@@ -398,11 +413,9 @@ def _track_improvement(estimator, validation):
     ``validation_loss_curve_`` beside it.
     """
     if validation is not None:
-        score = _validation_score(estimator, validation)
+        score, loss = validation.measure(estimator)
         estimator.validation_scores_.append(score)
-        # After the score: rows the score rejects (weights summing to
-        # zero) fail with scikit-learn's error, as without this record.
-        estimator.validation_loss_curve_.append(validation.loss(estimator._params))
+        estimator.validation_loss_curve_.append(loss)
         if estimator.verbose:
             print("Validation score: %f" % estimator.validation_scores_[-1])
         if score < estimator.best_validation_score_ + estimator.tol:
@@ -420,14 +433,6 @@ def _track_improvement(estimator, validation):
             estimator._no_improvement_count = 0
         if loss < estimator.best_loss_:
             estimator.best_loss_ = loss
-
-
-def _validation_score(estimator, validation):
-    """The estimator's score on the validation rows; NaN when its predictions are not finite."""
-    y_pred = estimator._predict(validation.X, check_input=False)
-    if np.issubdtype(y_pred.dtype, np.floating) and not np.isfinite(y_pred).all():
-        return np.nan
-    return estimator._score_function(validation.y, y_pred, validation.sample_weight)
 
 
 def _stops_after_no_improvement(estimator, early_stopping):

@@ -766,3 +766,51 @@ def test_train_epoch_bool_targets_equal_float_targets(dtype, output, n_outputs):
         assert_array_equal(m, results[0][2])
         assert_array_equal(v, results[0][3])
     assert not np.array_equal(results[0][1], start)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("output", OUTPUTS)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
+def test_outputs_loss_is_the_reference_loss_of_those_outputs(dtype, output, weighted):
+    """outputs_loss of given outputs against the numpy reference's loss of the
+    same outputs (so BLAS, which may round differently by call size, is out
+    of the comparison).
+
+    Every term summed is positive, so the sums' relative error is bounded by
+    the terms' count times eps: 300 row losses, and the L2 term's dot of 63
+    weights (in float32 for float32: sdot). float32 row losses are each
+    within a few float32 ulp (logf, clipping), below that bound."""
+    layer_units = (6, 7, 3 if output != "identity" else 2)
+    X, Y, params = make_problem(layer_units, output, 300, dtype, seed=21)
+    weights = (np.random.default_rng(22).uniform(0.1, 2.0, 300).astype(dtype)
+               if weighted else np.ones(300, dtype=dtype))
+    net = make_network(layer_units, "tanh", output)
+    out = _kernels.forward(net, X, params)
+    got = _kernels.outputs_loss(net, out, Y, params, weights if weighted else None)
+
+    p = out.astype(np.float64)
+    row_losses = [ref.data_loss(p[i:i + 1], Y[i:i + 1].astype(np.float64), output,
+                                np.finfo(dtype).eps) for i in range(300)]
+    weight_sum = np.sum(weights, dtype=np.float64)
+    expected = (np.average(row_losses, weights=weights.astype(np.float64))
+                + ref.l2_term(params.astype(np.float64), layer_units, ALPHA, weight_sum))
+    eps = float(np.finfo(dtype).eps)
+    assert got == pytest.approx(expected, rel=300 * eps)
+
+
+def test_outputs_loss_checks_its_arguments():
+    X, Y, params = make_problem(CHECK_UNITS, "softmax", CHECK_ROWS, np.float64, seed=23)
+    net = make_network(CHECK_UNITS, "relu", "softmax")
+    out = _kernels.forward(net, X, params)
+    with pytest.raises(ValueError, match="Y has shape"):
+        _kernels.outputs_loss(net, out, Y[:-1], params)
+    with pytest.raises(ValueError, match="outputs"):
+        _kernels.outputs_loss(net, out[:, :2].copy(), Y[:, :2].copy(), params)
+    with pytest.raises(ValueError, match="params"):
+        _kernels.outputs_loss(net, out, Y, params[:-1])
+    with pytest.raises(ValueError, match="sample_weight"):
+        _kernels.outputs_loss(net, out, Y, params, np.ones(CHECK_ROWS - 1))
+    with pytest.raises(ZeroDivisionError):
+        _kernels.outputs_loss(net, out, Y, params, np.zeros(CHECK_ROWS))
+    with pytest.raises(ValueError, match="zero samples"):
+        _kernels.outputs_loss(net, out[:0], Y[:0], params)
