@@ -194,8 +194,12 @@ static inline void MLPF_NAME(derivative_relu, SFX)(const REAL *z, const REAL *a,
         MLPF_NAME(forward_##name, SFX)(block, rows, n_cols);                   \
         break;
 
+/*
+ * z = f(z + bias) in place; kept_z, unless NULL, receives z + bias (the
+ * pre-activations a derivative_needs_z activation's backward pass reads).
+ */
 MLPF_DISPATCH void MLPF_NAME(mlpf_bias_activation, SFX)(REAL *z, const REAL *bias, ptrdiff_t n_rows,
-                                          ptrdiff_t n_cols, int activation)
+                                          ptrdiff_t n_cols, int activation, REAL *kept_z)
 {
     if (n_cols <= 0) {
         return;
@@ -206,6 +210,10 @@ MLPF_DISPATCH void MLPF_NAME(mlpf_bias_activation, SFX)(REAL *z, const REAL *bia
         ptrdiff_t rows = n_rows - start < block_rows ? n_rows - start : block_rows;
         REAL *block = z + start * n_cols;
         MLPF_NAME(add_bias, SFX)(block, bias, rows, n_cols);
+        /* Copied from L1 cache: keeping z costs its write and no other pass. */
+        if (kept_z != NULL) {
+            memcpy(kept_z + start * n_cols, block, (size_t)(rows * n_cols) * sizeof(REAL));
+        }
         switch (activation) {
         MLPF_ACTIVATIONS(MLPF_FORWARD_CASE_)
         default:

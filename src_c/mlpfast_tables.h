@@ -23,9 +23,10 @@
  *                  activation of a loss (the loss gives the output delta,
  *                  so it has no derivative kernel)
  *   derivative_needs_z
- *                1 when f'(z) cannot be written from a = f(z) alone (GELU,
- *                SiLU): the forward pass must then keep the pre-activation
- *                z of such a layer for the backward pass; 0 costs nothing
+ *                1 when f'(z) cannot be written from a = f(z) alone to a
+ *                few ulps: the forward pass then keeps the pre-activations
+ *                z of the hidden layers for the backward pass; 0 costs
+ *                nothing
  *
  * The order fixes the codes; it is also the order of the enum that saved
  * models never store (they store names), so it may change freely.
