@@ -17,10 +17,19 @@ it against :data:`HIDDEN_ACTIVATIONS` and :data:`REGRESSION_LOSSES`.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from mlpfast import _kernels
+
+#: ``write(writer, x, hint, dtype) -> name``: adds to ``writer`` (an
+#: :class:`mlpfast._onnx.GraphWriter`) the ONNX nodes applying an activation
+#: to the tensor named ``x``, with names from ``hint`` and constants of
+#: ``dtype``, and returns the name of the result.
+OnnxWriter = Callable[[Any, str, str, np.dtype], str]
 
 
 @dataclass(frozen=True)
@@ -31,9 +40,9 @@ class ActivationFacts:
     ----------
     name : str
         The name of ``activation=`` and ``out_activation_``.
-    onnx_node : tuple of (str, dict) or None
-        The ONNX operator applying it and the operator's attributes; None
-        when it adds no node (identity).
+    onnx_nodes : OnnxWriter or None
+        Writes the ONNX nodes applying it (:func:`_onnx_operator` where one
+        operator does); None when it adds no node (identity).
     init_bound_factor : float
         Weights and biases of every layer of a network with this hidden
         activation start uniform in ``±sqrt(factor / (fan_in + fan_out))``
@@ -44,7 +53,7 @@ class ActivationFacts:
     """
 
     name: str
-    onnx_node: tuple[str, dict[str, Any]] | None
+    onnx_nodes: OnnxWriter | None
     init_bound_factor: float = 6.0
     in_sklearn: bool = True
 
@@ -66,13 +75,20 @@ class LossFacts:
     regression: bool
 
 
+def _onnx_operator(op_type: str, **attributes: Any) -> OnnxWriter:
+    """The OnnxWriter of one node: ``op_type`` with ``attributes``."""
+    def write(writer, x, hint, dtype):
+        return writer.node(op_type, [x], hint, **attributes)
+    return write
+
+
 _ACTIVATION_FACTS = (
-    ActivationFacts("identity", onnx_node=None),
-    ActivationFacts("logistic", onnx_node=("Sigmoid", {}), init_bound_factor=2.0),
-    ActivationFacts("tanh", onnx_node=("Tanh", {})),
-    ActivationFacts("relu", onnx_node=("Relu", {})),
-    ActivationFacts("softmax", onnx_node=("Softmax", {"axis": 1})),
-    ActivationFacts("exp", onnx_node=("Exp", {})),
+    ActivationFacts("identity", onnx_nodes=None),
+    ActivationFacts("logistic", onnx_nodes=_onnx_operator("Sigmoid"), init_bound_factor=2.0),
+    ActivationFacts("tanh", onnx_nodes=_onnx_operator("Tanh")),
+    ActivationFacts("relu", onnx_nodes=_onnx_operator("Relu")),
+    ActivationFacts("softmax", onnx_nodes=_onnx_operator("Softmax", axis=1)),
+    ActivationFacts("exp", onnx_nodes=_onnx_operator("Exp")),
 )
 
 _LOSS_FACTS = (
