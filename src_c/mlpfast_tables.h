@@ -24,9 +24,10 @@
  *                  so it has no derivative kernel)
  *   derivative_needs_z
  *                1 when f'(z) cannot be written from a = f(z) alone to a
- *                few ulps: the forward pass then keeps the pre-activations
- *                z of the hidden layers for the backward pass; 0 costs
- *                nothing
+ *                few ulps (ELU, GELU, SiLU, softplus: elementwise_impl.h
+ *                says why for each): the forward pass then keeps the
+ *                pre-activations z of the hidden layers for the backward
+ *                pass; 0 costs nothing
  *
  * The order fixes the codes; it is also the order of the enum that saved
  * models never store (they store names), so it may change freely.
@@ -36,6 +37,11 @@
     X(LOGISTIC, logistic, MLPF_HIDDEN, 0)            \
     X(TANH, tanh, MLPF_HIDDEN, 0)                    \
     X(RELU, relu, MLPF_HIDDEN, 0)                    \
+    X(LEAKY_RELU, leaky_relu, MLPF_HIDDEN, 0)        \
+    X(ELU, elu, MLPF_HIDDEN, 1)                      \
+    X(GELU, gelu, MLPF_HIDDEN, 1)                    \
+    X(SILU, silu, MLPF_HIDDEN, 1)                    \
+    X(SOFTPLUS, softplus, MLPF_HIDDEN, 1)            \
     X(SOFTMAX, softmax, MLPF_OUTPUT_ONLY, 0)         \
     X(EXP, exp, MLPF_OUTPUT_ONLY, 0)
 

@@ -86,7 +86,12 @@ def test_every_hidden_activation_has_a_numpy_reference(name):
     z = np.linspace(-3.0, 3.0, 13).reshape(1, -1)
     a = ref.activate(z, name)
     assert a.shape == z.shape
-    assert ref.derivative_from_output(a, name).shape == z.shape
+    assert ref.derivative(z, a, name).shape == z.shape
+
+
+def test_kernels_keep_z_for_the_activations_the_reference_differentiates_from_z():
+    needs_z = {name for name, _, _, needs in _kernels.activation_table() if needs}
+    assert needs_z == set(ref.DERIVATIVE_NEEDS_Z)
 
 
 class _RecordingWriter:
