@@ -216,19 +216,30 @@ static MLPF_INLINE void MLPF_NAME(forward_leaky_relu, SFX)(REAL *z, ptrdiff_t n_
     }
 }
 
+/*
+ * z = g(z) where z <= bound, z above, with g applied in place over a
+ * scratch block by g_inplace: ELU and softplus.  (scale_up_to below is
+ * their derivatives' form.)
+ */
+static MLPF_INLINE void MLPF_NAME(apply_up_to, SFX)(REAL *z, ptrdiff_t n, REAL bound,
+                                                    void (*g_inplace)(REAL *, ptrdiff_t))
+{
+    REAL t[MLPF_ACTIVATION_BLOCK];
+    MLPF_RUNS(start, count, n) {
+        REAL *x = z + start;
+        memcpy(t, x, (size_t)count * sizeof(REAL));
+        g_inplace(t, count);
+        for (ptrdiff_t i = 0; i < count; i++) {
+            x[i] = x[i] <= bound ? t[i] : x[i];
+        }
+    }
+}
+
 /* z above 0, expm1(z) otherwise (alpha = 1). */
 static MLPF_INLINE void MLPF_NAME(forward_elu, SFX)(REAL *z, ptrdiff_t n_rows,
                                                     ptrdiff_t n_cols)
 {
-    REAL t[MLPF_ACTIVATION_BLOCK];
-    MLPF_RUNS(start, count, n_rows * n_cols) {
-        REAL *x = z + start;
-        memcpy(t, x, (size_t)count * sizeof(REAL));
-        MLPF_NAME(expm1_inplace, SFX)(t, count);
-        for (ptrdiff_t i = 0; i < count; i++) {
-            x[i] = x[i] <= 0 ? t[i] : x[i];
-        }
-    }
+    MLPF_NAME(apply_up_to, SFX)(z, n_rows * n_cols, 0, MLPF_NAME(expm1_inplace, SFX));
 }
 
 /*
@@ -268,21 +279,18 @@ static MLPF_INLINE void MLPF_NAME(forward_silu, SFX)(REAL *z, ptrdiff_t n_rows,
     }
 }
 
+static MLPF_INLINE void MLPF_NAME(softplus_inplace, SFX)(REAL *x, ptrdiff_t n)
+{
+    EXP_INPLACE(x, n);
+    MLPF_NAME(log1p_inplace, SFX)(x, n);
+}
+
 /* log1p(exp(z)), and z itself above the threshold (beta = 1). */
 static MLPF_INLINE void MLPF_NAME(forward_softplus, SFX)(REAL *z, ptrdiff_t n_rows,
                                                          ptrdiff_t n_cols)
 {
-    const REAL threshold = MLPF_NAME(softplus_threshold, SFX);
-    REAL t[MLPF_ACTIVATION_BLOCK];
-    MLPF_RUNS(start, count, n_rows * n_cols) {
-        REAL *x = z + start;
-        memcpy(t, x, (size_t)count * sizeof(REAL));
-        EXP_INPLACE(t, count);
-        MLPF_NAME(log1p_inplace, SFX)(t, count);
-        for (ptrdiff_t i = 0; i < count; i++) {
-            x[i] = x[i] > threshold ? x[i] : t[i];
-        }
-    }
+    MLPF_NAME(apply_up_to, SFX)(z, n_rows * n_cols, MLPF_NAME(softplus_threshold, SFX),
+                                MLPF_NAME(softplus_inplace, SFX));
 }
 
 static inline void MLPF_NAME(derivative_identity, SFX)(const REAL *z, const REAL *a,
@@ -332,23 +340,35 @@ static MLPF_INLINE void MLPF_NAME(derivative_leaky_relu, SFX)(const REAL *z, con
 }
 
 /*
+ * delta *= g(z) where z <= bound, unchanged above, with g applied in place
+ * over a scratch block by g_inplace: the derivatives of ELU and softplus
+ * (apply_up_to's form).
+ */
+static MLPF_INLINE void MLPF_NAME(scale_up_to, SFX)(const REAL *z, REAL *delta, ptrdiff_t n,
+                                                    REAL bound,
+                                                    void (*g_inplace)(REAL *, ptrdiff_t))
+{
+    REAL t[MLPF_ACTIVATION_BLOCK];
+    MLPF_RUNS(start, count, n) {
+        const REAL *x = z + start;
+        REAL *d = delta + start;
+        memcpy(t, x, (size_t)count * sizeof(REAL));
+        g_inplace(t, count);
+        for (ptrdiff_t i = 0; i < count; i++) {
+            d[i] *= x[i] <= bound ? t[i] : (REAL)1;
+        }
+    }
+}
+
+/*
  * exp(z) for z <= 0.  From z: a + 1 is exp(z) too, but cancels as a nears
  * -1, with relative error eps / exp(z): 1e-12 already at z = -8.4 in double.
  */
 static MLPF_INLINE void MLPF_NAME(derivative_elu, SFX)(const REAL *z, const REAL *a,
                                                        REAL *delta, ptrdiff_t n)
 {
-    REAL t[MLPF_ACTIVATION_BLOCK];
     (void)a;
-    MLPF_RUNS(start, count, n) {
-        const REAL *x = z + start;
-        REAL *d = delta + start;
-        memcpy(t, x, (size_t)count * sizeof(REAL));
-        EXP_INPLACE(t, count);
-        for (ptrdiff_t i = 0; i < count; i++) {
-            d[i] *= x[i] <= 0 ? t[i] : (REAL)1;
-        }
-    }
+    MLPF_NAME(scale_up_to, SFX)(z, delta, n, 0, EXP_INPLACE);
 }
 
 /*
@@ -409,18 +429,9 @@ static MLPF_INLINE void MLPF_NAME(derivative_silu, SFX)(const REAL *z, const REA
 static MLPF_INLINE void MLPF_NAME(derivative_softplus, SFX)(const REAL *z, const REAL *a,
                                                             REAL *delta, ptrdiff_t n)
 {
-    const REAL threshold = MLPF_NAME(softplus_threshold, SFX);
-    REAL t[MLPF_ACTIVATION_BLOCK];
     (void)a;
-    MLPF_RUNS(start, count, n) {
-        const REAL *x = z + start;
-        REAL *d = delta + start;
-        memcpy(t, x, (size_t)count * sizeof(REAL));
-        LOGISTIC_INPLACE(t, count);
-        for (ptrdiff_t i = 0; i < count; i++) {
-            d[i] *= x[i] > threshold ? (REAL)1 : t[i];
-        }
-    }
+    MLPF_NAME(scale_up_to, SFX)(z, delta, n, MLPF_NAME(softplus_threshold, SFX),
+                                LOGISTIC_INPLACE);
 }
 #undef MLPF_RUNS
 
