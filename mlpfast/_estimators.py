@@ -53,7 +53,8 @@ MatrixLike = Union[ArrayLike, "scipy.sparse.spmatrix", "scipy.sparse.sparray"]
 HiddenLayerSizes = Union[int, Sequence[int], "NDArray[np.integer[Any]]"]
 # Literal types cannot be computed: tests/test_tables.py checks these two
 # against mlpfast._activations.HIDDEN_ACTIVATIONS and REGRESSION_LOSSES.
-Activation = Literal["identity", "logistic", "tanh", "relu"]
+Activation = Literal["identity", "logistic", "tanh", "relu", "leaky_relu", "elu", "gelu", "silu",
+                     "softplus"]
 Solver = Literal["lbfgs", "sgd", "adam"]
 LearningRateSchedule = Literal["constant", "invscaling", "adaptive"]
 RegressionLoss = Literal["squared_error", "poisson", "huber"]
@@ -557,8 +558,15 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     ----------
     hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
         The ith element is the number of neurons in the ith hidden layer.
-    activation : {'identity', 'logistic', 'tanh', 'relu'}, default='relu'
-        Activation function of the hidden layers.
+    activation : {'identity', 'logistic', 'tanh', 'relu', 'leaky_relu', 'elu', 'gelu', \
+'silu', 'softplus'}, default='relu'
+        Activation function of the hidden layers. The first four are
+        scikit-learn's; the others are PyTorch's (``torch.nn.functional``
+        with its default parameters): 'leaky_relu' has slope 0.01 below 0,
+        'elu' alpha 1, 'gelu' is the exact x * Phi(x) (erf, not the tanh
+        approximation), 'silu' is x * sigmoid(x), 'softplus' is
+        log(1 + exp(x)) with beta 1, and x itself above 20. A model with one
+        of those does not convert to scikit-learn (:func:`mlpfast.to_sklearn`).
     solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
         The weight optimizer.
     alpha : float, default=0.0001

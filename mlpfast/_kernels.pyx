@@ -288,17 +288,20 @@ cdef class Network:
         """Rows per chunk for a pass over n_samples rows: at least 1, at most
         MAX_CHUNK_ROWS, within CHUNK_ELEMENTS of workspace and BLAS's size limit."""
         cdef Py_ssize_t rows = min(n_samples, MAX_CHUNK_ROWS), l
-        cdef Py_ssize_t widest = 1, per_row = self.workspace_size(1)
+        cdef Py_ssize_t widest = 1, per_row = self.workspace_size(1, True)
         for l in range(self.shape.n_layers + 1):
             widest = max(widest, self.shape.units[l])
         rows = min(rows, CHUNK_ELEMENTS // max(per_row, 1), MAX_BLAS_INT // widest)
         return max(rows, 1)
 
-    cdef Py_ssize_t workspace_size(self, Py_ssize_t n_rows):
-        """Length of the buffer holding activations and deltas of n_rows rows."""
+    cdef Py_ssize_t workspace_size(self, Py_ssize_t n_rows, bint with_z):
+        """Length of the buffer holding activations and deltas of n_rows rows,
+        and with_z their kept pre-activations (see carve_workspace)."""
         cdef Py_ssize_t total = 0, l
         for l in range(1, self.shape.n_layers + 1):
             total += 2 * n_rows * self.shape.units[l]
+            if with_z and keeps_z(&self.shape, l):
+                total += n_rows * self.shape.units[l]
         return total
 
     cdef void check_rows(self, Py_ssize_t n_rows) except *:
@@ -326,23 +329,34 @@ cdef class Network:
             raise ValueError(f"params has {n_params} entries, the network has {self.n_params}")
 
 
+cdef inline bint keeps_z(const NetShape *net, Py_ssize_t l) noexcept nogil:
+    """Whether the forward pass keeps the pre-activations z of layer l
+    (activations[l]) for the backward pass: a hidden layer whose activation's
+    derivative needs them (derivative_needs_z in src_c/mlpfast_tables.h)."""
+    return 0 < l < net.n_layers and mlpf_activation_needs_z[net.hidden_activation] != 0
+
+
 cdef class LayerPointers:
-    """Per-call tables of pointers to each layer's activations and deltas.
+    """Per-call tables of pointers to each layer's activations, deltas and
+    kept pre-activations.
 
     Owned by one call of a kernel, so concurrent calls never share them.
     """
     cdef void **activations   # n_layers + 1 entries, the input first
     cdef void **deltas        # n_layers entries
+    cdef void **zs            # n_layers + 1 entries as activations; NULL where not kept
 
     def __cinit__(self, Py_ssize_t n_layers):
         self.activations = <void **> malloc((n_layers + 1) * sizeof(void *))
         self.deltas = <void **> malloc(n_layers * sizeof(void *))
-        if self.activations == NULL or self.deltas == NULL:
+        self.zs = <void **> calloc(n_layers + 1, sizeof(void *))
+        if self.activations == NULL or self.deltas == NULL or self.zs == NULL:
             raise MemoryError("cannot allocate the layer pointer tables")
 
     def __dealloc__(self):
         free(self.activations)
         free(self.deltas)
+        free(self.zs)
 
 
 cdef inline const void *data_pointer(cnp.ndarray array):
@@ -448,9 +462,11 @@ cdef class InputMatrix:
 
 
 cdef void carve_workspace(const NetShape *net, cnp.ndarray workspace, Py_ssize_t n_rows,
-                          void **activations, void **deltas):
+                          void **activations, void **deltas, void **zs):
     """Point activations[1:] and deltas[:] at consecutive slices of workspace,
-    n_rows rows of each layer (workspace_size(n_rows) elements in all)."""
+    n_rows rows of each layer, and zs[l] (unless zs is NULL: predict has no
+    backward pass) where keeps_z(l); workspace_size(n_rows, zs != NULL)
+    elements in all."""
     cdef char *base = <char *> cnp.PyArray_DATA(workspace)
     cdef Py_ssize_t itemsize = workspace.itemsize, offset = 0, l
     for l in range(1, net.n_layers + 1):
@@ -458,6 +474,9 @@ cdef void carve_workspace(const NetShape *net, cnp.ndarray workspace, Py_ssize_t
         offset += n_rows * net.units[l]
         deltas[l - 1] = base + offset * itemsize
         offset += n_rows * net.units[l]
+        if zs != NULL and keeps_z(net, l):
+            zs[l] = base + offset * itemsize
+            offset += n_rows * net.units[l]
 
 
 cdef inline void select_input_rows(floating **activations, SparseRows *sparse,
@@ -473,12 +492,13 @@ cdef inline void select_input_rows(floating **activations, SparseRows *sparse,
 
 
 cdef void forward_layers(const NetShape *net, const floating *params,
-                         floating **activations, Py_ssize_t n_rows,
+                         floating **activations, floating **zs, Py_ssize_t n_rows,
                          const SparseRows *sparse) noexcept nogil:
     """activations[l + 1] = f(activations[l] @ W_l + b_l) for every layer.
 
-    With sparse input, the first product reads the CSR rows instead of
-    activations[0].
+    Keeps the pre-activations of layer l in zs[l] where that is not NULL
+    (zs: NULL, or a table of carve_workspace).  With sparse input, the
+    first product reads the CSR rows instead of activations[0].
     """
     cdef Py_ssize_t l
     cdef int activation
@@ -492,12 +512,13 @@ cdef void forward_layers(const NetShape *net, const floating *params,
         activation = (net.output_activation if l == net.n_layers - 1
                       else net.hidden_activation)
         bias_activation(activations[l + 1], params + net.intercept_offset[l],
-                        n_rows, net.units[l + 1], activation)
+                        n_rows, net.units[l + 1], activation,
+                        zs[l + 1] if zs != NULL else NULL)
 
 
 cdef double add_chunk_gradient(const NetShape *net, const floating *params,
                                floating **transposed_coefs,
-                               floating **activations, floating **deltas,
+                               floating **activations, floating **deltas, floating **zs,
                                const floating *y, const floating *sample_weight,
                                Py_ssize_t n_rows, const SparseRows *sparse,
                                floating *grad, bint first_chunk) noexcept nogil:
@@ -506,9 +527,11 @@ cdef double add_chunk_gradient(const NetShape *net, const floating *params,
     Writes (first_chunk) or adds the raw gradient sums ``a^T delta`` and
     ``sum(delta)`` into grad, before the L2 term and the division by the
     weight sum (finish_gradient).  Backpropagates through the copies of W^T
-    in transposed_coefs where a layer has one (TransposedWeights).  Returns
-    the chunk's loss summed over rows, weighted when sample_weight is not
-    NULL.
+    in transposed_coefs where a layer has one (TransposedWeights), and
+    through the activations' derivatives with the pre-activations the
+    forward pass kept in zs (NULL entries where a derivative needs none).
+    Returns the chunk's loss summed over rows, weighted when sample_weight
+    is not NULL.
     """
     cdef Py_ssize_t l, last = net.n_layers - 1
     cdef Py_ssize_t fan_in, fan_out
@@ -538,8 +561,7 @@ cdef double add_chunk_gradient(const NetShape *net, const floating *params,
             else:
                 matmul_transposed_b(deltas[l], params + net.coef_offset[l], deltas[l - 1],
                                     n_rows, fan_out, fan_in)
-            # No activation of the table needs z yet (derivative_needs_z).
-            multiply_derivative(NULL, activations[l], deltas[l - 1], n_rows * fan_in,
+            multiply_derivative(zs[l], activations[l], deltas[l - 1], n_rows * fan_in,
                                 net.hidden_activation)
     return loss_sum
 
@@ -616,6 +638,7 @@ cdef struct BatchHalf:
     const void *weights          # this half's sample weights, or NULL
     void **activations
     void **deltas
+    void **zs                    # kept pre-activations (LayerPointers.zs)
     void **transposed_coefs      # TransposedWeights.coefs of the call: to
                                  #   refresh_transposed after each step
     void *grad                   # raw gradient sums of this half
@@ -652,13 +675,13 @@ cdef void compute_half(BatchHalf *half, floating *grad) noexcept nogil:
             gather_rows(<const floating *> half.y_values, half.n_outputs, half.rows,
                         half.n_rows, <floating *> half.y_batch)
         y = <const floating *> half.y_batch
-    forward_layers(half.shape, <const floating *> half.params, activations, half.n_rows,
-                   sparse)
+    forward_layers(half.shape, <const floating *> half.params, activations,
+                   <floating **> half.zs, half.n_rows, sparse)
     half.loss_sum = add_chunk_gradient(
         half.shape, <const floating *> half.params,
         <floating **> half.transposed_coefs, activations,
-        <floating **> half.deltas, y, <const floating *> half.weights, half.n_rows, sparse,
-        grad, not half.accumulate,
+        <floating **> half.deltas, <floating **> half.zs, y,
+        <const floating *> half.weights, half.n_rows, sparse, grad, not half.accumulate,
     )
 
 
@@ -686,22 +709,24 @@ cdef class BatchHalves:
         cdef Py_ssize_t second_rows = max_rows // 2 if max_rows >= SPLIT_MIN_ROWS else 0
         self.transposed = TransposedWeights(net, dtype, max_rows - second_rows)
         grad_second = np.empty(net.n_params if second_rows else 1, dtype=dtype)
-        first_workspace = np.empty(net.workspace_size(max_rows), dtype=dtype)
-        second_workspace = np.empty(max(net.workspace_size(second_rows), 1), dtype=dtype)
+        first_workspace = np.empty(net.workspace_size(max_rows, True), dtype=dtype)
+        second_workspace = np.empty(max(net.workspace_size(second_rows, True), 1), dtype=dtype)
         self.buffers = (grad_second, first_workspace, second_workspace)
         self.first_pointers = LayerPointers(net.shape.n_layers)
         self.second_pointers = LayerPointers(net.shape.n_layers)
         memset(self.halves, 0, sizeof(self.halves))
         self.halves[0].activations = self.first_pointers.activations
         self.halves[0].deltas = self.first_pointers.deltas
+        self.halves[0].zs = self.first_pointers.zs
         self.halves[1].activations = self.second_pointers.activations
         self.halves[1].deltas = self.second_pointers.deltas
+        self.halves[1].zs = self.second_pointers.zs
         self.halves[1].grad = <void *> data_pointer(grad_second)
         self.halves[0].transposed_coefs = self.halves[1].transposed_coefs = self.transposed.coefs
         carve_workspace(&net.shape, first_workspace, max_rows, self.halves[0].activations,
-                        self.halves[0].deltas)
+                        self.halves[0].deltas, self.halves[0].zs)
         carve_workspace(&net.shape, second_workspace, second_rows, self.halves[1].activations,
-                        self.halves[1].deltas)
+                        self.halves[1].deltas, self.halves[1].zs)
 
     cdef void point_at(self, const NetShape *shape, InputMatrix inputs, const void *params,
                        const unsigned char *y_labels, const void *y_values, void *grad):
@@ -1206,9 +1231,9 @@ def forward(Network net,
     cdef SparseRows sparse_rows = inputs.sparse_rows
     cdef SparseRows *sparse = &sparse_rows if inputs.is_sparse else NULL
     cdef floating[:, ::1] out = out_array
-    workspace = np.empty(net.workspace_size(chunk), dtype=dtype)
+    workspace = np.empty(net.workspace_size(chunk, False), dtype=dtype)
     cdef LayerPointers pointers = LayerPointers(n_layers)
-    carve_workspace(shape, workspace, chunk, pointers.activations, pointers.deltas)
+    carve_workspace(shape, workspace, chunk, pointers.activations, pointers.deltas, NULL)
     cdef floating **activations = <floating **> pointers.activations
     cdef Py_ssize_t start = 0, n_rows
 
@@ -1217,7 +1242,7 @@ def forward(Network net,
             n_rows = min(chunk, n_samples - start)
             select_input_rows(activations, sparse, x_data, start, inputs.n_features)
             activations[n_layers] = &out[start, 0]
-            forward_layers(shape, &params[0], activations, n_rows, sparse)
+            forward_layers(shape, &params[0], activations, NULL, n_rows, sparse)
             start += n_rows
     return out_array
 

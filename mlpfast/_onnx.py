@@ -1,8 +1,8 @@
 """Export a fitted multi-layer perceptron as an ONNX graph.
 
 The graph is written node by node with ``onnx.helper``: one ``MatMul`` and
-one ``Add`` per layer, the hidden activation after every hidden layer, the
-output activation after the last one, then the nodes that turn the network
+one ``Add`` per layer, the nodes of the hidden activation after every hidden
+layer, those of the output activation after the last one, then the nodes that turn the network
 output into what ``predict`` and ``predict_proba`` return. The same graph
 writer serves :func:`to_onnx` and the skl2onnx converter of
 ``mlpfast._skl2onnx``; only the place the nodes go differs.
@@ -224,11 +224,10 @@ def _write_layers(writer: GraphWriter, spec: NetworkSpec, input_name: str) -> st
         product = writer.node("MatMul", [activations, weights], f"matmul_{index}")
         activations = writer.node("Add", [product, bias], f"add_{index}")
         function = spec.output_activation if index == last else spec.hidden_activation
-        activation_node = ACTIVATIONS[function].onnx_node
-        if activation_node is not None:
-            op_type, attributes = activation_node
-            activations = writer.node(op_type, [activations], f"{function}_{index}",
-                                      **attributes)
+        write_activation = ACTIVATIONS[function].onnx_nodes
+        if write_activation is not None:
+            activations = write_activation(writer, activations, f"{function}_{index}",
+                                           coef.dtype)
     return activations
 
 

@@ -1,4 +1,16 @@
 /* Instantiates the element-wise kernels of elementwise_impl.h for double and float. */
+
+/*
+ * As in vecmath.c (see there): without it GCC leaves scalar the SSE2 and
+ * AVX2 clones of the loops that pick a factor by a comparison and multiply
+ * by it (the activations' derivatives, leaky_relu), since it folds the
+ * multiplication by 1 away and may not then execute the other one
+ * unconditionally.  No result changes.
+ */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")
+#endif
+
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
@@ -109,6 +121,9 @@ void mlpf_flush_subnormals_end(unsigned saved)
 #define EXP_INPLACE mlpf_exp_inplace_f64
 #define LOGISTIC_INPLACE mlpf_logistic_inplace_f64
 #define LOG log
+#define EXPM1 expm1
+#define ERFC erfc
+#define LOG1P log1p
 #define TANH_INPLACE mlpf_tanh_inplace_f64
 #define SQRT sqrt
 #define REAL_EPS DBL_EPSILON
@@ -119,6 +134,9 @@ void mlpf_flush_subnormals_end(unsigned saved)
 #undef EXP_INPLACE
 #undef LOGISTIC_INPLACE
 #undef LOG
+#undef EXPM1
+#undef ERFC
+#undef LOG1P
 #undef TANH_INPLACE
 #undef SQRT
 #undef REAL_EPS
@@ -129,6 +147,9 @@ void mlpf_flush_subnormals_end(unsigned saved)
 #define EXP_INPLACE mlpf_exp_inplace_f32
 #define LOGISTIC_INPLACE mlpf_logistic_inplace_f32
 #define LOG logf
+#define EXPM1 expm1f
+#define ERFC erfcf
+#define LOG1P log1pf
 #define TANH_INPLACE mlpf_tanh_inplace_f32
 #define SQRT sqrtf
 #define REAL_EPS FLT_EPSILON

@@ -5,6 +5,8 @@
  *   LANE_INT    the signed integer of REAL's width (vector shuffle indices)
  *   SFX         name suffix, _f64 or _f32
  *   LOG, SQRT   the libm functions of that precision
+ *   EXPM1, ERFC, LOG1P
+ *               libm's scalar functions of that precision (see expm1_inplace)
  *   EXP_INPLACE, TANH_INPLACE, LOGISTIC_INPLACE
  *               the array functions of that precision from mlpfast_vecmath.h
  *   REAL_EPS    machine epsilon of REAL (scikit-learn clips probabilities to it)
@@ -145,6 +147,152 @@ static inline void MLPF_NAME(forward_exp, SFX)(REAL *z, ptrdiff_t n_rows, ptrdif
     EXP_INPLACE(z, n_rows * n_cols);
 }
 
+/*
+ * The activations scikit-learn lacks are PyTorch's, torch.nn.functional's
+ * with its default parameters: values and derivatives agree to a few ulps.
+ * Each pass over a block applies at most one transcendental function: its
+ * argument goes into a scratch block on the stack, one in-place call over
+ * the block transforms it (as EXP_INPLACE does), and a loop finishes the
+ * result from there.
+ */
+
+/*
+ * Elements per call of a forward kernel: enough for a vector function's
+ * wide loop to pay for the call, few enough that the block is still in L1
+ * cache when the activation reads what the bias pass wrote.  Also the
+ * length of the scratch blocks.
+ */
+#ifndef MLPF_ACTIVATION_BLOCK
+#define MLPF_ACTIVATION_BLOCK 1024
+#endif
+
+/* for (start, count) over the consecutive runs of at most
+   MLPF_ACTIVATION_BLOCK elements of [0, n): one scratch block each. */
+#define MLPF_RUNS(start, count, n)                                             \
+    for (ptrdiff_t start = 0, count;                                          \
+         count = (n) - start < MLPF_ACTIVATION_BLOCK ? (n) - start            \
+                                                     : MLPF_ACTIVATION_BLOCK, \
+         start < (n);                                                         \
+         start += MLPF_ACTIVATION_BLOCK)
+
+/*
+ * expm1, erfc and log1p in place, one libm call per element until
+ * src_c/vecmath has them over arrays: each of these then becomes a macro
+ * naming its array function, as EXP_INPLACE does, and nothing else changes.
+ */
+static MLPF_INLINE void MLPF_NAME(expm1_inplace, SFX)(REAL *x, ptrdiff_t n)
+{
+    for (ptrdiff_t i = 0; i < n; i++) {
+        x[i] = EXPM1(x[i]);
+    }
+}
+
+static MLPF_INLINE void MLPF_NAME(erfc_inplace, SFX)(REAL *x, ptrdiff_t n)
+{
+    for (ptrdiff_t i = 0; i < n; i++) {
+        x[i] = ERFC(x[i]);
+    }
+}
+
+static MLPF_INLINE void MLPF_NAME(log1p_inplace, SFX)(REAL *x, ptrdiff_t n)
+{
+    for (ptrdiff_t i = 0; i < n; i++) {
+        x[i] = LOG1P(x[i]);
+    }
+}
+
+/* PyTorch's defaults: leaky_relu's negative_slope, softplus's threshold
+   (with beta = 1); mlpfast/_activations.py's ONNX nodes repeat them. */
+static const REAL MLPF_NAME(leaky_relu_slope, SFX) = (REAL)0.01;
+static const REAL MLPF_NAME(softplus_threshold, SFX) = 20;
+
+/* z above 0, 0.01 z otherwise; NaN stays NaN. */
+static MLPF_INLINE void MLPF_NAME(forward_leaky_relu, SFX)(REAL *z, ptrdiff_t n_rows,
+                                                           ptrdiff_t n_cols)
+{
+    const REAL slope = MLPF_NAME(leaky_relu_slope, SFX);
+    for (ptrdiff_t i = 0; i < n_rows * n_cols; i++) {
+        z[i] *= z[i] > 0 ? (REAL)1 : slope;
+    }
+}
+
+/*
+ * z = g(z) where z <= bound, z above, with g applied in place over a
+ * scratch block by g_inplace: ELU and softplus.  (scale_up_to below is
+ * their derivatives' form.)
+ */
+static MLPF_INLINE void MLPF_NAME(apply_up_to, SFX)(REAL *z, ptrdiff_t n, REAL bound,
+                                                    void (*g_inplace)(REAL *, ptrdiff_t))
+{
+    REAL t[MLPF_ACTIVATION_BLOCK];
+    MLPF_RUNS(start, count, n) {
+        REAL *x = z + start;
+        memcpy(t, x, (size_t)count * sizeof(REAL));
+        g_inplace(t, count);
+        for (ptrdiff_t i = 0; i < count; i++) {
+            x[i] = x[i] <= bound ? t[i] : x[i];
+        }
+    }
+}
+
+/* z above 0, expm1(z) otherwise (alpha = 1). */
+static MLPF_INLINE void MLPF_NAME(forward_elu, SFX)(REAL *z, ptrdiff_t n_rows,
+                                                    ptrdiff_t n_cols)
+{
+    MLPF_NAME(apply_up_to, SFX)(z, n_rows * n_cols, 0, MLPF_NAME(expm1_inplace, SFX));
+}
+
+/*
+ * The exact GELU, z Phi(z), with the normal distribution function
+ * Phi(z) = erfc(-z / sqrt 2) / 2.  erfc rather than PyTorch's 1 + erf, whose
+ * cancellation loses digits below z = -3 and leaves none below z = -8.3.
+ */
+static MLPF_INLINE void MLPF_NAME(forward_gelu, SFX)(REAL *z, ptrdiff_t n_rows,
+                                                     ptrdiff_t n_cols)
+{
+    const REAL sqrt_half = (REAL)0.70710678118654752440;
+    REAL t[MLPF_ACTIVATION_BLOCK];
+    MLPF_RUNS(start, count, n_rows * n_cols) {
+        REAL *x = z + start;
+        for (ptrdiff_t i = 0; i < count; i++) {
+            t[i] = -x[i] * sqrt_half;
+        }
+        MLPF_NAME(erfc_inplace, SFX)(t, count);
+        for (ptrdiff_t i = 0; i < count; i++) {
+            x[i] = x[i] * ((REAL)0.5 * t[i]);
+        }
+    }
+}
+
+/* SiLU, z sigma(z), sigma as the logistic activation computes it. */
+static MLPF_INLINE void MLPF_NAME(forward_silu, SFX)(REAL *z, ptrdiff_t n_rows,
+                                                     ptrdiff_t n_cols)
+{
+    REAL t[MLPF_ACTIVATION_BLOCK];
+    MLPF_RUNS(start, count, n_rows * n_cols) {
+        REAL *x = z + start;
+        memcpy(t, x, (size_t)count * sizeof(REAL));
+        LOGISTIC_INPLACE(t, count);
+        for (ptrdiff_t i = 0; i < count; i++) {
+            x[i] = x[i] * t[i];
+        }
+    }
+}
+
+static MLPF_INLINE void MLPF_NAME(softplus_inplace, SFX)(REAL *x, ptrdiff_t n)
+{
+    EXP_INPLACE(x, n);
+    MLPF_NAME(log1p_inplace, SFX)(x, n);
+}
+
+/* log1p(exp(z)), and z itself above the threshold (beta = 1). */
+static MLPF_INLINE void MLPF_NAME(forward_softplus, SFX)(REAL *z, ptrdiff_t n_rows,
+                                                         ptrdiff_t n_cols)
+{
+    MLPF_NAME(apply_up_to, SFX)(z, n_rows * n_cols, MLPF_NAME(softplus_threshold, SFX),
+                                MLPF_NAME(softplus_inplace, SFX));
+}
+
 static inline void MLPF_NAME(derivative_identity, SFX)(const REAL *z, const REAL *a,
                                                        REAL *delta, ptrdiff_t n)
 {
@@ -180,22 +328,124 @@ static inline void MLPF_NAME(derivative_relu, SFX)(const REAL *z, const REAL *a,
     }
 }
 
+/* From a: a > 0 exactly where z > 0 (0.01 z is -0 or below for z <= 0). */
+static MLPF_INLINE void MLPF_NAME(derivative_leaky_relu, SFX)(const REAL *z, const REAL *a,
+                                                              REAL *delta, ptrdiff_t n)
+{
+    const REAL slope = MLPF_NAME(leaky_relu_slope, SFX);
+    (void)z;
+    for (ptrdiff_t i = 0; i < n; i++) {
+        delta[i] *= a[i] > 0 ? (REAL)1 : slope;
+    }
+}
+
 /*
- * Elements per call of a forward kernel: enough for a vector function's
- * wide loop to pay for the call, few enough that the block is still in L1
- * cache when the activation reads what the bias pass wrote.
+ * delta *= g(z) where z <= bound, unchanged above, with g applied in place
+ * over a scratch block by g_inplace: the derivatives of ELU and softplus
+ * (apply_up_to's form).
  */
-#ifndef MLPF_ACTIVATION_BLOCK
-#define MLPF_ACTIVATION_BLOCK 1024
-#endif
+static MLPF_INLINE void MLPF_NAME(scale_up_to, SFX)(const REAL *z, REAL *delta, ptrdiff_t n,
+                                                    REAL bound,
+                                                    void (*g_inplace)(REAL *, ptrdiff_t))
+{
+    REAL t[MLPF_ACTIVATION_BLOCK];
+    MLPF_RUNS(start, count, n) {
+        const REAL *x = z + start;
+        REAL *d = delta + start;
+        memcpy(t, x, (size_t)count * sizeof(REAL));
+        g_inplace(t, count);
+        for (ptrdiff_t i = 0; i < count; i++) {
+            d[i] *= x[i] <= bound ? t[i] : (REAL)1;
+        }
+    }
+}
+
+/*
+ * exp(z) for z <= 0.  From z: a + 1 is exp(z) too, but cancels as a nears
+ * -1, with relative error eps / exp(z): 1e-12 already at z = -8.4 in double.
+ */
+static MLPF_INLINE void MLPF_NAME(derivative_elu, SFX)(const REAL *z, const REAL *a,
+                                                       REAL *delta, ptrdiff_t n)
+{
+    (void)a;
+    MLPF_NAME(scale_up_to, SFX)(z, delta, n, 0, EXP_INPLACE);
+}
+
+/*
+ * g(z) of an activation a = z g(z) with g(0) = 1/2 (GELU's Phi, SiLU's
+ * sigma), recovered from its output as a / z, to an ulp or two of the
+ * forward pass's g: the derivative then needs no erfc or exp of g's own.
+ * Within 2^-60 of 0, where a / z is 0/0 or a rounds in the subnormals,
+ * g(z) is 1/2 to within half an ulp in both precisions (|g(z) - 1/2| is at
+ * most 0.4 |z|).
+ */
+static MLPF_INLINE REAL MLPF_NAME(gate_from_output, SFX)(REAL a, REAL z)
+{
+    const REAL tiny = (REAL)0x1p-60;
+    int small = z < tiny && z > -tiny;
+    return (small ? (REAL)0.5 : a) / (small ? (REAL)1 : z);
+}
+
+/*
+ * Phi(z) + z phi(z), phi(z) = exp(-z^2 / 2) / sqrt(2 pi).  Needs z (Phi is
+ * a / z, but z is not a function of a: GELU is not monotonic); exp is the
+ * one transcendental function left.
+ */
+static MLPF_INLINE void MLPF_NAME(derivative_gelu, SFX)(const REAL *z, const REAL *a,
+                                                        REAL *delta, ptrdiff_t n)
+{
+    const REAL inv_sqrt_2pi = (REAL)0.39894228040143267794;
+    REAL t[MLPF_ACTIVATION_BLOCK];
+    MLPF_RUNS(start, count, n) {
+        const REAL *x = z + start, *y = a + start;
+        REAL *d = delta + start;
+        for (ptrdiff_t i = 0; i < count; i++) {
+            t[i] = ((REAL)-0.5 * x[i]) * x[i];
+        }
+        EXP_INPLACE(t, count);
+        for (ptrdiff_t i = 0; i < count; i++) {
+            REAL cdf = MLPF_NAME(gate_from_output, SFX)(y[i], x[i]);
+            d[i] *= cdf + x[i] * (t[i] * inv_sqrt_2pi);
+        }
+    }
+}
+
+/* sigma(z) (1 + z (1 - sigma(z))), with sigma(z) = a / z: no exp at all. */
+static MLPF_INLINE void MLPF_NAME(derivative_silu, SFX)(const REAL *z, const REAL *a,
+                                                        REAL *delta, ptrdiff_t n)
+{
+    for (ptrdiff_t i = 0; i < n; i++) {
+        REAL sigma = MLPF_NAME(gate_from_output, SFX)(a[i], z[i]);
+        delta[i] = (delta[i] * sigma) * ((REAL)1 + z[i] * ((REAL)1 - sigma));
+    }
+}
+
+/*
+ * sigma(z), and exactly 1 above the threshold.  From a it would be
+ * -expm1(-a), as accurate, but a does not tell on which side of the
+ * threshold z was: log1p(exp(z)) passes 20 from z = 20 - 2.1e-9 on, where
+ * PyTorch's derivative is sigma(z) = 1 - 2.1e-9.
+ */
+static MLPF_INLINE void MLPF_NAME(derivative_softplus, SFX)(const REAL *z, const REAL *a,
+                                                            REAL *delta, ptrdiff_t n)
+{
+    (void)a;
+    MLPF_NAME(scale_up_to, SFX)(z, delta, n, MLPF_NAME(softplus_threshold, SFX),
+                                LOGISTIC_INPLACE);
+}
+#undef MLPF_RUNS
 
 #define MLPF_FORWARD_CASE_(NAME, name, roles, needs_z)                         \
     case MLPF_##NAME:                                                          \
         MLPF_NAME(forward_##name, SFX)(block, rows, n_cols);                   \
         break;
 
+/*
+ * z = f(z + bias) in place; kept_z, unless NULL, receives z + bias (the
+ * pre-activations a derivative_needs_z activation's backward pass reads).
+ */
 MLPF_DISPATCH void MLPF_NAME(mlpf_bias_activation, SFX)(REAL *z, const REAL *bias, ptrdiff_t n_rows,
-                                          ptrdiff_t n_cols, int activation)
+                                          ptrdiff_t n_cols, int activation, REAL *kept_z)
 {
     if (n_cols <= 0) {
         return;
@@ -206,6 +456,10 @@ MLPF_DISPATCH void MLPF_NAME(mlpf_bias_activation, SFX)(REAL *z, const REAL *bia
         ptrdiff_t rows = n_rows - start < block_rows ? n_rows - start : block_rows;
         REAL *block = z + start * n_cols;
         MLPF_NAME(add_bias, SFX)(block, bias, rows, n_cols);
+        /* Copied from L1 cache: keeping z costs its write and no other pass. */
+        if (kept_z != NULL) {
+            memcpy(kept_z + start * n_cols, block, (size_t)(rows * n_cols) * sizeof(REAL));
+        }
         switch (activation) {
         MLPF_ACTIVATIONS(MLPF_FORWARD_CASE_)
         default:

@@ -21,4 +21,16 @@
 #define MLPF_DISPATCH
 #endif
 
+/*
+ * MLPF_INLINE: a static helper that must be inlined into each clone of the
+ * MLPF_DISPATCH functions calling it.  GCC keeps larger helpers out of line,
+ * compiled once for the baseline, and their loops then run on two-lane
+ * vectors whatever the CPU.
+ */
+#if defined(__GNUC__) || defined(__clang__)
+#define MLPF_INLINE inline __attribute__((always_inline))
+#else
+#define MLPF_INLINE inline
+#endif
+
 #endif

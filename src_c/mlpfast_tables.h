@@ -25,9 +25,11 @@
  *                  activation of a loss (the loss gives the output delta,
  *                  so it has no derivative kernel)
  *   derivative_needs_z
- *                1 when f'(z) cannot be written from a = f(z) alone (GELU,
- *                SiLU): the forward pass must then keep the pre-activation
- *                z of such a layer for the backward pass; 0 costs nothing
+ *                1 when f'(z) cannot be written from a = f(z) alone to a
+ *                few ulps (ELU, GELU, SiLU, softplus: elementwise_impl.h
+ *                says why for each): the forward pass then keeps the
+ *                pre-activations z of the hidden layers for the backward
+ *                pass; 0 costs nothing
  *
  * The order fixes the codes; it is also the order of the enum that saved
  * models never store (they store names), so it may change freely.
@@ -37,6 +39,11 @@
     X(LOGISTIC, logistic, MLPF_HIDDEN, 0)            \
     X(TANH, tanh, MLPF_HIDDEN, 0)                    \
     X(RELU, relu, MLPF_HIDDEN, 0)                    \
+    X(LEAKY_RELU, leaky_relu, MLPF_HIDDEN, 0)        \
+    X(ELU, elu, MLPF_HIDDEN, 1)                      \
+    X(GELU, gelu, MLPF_HIDDEN, 1)                    \
+    X(SILU, silu, MLPF_HIDDEN, 1)                    \
+    X(SOFTPLUS, softplus, MLPF_HIDDEN, 1)            \
     X(SOFTMAX, softmax, MLPF_OUTPUT_ONLY, 0)         \
     X(EXP, exp, MLPF_OUTPUT_ONLY, 0)
 

@@ -24,7 +24,7 @@ All arithmetic is done in float64, whatever the dtype of the inputs.
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.special import expit, xlogy
+from scipy.special import expit, ndtr, xlogy
 
 from mlpfast import _activations
 
@@ -34,6 +34,13 @@ from mlpfast import _activations
 # loss's exp output is checked against scikit-learn instead).
 HIDDEN_ACTIVATIONS = _activations.HIDDEN_ACTIVATIONS
 OUTPUT_ACTIVATIONS = ("identity", "logistic", "softmax")
+# The activations whose derivative this reference computes from the
+# pre-activation z (derivative_from_pre_activation); tests/test_tables.py
+# checks that the kernels keep z for exactly these.
+DERIVATIVE_NEEDS_Z = ("elu", "gelu", "silu", "softplus")
+# PyTorch's defaults for the activations scikit-learn lacks.
+LEAKY_RELU_SLOPE = 0.01
+SOFTPLUS_THRESHOLD = 20.0
 
 
 # ---------------------------------------------------------------------------
@@ -104,6 +111,16 @@ def activate(z, name):
         return np.tanh(z)
     if name == "relu":
         return np.maximum(z, 0.0)
+    if name == "leaky_relu":
+        return np.where(z > 0, z, LEAKY_RELU_SLOPE * z)
+    if name == "elu":
+        return np.where(z > 0, z, np.expm1(np.minimum(z, 0.0)))
+    if name == "gelu":
+        return z * ndtr(z)          # ndtr: the normal CDF, accurate in both tails
+    if name == "silu":
+        return z * expit(z)
+    if name == "softplus":
+        return np.where(z > SOFTPLUS_THRESHOLD, z, np.logaddexp(0.0, z))
     if name == "softmax":
         shifted = np.exp(z - z.max(axis=1, keepdims=True))
         return shifted / shifted.sum(axis=1, keepdims=True)
@@ -120,7 +137,30 @@ def derivative_from_output(a, name):
         return 1.0 - a * a
     if name == "relu":
         return (a > 0).astype(a.dtype)
-    raise ValueError(f"unknown hidden activation {name!r}")
+    if name == "leaky_relu":
+        return np.where(a > 0, 1.0, LEAKY_RELU_SLOPE)
+    raise ValueError(f"unknown hidden activation {name!r} (or its derivative needs z)")
+
+
+def derivative_from_pre_activation(z, name):
+    """f'(z) of a hidden activation of DERIVATIVE_NEEDS_Z, from z."""
+    if name == "elu":
+        return np.where(z > 0, 1.0, np.exp(np.minimum(z, 0.0)))
+    if name == "gelu":
+        return ndtr(z) + z * np.exp(-0.5 * z * z) / np.sqrt(2.0 * np.pi)
+    if name == "silu":
+        # sigma(z) + z sigma(z) sigma(-z): no 1 - sigma(z) to cancel.
+        return expit(z) + z * expit(z) * expit(-z)
+    if name == "softplus":
+        return np.where(z > SOFTPLUS_THRESHOLD, 1.0, expit(z))
+    raise ValueError(f"unknown hidden activation {name!r} (or its derivative needs only a)")
+
+
+def derivative(z, a, name):
+    """f'(z) of a hidden activation, from z or from a = f(z) as it needs."""
+    if name in DERIVATIVE_NEEDS_Z:
+        return derivative_from_pre_activation(z, name)
+    return derivative_from_output(a, name)
 
 
 # ---------------------------------------------------------------------------
@@ -209,7 +249,7 @@ def loss_and_gradient(params, layer_units, X, Y, hidden, output, alpha,
     The gradient follows scikit-learn's convention (module docstring).
     """
     weights, _ = unpack(params, layer_units)
-    activations = forward(params, layer_units, X, hidden, output)
+    zs, activations = pre_activations_and_activations(params, layer_units, X, hidden, output)
     Y = np.asarray(Y, dtype=np.float64)
     n_rows = activations[0].shape[0]
     value = data_loss(activations[-1], Y, output, clip_eps)
@@ -223,8 +263,8 @@ def loss_and_gradient(params, layer_units, X, Y, hidden, output, alpha,
         weight_grads[layer] = (activations[layer].T @ delta + alpha * weights[layer]) / n_rows
         bias_grads[layer] = delta.sum(axis=0) / n_rows
         if layer > 0:
-            delta = (delta @ weights[layer].T) * derivative_from_output(
-                activations[layer], hidden
+            delta = (delta @ weights[layer].T) * derivative(
+                zs[layer - 1], activations[layer], hidden
             )
     return value, pack(weight_grads, bias_grads)
 

@@ -20,6 +20,8 @@ are sums of at most a few dozen terms through at most four layers, so the
 error is a few 1e-6 of the largest magnitude; rtol 1e-4 with an absolute floor
 of 1e-5 of the largest magnitude leaves a margin of ten or more.
 """
+import tracemalloc
+
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
@@ -814,3 +816,42 @@ def test_outputs_loss_checks_its_arguments():
         _kernels.outputs_loss(net, out, Y, params, np.zeros(CHECK_ROWS))
     with pytest.raises(ValueError, match="zero samples"):
         _kernels.outputs_loss(net, out[:0], Y[:0], params)
+
+
+def _peak_traced_bytes(call):
+    """Peak of the memory tracemalloc sees allocated during call() (numpy's
+    arrays included)."""
+    tracemalloc.start()
+    try:
+        call()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("hidden", HIDDEN)
+def test_pre_activations_are_kept_only_where_a_derivative_needs_them(hidden):
+    """The workspace holds z of the hidden layers for the activations whose
+    derivative needs it (derivative_needs_z), at least one z per row of a
+    chunk and at most two (a chunk and its second half have workspaces of
+    their own); predict keeps none."""
+    layer_units = (6, 40, 30, 3)
+    X, Y, params = make_problem(layer_units, "softmax", 500, np.float64, seed=0)
+    grad = np.empty_like(params)
+
+    def peaks(activation):
+        net = make_network(layer_units, activation, "softmax")
+        return (_peak_traced_bytes(lambda: _kernels.loss_gradient(net, X, Y, params, grad)),
+                _peak_traced_bytes(lambda: _kernels.forward(net, X, params)))
+
+    (gradient_peak, forward_peak), (relu_gradient_peak, relu_forward_peak) = (
+        peaks(hidden), peaks("relu"))
+    z_bytes = X.shape[0] * sum(layer_units[1:-1]) * X.itemsize   # 280 KB
+    # The Python objects of a call come and go by a few hundred bytes.
+    noise = z_bytes / 100
+    assert abs(forward_peak - relu_forward_peak) < noise
+    extra = gradient_peak - relu_gradient_peak
+    if hidden in ref.DERIVATIVE_NEEDS_Z:
+        assert z_bytes - noise < extra < 2 * z_bytes + noise
+    else:
+        assert abs(extra) < noise

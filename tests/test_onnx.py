@@ -24,6 +24,7 @@ onnxruntime = pytest.importorskip("onnxruntime")
 
 import mlpfast
 from mlpfast import MLPClassifier, MLPRegressor
+from mlpfast._activations import HIDDEN_ACTIVATIONS
 
 pytestmark = [
     engine_only,
@@ -83,8 +84,8 @@ def _binary_int():
     return X, y + 3
 
 
-def _multiclass_int():
-    return _classification(4)
+def _multiclass_int(dtype=np.float32):
+    return _classification(4, dtype)
 
 
 def _multiclass_str():
@@ -150,12 +151,35 @@ def test_labels_of_a_nearly_balanced_binary_model_follow_the_strict_threshold():
     _assert_classifier_outputs(_run(mlpfast.to_onnx(clf), X), clf, X)
 
 
-@pytest.mark.parametrize("activation", ["relu", "tanh", "logistic", "identity"])
+def _wide_range_rows(X):
+    """X and X * 8: pre-activations past softplus's threshold and far into
+    the negative tails."""
+    return np.vstack([X, X * 8])
+
+
+@pytest.mark.parametrize("activation", HIDDEN_ACTIVATIONS)
 def test_each_hidden_activation(activation):
     X, y = _multiclass_int()
     clf = _fit(MLPClassifier(hidden_layer_sizes=(10, 7), activation=activation, max_iter=40,
                              random_state=0), X, y)
+    X = _wide_range_rows(X)
     _assert_classifier_outputs(_run(mlpfast.to_onnx(clf), X), clf, X)
+
+
+@pytest.mark.parametrize("activation", [
+    pytest.param(name, marks=pytest.mark.xfail(
+        strict=True, reason="onnxruntime's CPU provider has no float64 Erf"))
+    if name == "gelu" else name
+    for name in HIDDEN_ACTIVATIONS
+])
+def test_float64_export_of_each_hidden_activation(activation):
+    X, y = _multiclass_int(np.float64)
+    clf = _fit(MLPClassifier(hidden_layer_sizes=(10, 7), activation=activation, max_iter=40,
+                             random_state=0), X, y)
+    X = _wide_range_rows(X)
+    outputs = _run(mlpfast.to_onnx(clf, dtype=np.float64), X)
+    assert_array_equal(outputs["label"], clf.predict(X))
+    assert_allclose(outputs["probabilities"], clf.predict_proba(X), rtol=RTOL64, atol=ATOL64)
 
 
 # ----------------------------------------------------------------------

@@ -94,18 +94,43 @@ def test_every_hidden_activation_has_a_numpy_reference(name):
     z = np.linspace(-3.0, 3.0, 13).reshape(1, -1)
     a = ref.activate(z, name)
     assert a.shape == z.shape
-    assert ref.derivative_from_output(a, name).shape == z.shape
+    assert ref.derivative(z, a, name).shape == z.shape
 
 
-def test_every_activation_has_an_onnx_operator():
+def test_kernels_keep_z_for_the_activations_the_reference_differentiates_from_z():
+    needs_z = {name for name, _, _, needs in _kernels.activation_table() if needs}
+    assert needs_z == set(ref.DERIVATIVE_NEEDS_Z)
+
+
+class _RecordingWriter:
+    """A GraphWriter (mlpfast._onnx) that records the nodes written to it."""
+
+    def __init__(self):
+        self.nodes = []
+
+    def constant(self, hint, value):
+        return hint
+
+    def node(self, op_type, inputs, hint, output=None, **attributes):
+        self.nodes.append((op_type, attributes))
+        return hint
+
+
+def test_every_activation_has_onnx_operators():
     onnx = pytest.importorskip("onnx")
+    from mlpfast._onnx import MIN_OPSET
+
     for facts in ACTIVATIONS.values():
-        if facts.onnx_node is None:
+        if facts.onnx_nodes is None:
             assert facts.name == "identity"
             continue
-        op_type, attributes = facts.onnx_node
-        schema = onnx.defs.get_schema(op_type)
-        assert set(attributes) <= set(schema.attributes), facts.name
+        writer = _RecordingWriter()
+        assert facts.onnx_nodes(writer, "x", facts.name, np.float32) == facts.name
+        assert writer.nodes, facts.name
+        for op_type, attributes in writer.nodes:
+            # The oldest opset to_onnx writes has every operator.
+            schema = onnx.defs.get_schema(op_type, MIN_OPSET)
+            assert set(attributes) <= set(schema.attributes), (facts.name, op_type)
 
 
 @pytest.mark.parametrize("name", [name for name in ACTIVATIONS if name not in HIDDEN_ACTIVATIONS])
@@ -138,7 +163,7 @@ def test_import_fails_when_the_tables_disagree():
     kernel_names = [name for name, _, _, _ in _kernels.activation_table()]
     with pytest.raises(ImportError, match=r"in the kernels only \['exp'\]"):
         _activations._matched("activation", facts, kernel_names)
-    extra = facts + (_activations.ActivationFacts("swish", onnx_node=None),)
+    extra = facts + (_activations.ActivationFacts("swish", onnx_nodes=None),)
     with pytest.raises(ImportError, match=r"in mlpfast._activations only \['swish'\]"):
         _activations._matched("activation", extra, kernel_names[:-1])
 
