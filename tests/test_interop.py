@@ -38,6 +38,7 @@ from sklearn.neural_network import MLPClassifier as SkMLPClassifier
 from sklearn.neural_network import MLPRegressor as SkMLPRegressor
 
 import mlpfast
+from mlpfast._activations import HIDDEN_ACTIVATIONS, SKLEARN_HIDDEN_ACTIVATIONS
 
 TASKS = ("binary", "multiclass", "multilabel", "reg1", "reg2")
 
@@ -555,4 +556,24 @@ def test_to_sklearn_refuses_a_value_sklearn_does_not_accept():
                                 random_state=0).fit(X, y)
     fast.activation = "softmax"   # a value mlpfast's own validation would refuse too
     with pytest.raises(ValueError, match="cannot hold this model.*'activation' parameter"):
+        mlpfast.to_sklearn(fast)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("activation", sorted(set(HIDDEN_ACTIVATIONS)
+                                              - set(SKLEARN_HIDDEN_ACTIVATIONS)))
+def test_to_sklearn_refuses_mlpfasts_own_activations(activation):
+    X, y = make_data("multiclass")
+    fast = mlpfast.MLPClassifier(hidden_layer_sizes=(4,), activation=activation, max_iter=2,
+                                 random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match=f"cannot hold this model.*'activation'.*{activation}"):
+        mlpfast.to_sklearn(fast)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_to_sklearn_refuses_the_huber_loss():
+    X, y = make_data("reg1")
+    fast = mlpfast.MLPRegressor(hidden_layer_sizes=(4,), loss="huber", max_iter=2,
+                                random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match="cannot hold this model.*'loss'.*huber"):
         mlpfast.to_sklearn(fast)

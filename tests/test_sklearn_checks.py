@@ -26,7 +26,8 @@ ESTIMATORS = [
     FastRegressor(loss="poisson", learning_rate_init=0.01, **COMMON),
 ]
 if not AGAINST_SKLEARN:
-    # mlpfast's own: class_weight switched on for every solver, the Huber loss.
+    # mlpfast's own: class_weight switched on for every solver, the Huber loss,
+    # two of the new activations.
     ESTIMATORS += [
         FastClassifier(class_weight="balanced", learning_rate_init=0.01, **COMMON),
         FastClassifier(class_weight="balanced", solver="lbfgs", **COMMON),
@@ -34,6 +35,8 @@ if not AGAINST_SKLEARN:
                        **COMMON),
         FastRegressor(loss="huber", learning_rate_init=0.01, **COMMON),
         FastRegressor(loss="huber", huber_delta=0.1, solver="lbfgs", **COMMON),
+        FastClassifier(activation="gelu", learning_rate_init=0.01, **COMMON),
+        FastRegressor(activation="softplus", solver="lbfgs", **COMMON),
     ]
 
 POISSON_REASON = (
