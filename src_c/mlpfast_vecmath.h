@@ -1,19 +1,24 @@
 /*
- * mlpfast vector math: exp, tanh and the logistic function over arrays, in
- * place, for double (_f64) and float (_f32).
+ * mlpfast vector math: exp, tanh, the logistic function, expm1, log1p and
+ * erf over arrays, in place, for double (_f64) and float (_f32).
  *
  * Why not libm: glibc's tanh/exp are scalar calls per element and dominated
- * the forward pass of tanh and logistic networks.  These loops are written
- * branch-free (selects instead of branches, integer bit tricks for 2^k) so
- * the compiler vectorises them, and on x86-64 Linux they are compiled for
- * SSE2, AVX2 and AVX-512F with the best picked at load time.
+ * the forward pass of tanh and logistic networks; its expm1, log1p and erf
+ * (for ELU, softplus and GELU) are scalar and slower still.  These loops
+ * are written branch-free (selects instead of branches, integer bit tricks
+ * for 2^k) so the compiler vectorises them, and on x86-64 Linux they are
+ * compiled for SSE2, AVX2 and AVX-512F with the best picked at load time.
  *
  * Accuracy: within about one ulp of the correctly rounded result over the
  * whole range (tests/test_vecmath.py checks <= 2 ulp), with libm's special
  * cases: exp overflows to +inf and underflows through the subnormals to +0;
  * tanh keeps the sign of zero, saturates to +-1 and is exact (x) for tiny x;
  * logistic(x) is 1 / (1 + exp(-x)) exactly as scipy.special.expit computes
- * it (so it is 0, not subnormal, below about -709.78); NaN in gives NaN out.
+ * it (so it is 0, not subnormal, below about -709.78); expm1 is exact near 0
+ * (no cancellation; expm1(x) = x, -0 included, for tiny x), overflows to
+ * +inf and goes to -1; log1p likewise near 0, is -inf at -1, NaN below,
+ * +inf at +inf; erf is odd (erf(-0) = -0), exactly ±1 from where erf rounds
+ * to 1 (|x| > 5.9216, float 3.9192) and at ±inf; NaN in gives NaN out.
  * No fused multiply-adds and no reassociation, so every dispatch target
  * returns bit-identical results.
  */
@@ -25,9 +30,15 @@
 void mlpf_exp_inplace_f64(double *x, ptrdiff_t n);
 void mlpf_tanh_inplace_f64(double *x, ptrdiff_t n);
 void mlpf_logistic_inplace_f64(double *x, ptrdiff_t n);
+void mlpf_expm1_inplace_f64(double *x, ptrdiff_t n);
+void mlpf_log1p_inplace_f64(double *x, ptrdiff_t n);
+void mlpf_erf_inplace_f64(double *x, ptrdiff_t n);
 
 void mlpf_exp_inplace_f32(float *x, ptrdiff_t n);
 void mlpf_tanh_inplace_f32(float *x, ptrdiff_t n);
 void mlpf_logistic_inplace_f32(float *x, ptrdiff_t n);
+void mlpf_expm1_inplace_f32(float *x, ptrdiff_t n);
+void mlpf_log1p_inplace_f32(float *x, ptrdiff_t n);
+void mlpf_erf_inplace_f32(float *x, ptrdiff_t n);
 
 #endif /* MLPFAST_VECMATH_H */

@@ -11,9 +11,21 @@
  *   VM_EXP_MIN, VM_EXP_MAX        below, above them exp is 0, inf
  *   VM_TANH_SMALL   below it tanh uses its rational form, above it exp
  *   VM_TANH_EXP_MAX where tanh's exp(2|x|) stops: 1 - 2 / (exp + 1) is 1
+ *   VM_EXPM1_MIN    below it expm1 is -1
+ *   VM_TINY         below it (in magnitude) expm1(x) and log1p(x) round to x
+ *   VM_ONE_BITS, VM_SQRT_HALF_BITS, VM_MANT_MASK
+ *                   bit patterns of 1 and sqrt(1/2), the stored mantissa's mask
+ *   VM_ERF_SMALL    below it erf uses its series form, above it exp
+ *   VM_ERF_MAX      from it on erf is 1
+ *   VM_ERF_CENTER   the origin of erfc_scaled's variable
+ *   VM_SPLITTER     2^s + 1 splitting a number into two s-bit halves (Dekker)
  *   static inline helpers, suffixed with SFX:
  *     exp_tail(r)   exp(r) - 1 - r  for |r| <= ln2 / 2
  *     tanh_num(z), tanh_den(z)      (tanh(x) / x - 1) / z ~ num / den, z = x*x
+ *     expm1_poly(r) (expm1(r) - r) / r^2 - 1/2  for |r| <= ln2 / 2
+ *     log1p_poly(z) (2 atanh(s) / s - 2) / z, z = s^2 <= 0.0295
+ *     erf_small_poly(w)             erf(x) / x - 1, w = x^2 - 1/2, |x| <= 1
+ *     erfc_scaled(d)                erfc(a) exp(a^2), d = a - VM_ERF_CENTER
  *   MLPF_DISPATCH   attribute giving the array loops their per-CPU clones
  *
  * Every function is straight-line code (no branches, no libm calls) so the
@@ -47,15 +59,17 @@ static inline REAL MLPF_VM(from_bits)(UINT u)
  * Rounding x / ln 2 by adding the shifter 1.5 * 2^p leaves k in the low
  * mantissa bits (no float-to-int conversion, which SSE2/AVX2 lack for
  * 64-bit integers): kd = x / ln 2 + shifter.  exp_reduced returns exp(r),
- * the callers apply 2^k.
+ * the callers apply 2^k.  x_lo extends the argument to x + x_lo for
+ * |x_lo| < about 2^-40 (a product's rounding error, for erf); callers
+ * without one pass 0, which compiles away (k_lo - 0 is k_lo, -0 included).
  */
-static inline REAL MLPF_VM(exp_reduced)(REAL x, REAL kd)
+static inline REAL MLPF_VM(exp_reduced)(REAL x, REAL x_lo, REAL kd)
 {
     REAL k = kd - VM_SHIFTER;
     /* Cody-Waite: k * VM_LN2_HI and x - k * VM_LN2_HI are exact; r_lo is
        the rounding error of r, carried to the end. */
     REAL r_hi = x - k * VM_LN2_HI;
-    REAL k_lo = k * VM_LN2_LO;
+    REAL k_lo = k * VM_LN2_LO - x_lo;
     REAL r = r_hi - k_lo;
     REAL r_lo = (r_hi - r) - k_lo;
     /* exp(r) = 1 + r + tail: 1 + r split exactly into s + s_lo (|r| < 1),
@@ -82,24 +96,31 @@ static inline REAL MLPF_VM(exp_kernel)(REAL x)
     UINT k_bits = MLPF_VM(bits)(kd), k1_bits = MLPF_VM(bits)(hd);
     UINT scale1 = (k1_bits - (UINT)VM_SHIFTER_BITS + (UINT)VM_EXP_BIAS) << VM_MANT_BITS;
     UINT scale2 = (k_bits - k1_bits + (UINT)VM_EXP_BIAS) << VM_MANT_BITS;
-    REAL p = MLPF_VM(exp_reduced)(xc, kd);
+    REAL p = MLPF_VM(exp_reduced)(xc, (REAL)0, kd);
     return (p * MLPF_VM(from_bits)(scale1)) * MLPF_VM(from_bits)(scale2);
 }
 
 /*
- * exp(x) for 0 <= x (or NaN) as exp_kernel computes it, for x up to
- * VM_TANH_EXP_MAX, beyond which it returns exp(VM_TANH_EXP_MAX): tanh's
- * result is 1 from there on either way.  Without the lower clamp and with
- * one power-of-two factor (2^k is a normal number there): eight fewer
- * operations per value, the same bits.
+ * exp(x + x_lo) as exp_kernel computes exp(x) (x_lo = 0), for x where 2^k is
+ * a normal number (-708 < x < 709, float -87 < x < 88) or NaN: without the
+ * clamps and with one power-of-two factor, eight fewer operations per value.
+ */
+static inline REAL MLPF_VM(exp_normal_range)(REAL x, REAL x_lo)
+{
+    REAL kd = x * VM_LOG2E + VM_SHIFTER;
+    UINT scale = (MLPF_VM(bits)(kd) - (UINT)VM_SHIFTER_BITS + (UINT)VM_EXP_BIAS)
+                 << VM_MANT_BITS;
+    return MLPF_VM(exp_reduced)(x, x_lo, kd) * MLPF_VM(from_bits)(scale);
+}
+
+/*
+ * exp(x) for 0 <= x (or NaN) up to VM_TANH_EXP_MAX, beyond which it returns
+ * exp(VM_TANH_EXP_MAX): tanh's result is 1 from there on either way.
  */
 static inline REAL MLPF_VM(exp_for_tanh)(REAL x)
 {
     REAL xc = x > VM_TANH_EXP_MAX ? VM_TANH_EXP_MAX : x;
-    REAL kd = xc * VM_LOG2E + VM_SHIFTER;
-    UINT scale = (MLPF_VM(bits)(kd) - (UINT)VM_SHIFTER_BITS + (UINT)VM_EXP_BIAS)
-                 << VM_MANT_BITS;
-    return MLPF_VM(exp_reduced)(xc, kd) * MLPF_VM(from_bits)(scale);
+    return MLPF_VM(exp_normal_range)(xc, (REAL)0);
 }
 
 /*
@@ -131,6 +152,130 @@ static inline REAL MLPF_VM(logistic_kernel)(REAL x)
     return (REAL)1 / ((REAL)1 + MLPF_VM(exp_kernel)(-x));
 }
 
+/* The rounding error of sum = fl(a + b): a + b = sum + two_sum_err exactly
+   (Knuth's TwoSum, any order of magnitudes, finite a and b). */
+static inline REAL MLPF_VM(two_sum_err)(REAL a, REAL b, REAL sum)
+{
+    REAL b_part = sum - a;
+    REAL a_part = sum - b_part;
+    return (a - a_part) + (b - b_part);
+}
+
+/*
+ * expm1(x) = exp(x) - 1 = 2 * (h - 1/2 + h r + h tail(r)), h = 2^(k-1),
+ * with k and r as in exp_kernel and exp(r) = 1 + r + tail(r).  h - 1/2 is
+ * a + a_err exactly (TwoSum; a_err is 0 unless |k| > 53) and h r is exact;
+ * the sum a + h r is split exactly into sum + err (TwoSum), so only the
+ * last addition rounds at the result's ulp, whatever the sign and size of
+ * the result.  The factor 2 is exact (or overflows, correctly); using
+ * 2^(k-1) keeps the scale normal up to k = 1024 (float: 128).  For k = 0
+ * this is r + tail(r) rounded once: no cancellation near 0.  Below VM_TINY,
+ * expm1(x) rounds to x, which is returned (this keeps -0 and the
+ * subnormals).  Clamping: above VM_EXP_MAX the result is inf, below
+ * VM_EXPM1_MIN it is -1 (exp(x) is under a quarter ulp of 1); NaN fails
+ * both tests and propagates.
+ */
+static inline REAL MLPF_VM(expm1_kernel)(REAL x)
+{
+    REAL xc = x > VM_EXP_MAX ? VM_EXP_MAX : x;
+    xc = x < VM_EXPM1_MIN ? VM_EXPM1_MIN : xc;
+    REAL kd = xc * VM_LOG2E + VM_SHIFTER;
+    REAL k = kd - VM_SHIFTER;
+    REAL r_hi = xc - k * VM_LN2_HI;
+    REAL k_lo = k * VM_LN2_LO;
+    REAL r = r_hi - k_lo;
+    REAL r_lo = (r_hi - r) - k_lo;
+    /* tail = r^2 / 2 + r^2 (c3 r + ...): the rounding errors of the smaller
+       term are scaled by r / 3. */
+    REAL r2 = r * r;
+    REAL tail = (REAL)0.5 * r2 + r2 * MLPF_VM(expm1_poly)(r);
+    UINT h_bits = (MLPF_VM(bits)(kd) - (UINT)VM_SHIFTER_BITS + (UINT)(VM_EXP_BIAS - 1))
+                  << VM_MANT_BITS;
+    REAL h = MLPF_VM(from_bits)(h_bits);                       /* 2^(k-1) */
+    REAL a = h - (REAL)0.5;
+    REAL a_err = MLPF_VM(two_sum_err)(h, (REAL)-0.5, a);
+    REAL b = h * r;
+    REAL sum = a + b;
+    REAL err = MLPF_VM(two_sum_err)(a, b, sum);
+    REAL e = (REAL)2 * (sum + (err + (a_err + h * (r_lo + tail))));
+    return VM_FABS(x) < VM_TINY ? x : e;
+}
+
+/*
+ * log1p(x) = k ln 2 + log(1 + f), for 1 + x = 2^k (1 + f) exactly,
+ * sqrt(1/2) <= 1 + f < sqrt(2):
+ *   u = 1 + x rounded, e its exact error (TwoSum); k and m = u / 2^k from
+ *   u's bits (biased so that m lands in [sqrt(1/2), sqrt(2))); then
+ *   f = m - 1 + e / 2^k, kept as f + f_lo (f = x exactly when k = 0, so
+ *   small x lose nothing to the rounding of 1 + x).
+ *   log(1 + f) = 2 atanh(s), s = f / (2 + f), |s| <= 0.1716, written as
+ *   f - f^2/2 + s (f^2/2 + R), R = 2 atanh(s) / s - 2 = z P(z), z = s^2:
+ *   f is exact, f^2/2 small next to it, and the division's error only
+ *   reaches the last, smallest term.  f_lo adds f_lo / (1 + f) ~ f_lo (1 - f).
+ * k is read as an integer from the exponent field and converted through
+ * the shifter (no int64-to-double instruction before AVX-512DQ).  The scale
+ * 2^(1-k) of e is normal for every finite u (and 0 for the largest
+ * exponent, where e no longer matters).  Special cases by selects: x < -1
+ * gives NaN, -1 gives -inf, +inf gives +inf, tiny x (±0, subnormals) give
+ * x; NaN propagates through the arithmetic.
+ */
+static inline REAL MLPF_VM(log1p_kernel)(REAL x)
+{
+    REAL u = (REAL)1 + x;
+    REAL e = MLPF_VM(two_sum_err)((REAL)1, x, u);
+    UINT ub = MLPF_VM(bits)(u) + (UINT)(VM_ONE_BITS - VM_SQRT_HALF_BITS);
+    UINT kb = ub >> VM_MANT_BITS;                               /* k + bias */
+    REAL m = MLPF_VM(from_bits)((ub & (UINT)VM_MANT_MASK) + (UINT)VM_SQRT_HALF_BITS);
+    REAL scale = MLPF_VM(from_bits)(((UINT)(2 * VM_EXP_BIAS + 1) - kb) << VM_MANT_BITS);
+    REAL k = MLPF_VM(from_bits)(kb + (UINT)VM_SHIFTER_BITS) - (VM_SHIFTER + (REAL)VM_EXP_BIAS);
+    REAL f_hi = m - (REAL)1;
+    REAL f_lo = (e * scale) * (REAL)0.5;                        /* e / 2^k */
+    REAL f = f_hi + f_lo;
+    REAL f_lo2 = (f_hi - f) + f_lo;
+    REAL s = f / ((REAL)2 + f);
+    REAL z = s * s;
+    REAL hfsq = (REAL)0.5 * (f * f);
+    REAL tail = z * MLPF_VM(log1p_poly)(z);
+    REAL low = k * VM_LN2_LO + f_lo2 * ((REAL)1 - f);
+    REAL y = k * VM_LN2_HI + (f - (hfsq - (s * (hfsq + tail) + low)));
+    y = x < (REAL)-1 ? (REAL)NAN : y;
+    y = x == (REAL)-1 ? -(REAL)INFINITY : y;
+    y = x == (REAL)INFINITY ? (REAL)INFINITY : y;
+    return VM_FABS(x) < VM_TINY ? x : y;
+}
+
+/*
+ * erf(x) = sign(x) * e(a), a = |x| clamped to VM_ERF_MAX (erf is 1 there in
+ * this precision), both forms computed and one selected:
+ *   a <  VM_ERF_SMALL: e = a + a Q(a^2 - 1/2), Q ~ erf(a) / a - 1: no
+ *       cancellation (|a Q| <= 0.19 e), and a + a Q rounds to a for tiny a;
+ *   a >= VM_ERF_SMALL: e = 1 - exp(-a^2) G(a), G = erfc_scaled ~ erfc(a)
+ *       exp(a^2).  erfc(a) <= 0.16 <= erf(a) / 5 there, so errors of the
+ *       product reach erf shrunk 4 times in ulps at a = 1, and far more
+ *       beyond.  a^2 is carried as z_hi + z_lo into exp: its rounding
+ *       error alone would be up to an ulp of erfc.
+ * ±inf give ±1, ±0 keep their sign (copysign), NaN propagates.
+ */
+static inline REAL MLPF_VM(erf_kernel)(REAL x)
+{
+    REAL a = VM_FABS(x);
+    REAL ac = a > VM_ERF_MAX ? VM_ERF_MAX : a;
+    REAL z = ac * ac;
+    REAL small = ac + ac * MLPF_VM(erf_small_poly)(z - (REAL)0.5);
+    /* a^2 = z_hi + z_lo, z_hi exact and z_lo to its own rounding: Dekker's
+       split of a into halves whose products are exact (without a fused
+       multiply-add, the way to get the rounding error of a * a). */
+    REAL split = ac * VM_SPLITTER;
+    REAL a_hi = split - (split - ac);
+    REAL a_lo = ac - a_hi;
+    REAL z_hi = a_hi * a_hi;
+    REAL z_lo = a_lo * (ac + a_hi);
+    REAL tail = MLPF_VM(exp_normal_range)(-z_hi, -z_lo)
+                * MLPF_VM(erfc_scaled)(ac - VM_ERF_CENTER);
+    REAL t = ac < VM_ERF_SMALL ? small : (REAL)1 - tail;
+    return VM_COPYSIGN(t, x);
+}
+
 MLPF_DISPATCH void MLPF_VM(mlpf_exp_inplace)(REAL *x, ptrdiff_t n)
 {
     for (ptrdiff_t i = 0; i < n; i++) {
@@ -149,6 +294,27 @@ MLPF_DISPATCH void MLPF_VM(mlpf_logistic_inplace)(REAL *x, ptrdiff_t n)
 {
     for (ptrdiff_t i = 0; i < n; i++) {
         x[i] = MLPF_VM(logistic_kernel)(x[i]);
+    }
+}
+
+MLPF_DISPATCH void MLPF_VM(mlpf_expm1_inplace)(REAL *x, ptrdiff_t n)
+{
+    for (ptrdiff_t i = 0; i < n; i++) {
+        x[i] = MLPF_VM(expm1_kernel)(x[i]);
+    }
+}
+
+MLPF_DISPATCH void MLPF_VM(mlpf_log1p_inplace)(REAL *x, ptrdiff_t n)
+{
+    for (ptrdiff_t i = 0; i < n; i++) {
+        x[i] = MLPF_VM(log1p_kernel)(x[i]);
+    }
+}
+
+MLPF_DISPATCH void MLPF_VM(mlpf_erf_inplace)(REAL *x, ptrdiff_t n)
+{
+    for (ptrdiff_t i = 0; i < n; i++) {
+        x[i] = MLPF_VM(erf_kernel)(x[i]);
     }
 }
 
