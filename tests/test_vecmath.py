@@ -1,6 +1,8 @@
-"""Accuracy of the vectorised exp, tanh and logistic of src_c/vecmath.c.
+"""Accuracy of the vectorised exp, tanh and logistic of src_c/vecmath.c, and
+of its expm1, log1p and erf (no activation uses these yet: they are called
+directly, through the test hook ``_kernels.vecmath_inplace``).
 
-They are reached through the public kernel ``_kernels.forward``: in a
+exp, tanh and logistic are reached through the public kernel ``_kernels.forward``: in a
 network of 1-wide layers with unit weights and zero biases every product and
 bias addition around the activation is exact (x * 1 + 0 == x, also for
 subnormals, ±inf and NaN), so the output is exactly f(x): tanh and logistic as
@@ -28,10 +30,16 @@ result by up to four ulps, for scipy as for us.  So logistic is checked to be
 exactly that formula with an exp within one ulp of the correctly rounded one,
 and within 2 ulp of scipy outside that band.
 """
+import ctypes
+import platform
+import subprocess
+import sysconfig
+from pathlib import Path
+
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
-from scipy.special import expit
+from scipy.special import erf, expit
 
 from mlpfast import _kernels
 from mlpfast._network import NetworkLayout
@@ -238,3 +246,266 @@ def test_bias_activation_blocks(kind, width, dtype):
     e = np.exp(shifted)
     # exp within an ulp or two per entry, then a sum and a division.
     assert_allclose(got, e / e.sum(axis=1, keepdims=True), rtol=8 * np.finfo(dtype).eps)
+
+
+# ---- expm1, log1p, erf: called directly --------------------------------------
+
+NEW_KINDS = ("expm1", "log1p", "erf")
+
+
+def direct(kind, x):
+    """mlpf_<kind>_inplace_f64/_f32 applied to a copy of x."""
+    y = np.array(x, copy=True, order="C").ravel()
+    _kernels.vecmath_inplace(kind, y)
+    return y
+
+
+def reference_hi_lo(kind, x):
+    """The true f(x) as hi + lo: hi rounded to x's dtype (±inf past its
+    overflow threshold), lo the rest, in float64.
+
+    float64: mpmath (the test skips without it); float32: numpy / scipy in
+    float64, whose error (about 2^-52) is far below float32's ulp.
+    Only for x in f's domain (log1p: x >= -1).
+    """
+    dtype = x.dtype
+    if dtype == np.float32:
+        x64 = x.astype(np.float64)
+        with np.errstate(divide="ignore", over="ignore"):
+            ref = {"expm1": np.expm1, "log1p": np.log1p, "erf": erf}[kind](x64)
+            hi = ref.astype(np.float32)
+        finite = np.isfinite(hi)
+        lo = np.where(finite, ref - np.where(finite, hi, 0).astype(np.float64), 0.0)
+        return hi, lo
+    mpmath = pytest.importorskip("mpmath")
+    f = {"expm1": mpmath.expm1, "log1p": mpmath.log1p, "erf": mpmath.erf}[kind]
+    hi = np.empty(x.shape)
+    lo = np.zeros(x.shape)
+    with mpmath.workdps(40):
+        for i, v in enumerate(x.tolist()):
+            if np.isnan(v):
+                hi[i] = np.nan
+                continue
+            exact = f(mpmath.mpf(v))
+            hi[i] = float(exact)
+            if np.isfinite(hi[i]):
+                lo[i] = float(exact - hi[i])
+    return hi, lo
+
+
+def ulp_error_hi_lo(got, hi, lo):
+    """|got - (hi + lo)| in ulps of got's dtype at hi + lo (the ulp below a
+    power of two where the truth lies below it); 0 where got == hi, NaN and
+    NaN included; inf where only one of got, hi is finite."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        diff = np.abs((got.astype(np.float64) - hi.astype(np.float64)) - lo)
+        mag = np.abs(hi)
+        ulp = np.spacing(mag).astype(np.float64)
+        power_of_two = np.frexp(mag)[0] == 0.5
+        below = power_of_two & (np.sign(lo) == -np.sign(hi)) & (mag > np.finfo(got.dtype).smallest_normal)
+        ulp = np.where(below, ulp / 2, ulp)
+        err = diff / ulp
+    err = np.where(np.isfinite(got) & np.isfinite(hi), err, np.inf)
+    same = (got == hi) | (np.isnan(got) & np.isnan(hi))
+    return np.where(same, 0.0, err)
+
+
+def random_bits(dtype, n, rng):
+    """n values with uniformly random bit patterns, NaN and inf excluded: every
+    binade of both signs, subnormals included, about equally often."""
+    uint = np.uint64 if dtype == np.float64 else np.uint32
+    bits = rng.integers(0, np.iinfo(uint).max, size=n, dtype=uint, endpoint=True)
+    x = bits.view(dtype)
+    return x[np.isfinite(x)]
+
+
+def both_signs(*parts):
+    x = np.concatenate(parts)
+    return np.concatenate([x, -x])
+
+
+def new_kind_points(kind, dtype):
+    """Random bit patterns, dense near 0, and dense around each function's
+    changes of form and thresholds (float64 fewer: its truth is mpmath)."""
+    rng = np.random.default_rng(14)
+    n = 4000 if dtype == np.float64 else 200000
+    info = np.finfo(dtype)
+    tiny = 2.0 ** -(info.nmant + 1)                 # below it f(x) rounds to x
+    near_zero = both_signs(10 ** rng.uniform(np.log10(info.smallest_normal), 0, n),
+                           tiny * rng.uniform(0.25, 4, n // 4),
+                           rng.uniform(0, 1, n))
+    if kind == "expm1":
+        log_max = np.log(float(info.max))
+        minus_one = 37.5 if dtype == np.float64 else 17.4   # exp(-x) half an ulp of 1
+        special = np.concatenate([
+            rng.uniform(-50, 50, n),
+            both_signs(np.log(2) / 2 + rng.uniform(-1e-3, 1e-3, n // 4)),  # k = 0 to ±1
+            log_max + rng.uniform(-1, 1, n // 4),
+            -minus_one + rng.uniform(-2, 2, n // 4),
+        ])
+    elif kind == "log1p":
+        special = np.concatenate([
+            -1 + 10 ** rng.uniform(-17, 0, n),                      # near -1
+            10 ** rng.uniform(0, np.log10(float(info.max)), n),     # large
+            np.sqrt(2) - 1 + rng.uniform(-1e-3, 1e-3, n // 4),      # k = 0 to 1
+            np.sqrt(0.5) - 1 + rng.uniform(-1e-3, 1e-3, n // 4),    # k = 0 to -1
+            rng.uniform(-1, 4, n),
+        ])
+        near_zero = near_zero[near_zero > -1]
+    else:
+        one = 5.9 if dtype == np.float64 else 3.9            # erf rounds to 1 above
+        special = both_signs(
+            rng.uniform(0, 7, n),
+            1 + rng.uniform(-0.05, 0.05, n // 2),             # change of form
+            one + rng.uniform(-0.2, 0.2, n // 4),
+        )
+    x = np.concatenate([random_bits(dtype, n, rng), near_zero.astype(dtype), special.astype(dtype)])
+    if kind == "log1p":
+        x = x[x >= -1]
+    return x
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kind", NEW_KINDS)
+def test_new_kinds_within_2_ulp(kind, dtype):
+    x = new_kind_points(kind, dtype)
+    got = direct(kind, x)
+    assert got.dtype == dtype
+    hi, lo = reference_hi_lo(kind, x)
+    err = ulp_error_hi_lo(got, hi, lo)
+    worst = int(np.argmax(err))
+    assert err[worst] <= MAX_ULP, (
+        f"{err[worst]:.3g} ulp at x={x[worst]!r}: got {got[worst]!r}, expected {hi[worst]!r}"
+    )
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_new_kinds_special_values(dtype):
+    info = np.finfo(dtype)
+    inf, nan = np.inf, np.nan
+    tiny = np.array([info.smallest_subnormal, 3 * info.smallest_subnormal,
+                     info.smallest_normal, 2.0 ** -(info.nmant + 3)], dtype=dtype)
+    tiny = np.concatenate([tiny, -tiny])
+
+    def check(kind, x, expected):
+        x = np.array(x, dtype=dtype)
+        got = direct(kind, x)
+        assert_array_equal(got, np.array(expected, dtype=dtype))
+        assert_array_equal(np.signbit(got), np.signbit(np.array(expected, dtype=dtype)))
+
+    # expm1: exact for tiny x (signed zeros, subnormals), -1 and inf at the ends.
+    big = 710.0 if dtype == np.float64 else 89.0
+    check("expm1", np.concatenate([[0.0, -0.0], tiny]), np.concatenate([[0.0, -0.0], tiny]))
+    check("expm1", [inf, -inf, nan, big, -big, 1e30, -1e30, -40],
+          [inf, -1, nan, inf, -1, inf, -1, -1])
+    log_max = np.log(info.max.astype(np.float64))
+    below, above = np.nextafter(dtype(log_max), dtype(0)), np.nextafter(dtype(log_max), dtype(inf))
+    assert np.isfinite(direct("expm1", np.array([below]))[0])
+    assert direct("expm1", np.array([above]))[0] == inf
+
+    # log1p: -inf at -1, NaN below, exact for tiny x, +inf at +inf.
+    below_minus_one = np.nextafter(dtype(-1), dtype(-inf))
+    check("log1p", np.concatenate([[0.0, -0.0], tiny]), np.concatenate([[0.0, -0.0], tiny]))
+    check("log1p", [-1, below_minus_one, -2, -inf, inf, nan],
+          [-inf, nan, nan, nan, inf, nan])
+    assert_allclose(direct("log1p", np.array([info.max])), np.log(info.max.astype(np.float64)),
+                    rtol=2 * info.eps)
+
+    # erf: odd, ±0 kept, exactly ±1 from where erf rounds to 1, NaN through.
+    one = 6.0 if dtype == np.float64 else 4.0
+    check("erf", [0.0, -0.0, inf, -inf, nan, one, -one, 30, -30, 1e30, -1e30, info.max],
+          [0.0, -0.0, 1, -1, nan, 1, -1, 1, -1, 1, -1, 1])
+    # Subnormal x: erf(x) = 2x / sqrt(pi), to the subnormal's rounding.
+    x = tiny[tiny > 0]
+    assert_allclose(direct("erf", x), 2 / np.sqrt(np.pi) * x.astype(np.float64),
+                    rtol=2 * info.eps, atol=float(info.smallest_subnormal))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_new_kinds_signs_and_order(dtype):
+    # erf is odd, bit for bit.
+    x = np.abs(new_kind_points("erf", dtype))
+    pos, neg = direct("erf", x), direct("erf", -x)
+    assert_array_equal(neg, -pos)
+    # expm1, log1p and erf have x's sign (zeros included) and never
+    # decrease, also across their changes of form.
+    for kind in NEW_KINDS:
+        x = np.sort(new_kind_points(kind, dtype))
+        got = direct(kind, x)
+        assert_array_equal(np.signbit(got), np.signbit(x))
+        assert (got[1:] >= got[:-1]).all(), kind
+
+
+# ---- every dispatch target gives the same bits -------------------------------
+
+VECMATH_KINDS = ("exp", "tanh", "logistic") + NEW_KINDS
+SRC_C = Path(__file__).resolve().parent.parent / "src_c"
+# setup.py's optimisation and floating-point flags (the ban on contraction
+# above all), then one instruction set: x86-64's SSE2 baseline, AVX2, AVX-512F.
+COMMON_FLAGS = ["-O3", "-ffp-contract=off", "-fno-math-errno"]
+TARGET_FLAGS = {"sse2": [], "avx2": ["-mavx2"], "avx512f": ["-mavx512f"]}
+
+
+def cpu_flags():
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+@pytest.fixture(scope="module")
+def single_target_builds(tmp_path_factory):
+    """src_c/vecmath.c built once per instruction set with -DMLPF_NO_DISPATCH
+    (no clones: that one target alone), as ctypes libraries; the ones this
+    CPU can run."""
+    if platform.machine() not in ("x86_64", "AMD64") or not (SRC_C / "vecmath.c").exists():
+        pytest.skip("x86-64 sources needed")
+    compiler = (sysconfig.get_config_var("CC") or "cc").split()
+    flags = cpu_flags()
+    tmp = tmp_path_factory.mktemp("vecmath")
+    libs = {}
+    for target, extra in TARGET_FLAGS.items():
+        if target != "sse2" and target not in flags:
+            continue
+        out = tmp / f"vecmath_{target}.so"
+        command = compiler + COMMON_FLAGS + ["-fPIC", "-shared", "-DMLPF_NO_DISPATCH",
+                                             f"-I{SRC_C}", *extra, str(SRC_C / "vecmath.c"),
+                                             "-o", str(out)]
+        try:
+            built = subprocess.run(command, capture_output=True).returncode == 0
+        except OSError:
+            built = False
+        if built:
+            libs[target] = ctypes.CDLL(str(out))
+        elif target == "sse2":
+            pytest.skip("no C compiler to build the single-target libraries")
+    return libs
+
+
+def call_library(lib, kind, x):
+    y = np.array(x, copy=True, order="C")
+    suffix = "f64" if y.dtype == np.float64 else "f32"
+    function = getattr(lib, f"mlpf_{kind}_inplace_{suffix}")
+    function.restype = None
+    function(y.ctypes.data_as(ctypes.c_void_p), ctypes.c_ssize_t(y.size))
+    return y
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kind", VECMATH_KINDS)
+def test_dispatch_targets_agree(single_target_builds, kind, dtype):
+    # The installed module runs the best clone for this CPU; each library
+    # here one instruction set, SSE2 included.  Odd lengths leave vector
+    # remainders.  Compared as bits, so NaN payloads and signed zeros count.
+    rng = np.random.default_rng(3)
+    x = np.concatenate([random_bits(dtype, 100001, rng),
+                        rng.uniform(-40, 40, 100001).astype(dtype),
+                        np.array([0.0, -0.0, np.inf, -np.inf, np.nan, -1], dtype=dtype)])
+    uint = np.uint64 if dtype == np.float64 else np.uint32
+    expected = direct(kind, x).view(uint)
+    for target, lib in single_target_builds.items():
+        assert_array_equal(call_library(lib, kind, x).view(uint), expected, err_msg=target)
