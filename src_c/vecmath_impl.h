@@ -276,48 +276,24 @@ static inline REAL MLPF_VM(erf_kernel)(REAL x)
     return VM_COPYSIGN(t, x);
 }
 
-MLPF_DISPATCH void MLPF_VM(mlpf_exp_inplace)(REAL *x, ptrdiff_t n)
-{
-    for (ptrdiff_t i = 0; i < n; i++) {
-        x[i] = MLPF_VM(exp_kernel)(x[i]);
+/* The array functions, mlpf_<name>_inplace<SFX>: <name>_kernel on each
+   element, in place. */
+#define MLPF_VM_ARRAY_FUNCTION(name)                                         \
+    MLPF_DISPATCH void MLPF_VM(mlpf_##name##_inplace)(REAL *x, ptrdiff_t n)  \
+    {                                                                        \
+        for (ptrdiff_t i = 0; i < n; i++) {                                  \
+            x[i] = MLPF_VM(name##_kernel)(x[i]);                             \
+        }                                                                    \
     }
-}
 
-MLPF_DISPATCH void MLPF_VM(mlpf_tanh_inplace)(REAL *x, ptrdiff_t n)
-{
-    for (ptrdiff_t i = 0; i < n; i++) {
-        x[i] = MLPF_VM(tanh_kernel)(x[i]);
-    }
-}
+MLPF_VM_ARRAY_FUNCTION(exp)
+MLPF_VM_ARRAY_FUNCTION(tanh)
+MLPF_VM_ARRAY_FUNCTION(logistic)
+MLPF_VM_ARRAY_FUNCTION(expm1)
+MLPF_VM_ARRAY_FUNCTION(log1p)
+MLPF_VM_ARRAY_FUNCTION(erf)
 
-MLPF_DISPATCH void MLPF_VM(mlpf_logistic_inplace)(REAL *x, ptrdiff_t n)
-{
-    for (ptrdiff_t i = 0; i < n; i++) {
-        x[i] = MLPF_VM(logistic_kernel)(x[i]);
-    }
-}
-
-MLPF_DISPATCH void MLPF_VM(mlpf_expm1_inplace)(REAL *x, ptrdiff_t n)
-{
-    for (ptrdiff_t i = 0; i < n; i++) {
-        x[i] = MLPF_VM(expm1_kernel)(x[i]);
-    }
-}
-
-MLPF_DISPATCH void MLPF_VM(mlpf_log1p_inplace)(REAL *x, ptrdiff_t n)
-{
-    for (ptrdiff_t i = 0; i < n; i++) {
-        x[i] = MLPF_VM(log1p_kernel)(x[i]);
-    }
-}
-
-MLPF_DISPATCH void MLPF_VM(mlpf_erf_inplace)(REAL *x, ptrdiff_t n)
-{
-    for (ptrdiff_t i = 0; i < n; i++) {
-        x[i] = MLPF_VM(erf_kernel)(x[i]);
-    }
-}
-
+#undef MLPF_VM_ARRAY_FUNCTION
 #undef MLPF_VM
 #undef MLPF_VM_NAME
 #undef MLPF_VM_CAT
