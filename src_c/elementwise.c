@@ -121,9 +121,9 @@ void mlpf_flush_subnormals_end(unsigned saved)
 #define EXP_INPLACE mlpf_exp_inplace_f64
 #define LOGISTIC_INPLACE mlpf_logistic_inplace_f64
 #define LOG log
-#define EXPM1 expm1
+#define EXPM1_INPLACE mlpf_expm1_inplace_f64
 #define ERFC erfc
-#define LOG1P log1p
+#define LOG1P_INPLACE mlpf_log1p_inplace_f64
 #define TANH_INPLACE mlpf_tanh_inplace_f64
 #define SQRT sqrt
 #define REAL_EPS DBL_EPSILON
@@ -134,9 +134,9 @@ void mlpf_flush_subnormals_end(unsigned saved)
 #undef EXP_INPLACE
 #undef LOGISTIC_INPLACE
 #undef LOG
-#undef EXPM1
+#undef EXPM1_INPLACE
 #undef ERFC
-#undef LOG1P
+#undef LOG1P_INPLACE
 #undef TANH_INPLACE
 #undef SQRT
 #undef REAL_EPS
@@ -147,9 +147,9 @@ void mlpf_flush_subnormals_end(unsigned saved)
 #define EXP_INPLACE mlpf_exp_inplace_f32
 #define LOGISTIC_INPLACE mlpf_logistic_inplace_f32
 #define LOG logf
-#define EXPM1 expm1f
+#define EXPM1_INPLACE mlpf_expm1_inplace_f32
 #define ERFC erfcf
-#define LOG1P log1pf
+#define LOG1P_INPLACE mlpf_log1p_inplace_f32
 #define TANH_INPLACE mlpf_tanh_inplace_f32
 #define SQRT sqrtf
 #define REAL_EPS FLT_EPSILON

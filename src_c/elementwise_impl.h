@@ -5,9 +5,8 @@
  *   LANE_INT    the signed integer of REAL's width (vector shuffle indices)
  *   SFX         name suffix, _f64 or _f32
  *   LOG, SQRT   the libm functions of that precision
- *   EXPM1, ERFC, LOG1P
- *               libm's scalar functions of that precision (see expm1_inplace)
- *   EXP_INPLACE, TANH_INPLACE, LOGISTIC_INPLACE
+ *   ERFC        libm's scalar erfc of that precision (see erfc_inplace)
+ *   EXP_INPLACE, TANH_INPLACE, LOGISTIC_INPLACE, EXPM1_INPLACE, LOG1P_INPLACE
  *               the array functions of that precision from mlpfast_vecmath.h
  *   REAL_EPS    machine epsilon of REAL (scikit-learn clips probabilities to it)
  * The loops over whole arrays are MLPF_DISPATCH clones (see
@@ -176,28 +175,15 @@ static inline void MLPF_NAME(forward_exp, SFX)(REAL *z, ptrdiff_t n_rows, ptrdif
          start += MLPF_ACTIVATION_BLOCK)
 
 /*
- * expm1, erfc and log1p in place, one libm call per element until
- * src_c/vecmath has them over arrays: each of these then becomes a macro
- * naming its array function, as EXP_INPLACE does, and nothing else changes.
+ * erfc in place, one libm call per element: src_c/vecmath has no erfc over
+ * arrays yet (its erf would cancel in GELU's negative tail, 1 - erf(t) for
+ * large t).  An array erfc becomes a macro naming it, as EXP_INPLACE does,
+ * and nothing else changes.
  */
-static MLPF_INLINE void MLPF_NAME(expm1_inplace, SFX)(REAL *x, ptrdiff_t n)
-{
-    for (ptrdiff_t i = 0; i < n; i++) {
-        x[i] = EXPM1(x[i]);
-    }
-}
-
 static MLPF_INLINE void MLPF_NAME(erfc_inplace, SFX)(REAL *x, ptrdiff_t n)
 {
     for (ptrdiff_t i = 0; i < n; i++) {
         x[i] = ERFC(x[i]);
-    }
-}
-
-static MLPF_INLINE void MLPF_NAME(log1p_inplace, SFX)(REAL *x, ptrdiff_t n)
-{
-    for (ptrdiff_t i = 0; i < n; i++) {
-        x[i] = LOG1P(x[i]);
     }
 }
 
@@ -239,7 +225,7 @@ static MLPF_INLINE void MLPF_NAME(apply_up_to, SFX)(REAL *z, ptrdiff_t n, REAL b
 static MLPF_INLINE void MLPF_NAME(forward_elu, SFX)(REAL *z, ptrdiff_t n_rows,
                                                     ptrdiff_t n_cols)
 {
-    MLPF_NAME(apply_up_to, SFX)(z, n_rows * n_cols, 0, MLPF_NAME(expm1_inplace, SFX));
+    MLPF_NAME(apply_up_to, SFX)(z, n_rows * n_cols, 0, EXPM1_INPLACE);
 }
 
 /*
@@ -282,7 +268,7 @@ static MLPF_INLINE void MLPF_NAME(forward_silu, SFX)(REAL *z, ptrdiff_t n_rows,
 static MLPF_INLINE void MLPF_NAME(softplus_inplace, SFX)(REAL *x, ptrdiff_t n)
 {
     EXP_INPLACE(x, n);
-    MLPF_NAME(log1p_inplace, SFX)(x, n);
+    LOG1P_INPLACE(x, n);
 }
 
 /* log1p(exp(z)), and z itself above the threshold (beta = 1). */
