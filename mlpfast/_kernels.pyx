@@ -963,6 +963,22 @@ cdef void check_sample_weight(const floating[::1] sample_weight,
         raise ValueError(f"sample_weight must have shape ({n_samples},)")
 
 
+cdef double rows_weight_sum(const floating[::1] sample_weight,  # IN
+                            Py_ssize_t n_samples) except? -1.0:
+    """The weight sum a whole-set loss divides by: the rows' count without weights.
+
+    Checks the weights' length; ZeroDivisionError, as scikit-learn's loss
+    raises, when they sum to zero.
+    """
+    check_sample_weight(sample_weight, n_samples)
+    if sample_weight is None:
+        return n_samples
+    cdef double weight_sum = vector_sum(&sample_weight[0], n_samples)
+    if weight_sum == 0:
+        raise ZeroDivisionError(ZERO_WEIGHT_SUM_MESSAGE)
+    return weight_sum
+
+
 cdef struct EpochRun:
     # What the batch loop of one train_epoch call works on, set up by
     # train_epoch once every size is checked.  Data pointers are in the
@@ -1287,16 +1303,12 @@ def loss_gradient(Network net,
         raise ValueError(f"grad has {grad.shape[0]} entries, the network has {net.n_params}")
     if n_samples == 0:
         raise ValueError("the loss of zero samples is undefined")
-    check_sample_weight(sample_weight, n_samples)
+    cdef double weight_sum = rows_weight_sum(sample_weight, n_samples)
     cdef Py_ssize_t chunk = net.chunk_rows(n_samples)
     net.check_rows(chunk)
     cdef const floating *weights_ptr = NULL
-    cdef double weight_sum = n_samples
     if sample_weight is not None:
         weights_ptr = &sample_weight[0]
-        weight_sum = vector_sum(weights_ptr, n_samples)
-        if weight_sum == 0:
-            raise ZeroDivisionError(ZERO_WEIGHT_SUM_MESSAGE)
     cdef const NetShape *shape = &net.shape
     cdef BatchHalves batch_halves = BatchHalves(net, dtype, chunk)
     batch_halves.point_at(shape, inputs, &params[0], NULL, &Y[0, 0], &grad[0])
@@ -1371,14 +1383,10 @@ def outputs_loss(Network net,
                          f"{(n_samples, n_outputs)}")
     if n_samples == 0:
         raise ValueError("the loss of zero samples is undefined")
-    check_sample_weight(sample_weight, n_samples)
+    cdef double weight_sum = rows_weight_sum(sample_weight, n_samples)
     cdef const floating *weights_ptr = NULL
-    cdef double weight_sum = n_samples
     if sample_weight is not None:
         weights_ptr = &sample_weight[0]
-        weight_sum = vector_sum(weights_ptr, n_samples)
-        if weight_sum == 0:
-            raise ZeroDivisionError(ZERO_WEIGHT_SUM_MESSAGE)
     # The loss kernel writes the output deltas too: into a chunk of scratch.
     cdef Py_ssize_t chunk = max(1, min(n_samples, MAX_CHUNK_ROWS))
     cdef floating[::1] unused_delta = np.empty(chunk * n_outputs, dtype=np.asarray(out).dtype)
