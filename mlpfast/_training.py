@@ -224,7 +224,6 @@ class Validation:
 
     Attributes
     ----------
-    X : ndarray or sparse matrix of shape (n_val, n_features)
     y : ndarray of shape (n_val, n_outputs) or (n_val,)
         The targets as the estimator predicts them: labels for a classifier,
         which its score compares with its predictions.
@@ -232,7 +231,6 @@ class Validation:
     """
 
     def __init__(self, estimator, rows):
-        self.X = rows.X
         self.y = rows.y
         if is_classifier(estimator):
             self.y = estimator._label_binarizer.inverse_transform(rows.y)
