@@ -1412,12 +1412,14 @@ cdef extern from "mlpfast_vecmath.h" nogil:
     void mlpf_expm1_inplace_f64(double *x, Py_ssize_t n)
     void mlpf_log1p_inplace_f64(double *x, Py_ssize_t n)
     void mlpf_erf_inplace_f64(double *x, Py_ssize_t n)
+    void mlpf_erfc_inplace_f64(double *x, Py_ssize_t n)
     void mlpf_exp_inplace_f32(float *x, Py_ssize_t n)
     void mlpf_tanh_inplace_f32(float *x, Py_ssize_t n)
     void mlpf_logistic_inplace_f32(float *x, Py_ssize_t n)
     void mlpf_expm1_inplace_f32(float *x, Py_ssize_t n)
     void mlpf_log1p_inplace_f32(float *x, Py_ssize_t n)
     void mlpf_erf_inplace_f32(float *x, Py_ssize_t n)
+    void mlpf_erfc_inplace_f32(float *x, Py_ssize_t n)
 
 ctypedef void (*vecmath_f64)(double *x, Py_ssize_t n) noexcept nogil
 ctypedef void (*vecmath_f32)(float *x, Py_ssize_t n) noexcept nogil
@@ -1428,18 +1430,20 @@ cdef dict VECMATH_F64 = {
     "exp": <size_t> mlpf_exp_inplace_f64, "tanh": <size_t> mlpf_tanh_inplace_f64,
     "logistic": <size_t> mlpf_logistic_inplace_f64, "expm1": <size_t> mlpf_expm1_inplace_f64,
     "log1p": <size_t> mlpf_log1p_inplace_f64, "erf": <size_t> mlpf_erf_inplace_f64,
+    "erfc": <size_t> mlpf_erfc_inplace_f64,
 }
 cdef dict VECMATH_F32 = {
     "exp": <size_t> mlpf_exp_inplace_f32, "tanh": <size_t> mlpf_tanh_inplace_f32,
     "logistic": <size_t> mlpf_logistic_inplace_f32, "expm1": <size_t> mlpf_expm1_inplace_f32,
     "log1p": <size_t> mlpf_log1p_inplace_f32, "erf": <size_t> mlpf_erf_inplace_f32,
+    "erfc": <size_t> mlpf_erfc_inplace_f32,
 }
 
 
 def vecmath_inplace(str name, floating[::1] x):
     """Apply mlpf_<name>_inplace_f64/_f32 (src_c/mlpfast_vecmath.h) to x in place.
 
-    For tests; name is one of exp, tanh, logistic, expm1, log1p, erf.
+    For tests; name is one of exp, tanh, logistic, expm1, log1p, erf, erfc.
     """
     cdef size_t address = (VECMATH_F64 if floating is double else VECMATH_F32)[name]
     cdef Py_ssize_t n = x.shape[0]

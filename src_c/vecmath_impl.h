@@ -19,6 +19,9 @@
  *   VM_ERF_MAX      from it on erf is 1
  *   VM_ERF_CENTER   the origin of erfc_scaled's variable
  *   VM_SPLITTER     2^s + 1 splitting a number into two s-bit halves (Dekker)
+ *   VM_ERFC_MAX     (double only) from it on erfc is 0; defines erfc_kernel
+ *                   and mlpf_erfc_inplace (float's is in vecmath.c)
+ *   VM_INV_SQRT_PI  1 / sqrt(pi), with VM_ERFC_MAX
  *   static inline helpers, suffixed with SFX:
  *     exp_tail(r)   exp(r) - 1 - r  for |r| <= ln2 / 2
  *     tanh_num(z), tanh_den(z)      (tanh(x) / x - 1) / z ~ num / den, z = x*x
@@ -26,6 +29,8 @@
  *     log1p_poly(z) (2 atanh(s) / s - 2) / z, z = s^2 <= 0.0295
  *     erf_small_poly(w)             erf(x) / x - 1, w = x^2 - 1/2, |x| <= 1
  *     erfc_scaled(d)                erfc(a) exp(a^2), d = a - VM_ERF_CENTER
+ *     erfc_big(u)   (with VM_ERFC_MAX) a erfc(a) exp(a^2) - VM_INV_SQRT_PI,
+ *                   u = 1 / a^2
  *   MLPF_DISPATCH   attribute giving the array loops their per-CPU clones
  *
  * Every function is straight-line code (no branches, no libm calls) so the
@@ -161,6 +166,17 @@ static inline REAL MLPF_VM(two_sum_err)(REAL a, REAL b, REAL sum)
     return (a - a_part) + (b - b_part);
 }
 
+/* The rounding error of prod = fl(a b): a b = prod + two_prod_err exactly
+   (Dekker: a and b split into halves whose products are exact; no
+   overflow or underflow in the products). */
+static inline REAL MLPF_VM(two_prod_err)(REAL a, REAL b, REAL prod)
+{
+    REAL sa = a * VM_SPLITTER, sb = b * VM_SPLITTER;
+    REAL a_hi = sa - (sa - a), b_hi = sb - (sb - b);
+    REAL a_lo = a - a_hi, b_lo = b - b_hi;
+    return (((a_hi * b_hi - prod) + a_hi * b_lo) + a_lo * b_hi) + a_lo * b_lo;
+}
+
 /*
  * expm1(x) = exp(x) - 1 = 2 * (h - 1/2 + h r + h tail(r)), h = 2^(k-1),
  * with k and r as in exp_kernel and exp(r) = 1 + r + tail(r).  h - 1/2 is
@@ -276,6 +292,78 @@ static inline REAL MLPF_VM(erf_kernel)(REAL x)
     return VM_COPYSIGN(t, x);
 }
 
+#ifdef VM_ERFC_MAX
+/*
+ * erfc(x), accurate relative to itself down to where it underflows:
+ *   a = |x| <  1: 1 - erf(a) = (1 - a) - a Q(a^2 - 1/2), Q as in erf (1 - a
+ *       carried exactly as s + s_err by TwoSum, a^2 - 1/2 from z_hi + z_lo);
+ *       erfc >= 0.157 there, and a Q's error reaches it at most as is;
+ *   a >= 1: exp(-a^2) G(a), G = F(u) / a ~ erfc(a) exp(a^2), u = 1 / a^2,
+ *       F = erfc_big ~ 1/sqrt(pi) + u P(u) / Q(u), a rational fit relative
+ *       to F itself over [1, VM_ERFC_MAX] (erf's erfc_scaled is fitted for
+ *       1 - its product, and is not accurate in this tail).  u P / Q is at
+ *       most a third of F (at a = 1) and shrinks like u beyond, so its
+ *       rounding errors reach G scaled down.
+ *       a^2 = z_hi + z_lo as in erf; k is rounded from their sum, and 2^k is
+ *       applied as two factors as in exp_kernel, after the product with G,
+ *       so that results below the normal range round once into the
+ *       subnormals instead of flushing.
+ * Above VM_ERFC_MAX erfc is 0 (+inf included); negative x give
+ * 2 - erfc(|x|), which does not cancel (erfc(|x|) <= 1), so -inf gives 2;
+ * NaN gives x + x (x quieted).
+ */
+static inline REAL MLPF_VM(erfc_kernel)(REAL x)
+{
+    REAL a = VM_FABS(x);
+    REAL ac = a > VM_ERFC_MAX ? VM_ERFC_MAX : a;
+    REAL split = ac * VM_SPLITTER;
+    REAL a_hi = split - (split - ac);
+    REAL a_lo = ac - a_hi;
+    REAL z_hi = a_hi * a_hi;
+    REAL z_lo = a_lo * (ac + a_hi);
+    /* a < 1 */
+    REAL w = (z_hi - (REAL)0.5) + z_lo;
+    REAL aq = ac * MLPF_VM(erf_small_poly)(w);
+    REAL s = (REAL)1 - ac;
+    REAL s_err = MLPF_VM(two_sum_err)((REAL)1, -ac, s);
+    REAL small = s + (s_err - aq);
+    /* a >= 1 */
+    REAL z = z_hi + z_lo;
+    REAL kd = -z * VM_LOG2E + VM_SHIFTER;
+    REAL hd = (kd - VM_SHIFTER) * (REAL)0.5 + VM_SHIFTER;   /* k1 = round(k / 2) */
+    UINT k_bits = MLPF_VM(bits)(kd), k1_bits = MLPF_VM(bits)(hd);
+    UINT scale1 = (k1_bits - (UINT)VM_SHIFTER_BITS + (UINT)VM_EXP_BIAS) << VM_MANT_BITS;
+    UINT scale2 = (k_bits - k1_bits + (UINT)VM_EXP_BIAS) << VM_MANT_BITS;
+    /* exp(-a^2) / 2^k = s + e_lo unrounded: exp_reduced's steps. */
+    REAL k = kd - VM_SHIFTER;
+    REAL r_hi = -z_hi - k * VM_LN2_HI;
+    REAL k_lo = k * VM_LN2_LO + z_lo;
+    REAL r = r_hi - k_lo;
+    REAL r_lo = (r_hi - r) - k_lo;
+    REAL s1 = (REAL)1 + r;
+    REAL e_lo = (((REAL)1 - s1) + r) + (r_lo + MLPF_VM(exp_tail)(r));
+    /* F = f + f_lo exactly (|v| < F / 3), g + g_lo = F / a to the rounding
+       of g_lo (F - g a from g a split exactly), then p = (s1 + e_lo)(g +
+       g_lo) with s1 g exact as p_hi + p_err: only the last sum rounds at
+       p's ulp, and the errors of v, e_lo and g_lo are all that is left. */
+    REAL v = MLPF_VM(erfc_big)((REAL)1 / z);
+    REAL f = VM_INV_SQRT_PI + v;
+    REAL f_lo = (VM_INV_SQRT_PI - f) + v;
+    REAL g = f / ac;
+    REAL ga = g * ac;
+    REAL g_lo = (((f - ga) - MLPF_VM(two_prod_err)(g, ac, ga)) + f_lo) / ac;
+    REAL p_hi = s1 * g;
+    REAL p = p_hi + (MLPF_VM(two_prod_err)(s1, g, p_hi) + (s1 * g_lo + e_lo * g));
+    REAL big = (p * MLPF_VM(from_bits)(scale1)) * MLPF_VM(from_bits)(scale2);
+    REAL t = ac < (REAL)1 ? small : big;
+    t = a > VM_ERFC_MAX ? (REAL)0 : t;
+    t = x < 0 ? (REAL)2 - t : t;
+    /* NaN: x itself (quieted), not the arithmetic's NaN, whose sign can
+       differ between the scalar and the vector code. */
+    return x == x ? t : x + x;
+}
+#endif
+
 /* The array functions, mlpf_<name>_inplace<SFX>: <name>_kernel on each
    element, in place. */
 #define MLPF_VM_ARRAY_FUNCTION(name)                                         \
@@ -292,6 +380,9 @@ MLPF_VM_ARRAY_FUNCTION(logistic)
 MLPF_VM_ARRAY_FUNCTION(expm1)
 MLPF_VM_ARRAY_FUNCTION(log1p)
 MLPF_VM_ARRAY_FUNCTION(erf)
+#ifdef VM_ERFC_MAX
+MLPF_VM_ARRAY_FUNCTION(erfc)
+#endif
 
 #undef MLPF_VM_ARRAY_FUNCTION
 #undef MLPF_VM

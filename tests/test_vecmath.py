@@ -1,6 +1,6 @@
 """Accuracy of the vectorised exp, tanh and logistic of src_c/vecmath.c, and
-of its expm1, log1p and erf (no activation uses these yet: they are called
-directly, through the test hook ``_kernels.vecmath_inplace``).
+of its expm1, log1p, erf and erfc (called directly, through the test hook
+``_kernels.vecmath_inplace``).
 
 exp, tanh and logistic are reached through the public kernel ``_kernels.forward``: in a
 network of 1-wide layers with unit weights and zero biases every product and
@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
-from scipy.special import erf, expit
+from scipy.special import erf, erfc, expit
 
 from mlpfast import _kernels
 from mlpfast._network import NetworkLayout
@@ -272,19 +272,23 @@ def reference_hi_lo(kind, x):
     if dtype == np.float32:
         x64 = x.astype(np.float64)
         with np.errstate(divide="ignore", over="ignore"):
-            ref = {"expm1": np.expm1, "log1p": np.log1p, "erf": erf}[kind](x64)
+            ref = {"expm1": np.expm1, "log1p": np.log1p, "erf": erf, "erfc": erfc}[kind](x64)
             hi = ref.astype(np.float32)
         finite = np.isfinite(hi)
         lo = np.where(finite, ref - np.where(finite, hi, 0).astype(np.float64), 0.0)
         return hi, lo
     mpmath = pytest.importorskip("mpmath")
-    f = {"expm1": mpmath.expm1, "log1p": mpmath.log1p, "erf": mpmath.erf}[kind]
+    f = {"expm1": mpmath.expm1, "log1p": mpmath.log1p, "erf": mpmath.erf,
+         "erfc": mpmath.erfc}[kind]
     hi = np.empty(x.shape)
     lo = np.zeros(x.shape)
     with mpmath.workdps(40):
         for i, v in enumerate(x.tolist()):
             if np.isnan(v):
                 hi[i] = np.nan
+                continue
+            if kind == "erfc" and abs(v) > 30:      # mpmath overflows on huge x
+                hi[i] = 0.0 if v > 0 else 2.0       # lo: below 1e-390
                 continue
             exact = f(mpmath.mpf(v))
             hi[i] = float(exact)
@@ -436,9 +440,77 @@ def test_new_kinds_signs_and_order(dtype):
         assert (got[1:] >= got[:-1]).all(), kind
 
 
+# ---- erfc: relative to itself in the tail --------------------------------------
+
+# Measured (src_c/vecmath.c header): double 2.7 ulp at worst against mpmath
+# (a little above 1, where erfc is just below a power of two
+# and v = u P(u) / Q(u) a quarter of F: v's rounding errors are what is
+# left); float, the double kernel rounded once: 0.50 ulp over every float in
+# [-10.1, 10.1] against scipy's double erfc.
+ERFC_MAX_ULP = {np.float64: 3.0, np.float32: 0.6}
+
+
+def erfc_points(dtype):
+    """Random bit patterns, dense near 0, around the change of form at 1 and
+    across the tail down to the underflow (27.2, float 10.05) and past it."""
+    rng = np.random.default_rng(15)
+    n = 4000 if dtype == np.float64 else 200000
+    info = np.finfo(dtype)
+    zero = 27.3 if dtype == np.float64 else 10.1
+    x = np.concatenate([
+        random_bits(dtype, n, rng),
+        both_signs(10 ** rng.uniform(np.log10(info.smallest_normal), 0, n // 2)),
+        rng.uniform(-7, zero + 1, n),
+        1 + rng.uniform(-0.15, 0.15, n),
+        -1 + rng.uniform(-0.05, 0.05, n // 4),
+        rng.uniform(zero - 3, zero + 0.2, n),
+    ])
+    return x.astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_erfc_within_bound(dtype):
+    x = erfc_points(dtype)
+    got = direct("erfc", x)
+    assert got.dtype == dtype
+    hi, lo = reference_hi_lo("erfc", x)
+    err = ulp_error_hi_lo(got, hi, lo)
+    worst = int(np.argmax(err))
+    assert err[worst] <= ERFC_MAX_ULP[dtype], (
+        f"{err[worst]:.3g} ulp at x={x[worst]!r}: got {got[worst]!r}, expected {hi[worst]!r}"
+    )
+    # The tail is not flushed: subnormal results where erfc is subnormal.
+    info = np.finfo(dtype)
+    sub = (hi > 0) & (hi < info.smallest_normal)
+    assert sub.any()
+    assert (got[sub] > 0).all()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_erfc_special_values_and_order(dtype):
+    info = np.finfo(dtype)
+    inf, nan = np.inf, np.nan
+    zero = 27.3 if dtype == np.float64 else 10.1          # erfc rounds to 0 above
+    x = np.array([0.0, -0.0, info.smallest_subnormal, -info.smallest_subnormal,
+                  info.smallest_normal, inf, -inf, nan, zero, -zero, 30, -30,
+                  1e30, -1e30, info.max, -info.max], dtype=dtype)
+    expected = np.array([1, 1, 1, 1, 1, 0, 2, nan, 0, 2, 0, 2, 0, 2, 0, 2], dtype=dtype)
+    got = direct("erfc", x)
+    assert_array_equal(got, expected)
+    assert not np.signbit(got[~np.isnan(got)]).any()
+    # erfc(-x) = 2 - erfc(x) as computed, bit for bit; never increasing.
+    x = np.abs(erfc_points(dtype))
+    x = x[np.isfinite(x)]
+    if dtype == np.float64:
+        assert_array_equal(direct("erfc", -x), 2 - direct("erfc", x))
+    x = np.sort(np.concatenate([x, -x]))
+    got = direct("erfc", x)
+    assert (got[1:] <= got[:-1]).all()
+
+
 # ---- every dispatch target gives the same bits -------------------------------
 
-VECMATH_KINDS = ("exp", "tanh", "logistic") + NEW_KINDS
+VECMATH_KINDS = ("exp", "tanh", "logistic") + NEW_KINDS + ("erfc",)
 SRC_C = Path(__file__).resolve().parent.parent / "src_c"
 # setup.py's optimisation and floating-point flags (the ban on contraction
 # above all), then one instruction set: x86-64's SSE2 baseline, AVX2, AVX-512F.
