@@ -53,6 +53,7 @@ How to add
 """
 from cpython.exc cimport PyErr_CheckSignals
 from libc.math cimport pow, sqrt
+from libc.stdint cimport uint64_t
 from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memcpy, memset
 
@@ -68,10 +69,11 @@ from mlpfast._blas cimport (
     add_matmul_transposed_a, dot, matmul, matmul_transposed_a, matmul_transposed_b,
 )
 from mlpfast._elementwise cimport (
-    adam_finish_update, all_finite, bias_activation, column_sums, divide,
-    finish_weight_gradient, loss_and_output_delta, mlpf_adam_step, mlpf_gradient_finish,
-    mlpf_flush_subnormals_begin, mlpf_flush_subnormals_end, mlpf_sgd_step,
-    multiply_derivative, sgd_finish_update, transpose, vector_sum,
+    adam_finish_update, all_finite, bias_activation, column_sums, divide, dropout_backward,
+    dropout_forward, finish_gradient_in_place, finish_weight_gradient, loss_and_output_delta,
+    mlpf_adam_step, mlpf_dropout_draw, mlpf_dropout_draw_for, mlpf_flush_subnormals_begin,
+    mlpf_flush_subnormals_end, mlpf_run_update, mlpf_sgd_step, multiply_derivative,
+    sgd_finish_update, transpose, vector_sum,
 )
 from mlpfast._sparse cimport SparseRows, sparse_matmul, sparse_transposed_matmul
 
@@ -336,6 +338,95 @@ cdef inline bint keeps_z(const NetShape *net, Py_ssize_t l) noexcept nogil:
     return 0 < l < net.n_layers and mlpf_activation_needs_z[net.hidden_activation] != 0
 
 
+cdef struct DropoutState:
+    # What every batch of a fit with dropout draws its masks from (Dropout).
+    const double *rates          # n_layers + 1 rates, one per activation layer
+                                 #   (input and output 0); 0: no dropout there
+    uint64_t key                 # the fit's key
+    uint64_t batch               # in/out: batches trained so far with this key
+
+
+cdef struct DropoutBlock:
+    # Dropout as one block of a batch's rows sees it (BatchHalf.dropout).
+    DropoutState *state          # NULL: no dropout (predict, the loss, L-BFGS)
+    void **dropped               # LayerPointers.dropped of the block's buffers
+    unsigned char **kept         # LayerPointers.kept
+    Py_ssize_t first_row         # the block's first row within the batch
+
+
+cdef class Dropout:
+    """Inverted dropout of the hidden layers, for one fit: rates, key, batch count.
+
+    ``train_epoch`` zeroes each hidden unit of each training row with its
+    layer's probability p and scales the units kept by 1 / (1 - p), in the
+    forward pass and, with the same mask, in the backward pass, as
+    ``torch.nn.Dropout`` in training mode.  A unit's fate is a hash of the
+    key, the batch's number (counted in ``batches``, which ``train_epoch``
+    advances in place), the layer and the unit's place in the batch (see
+    src_c/elementwise_impl.h, mlpf_dropout_forward): nothing is drawn from
+    a random state, and the masks do not depend on threads.
+
+    Parameters
+    ----------
+    rates : sequence of float
+        One rate in [0, 1) per hidden layer.
+    key : int
+        The fit's key, 0 <= key < 2**64.
+    batches : int, default=0
+        Batches already trained with this key.
+    """
+    cdef DropoutState state
+    cdef double[::1] _rates
+    cdef readonly Py_ssize_t n_hidden
+
+    def __init__(self, rates, key, batches=0):
+        rates = np.asarray(rates, dtype=np.float64)
+        if rates.ndim != 1 or not np.all((rates >= 0) & (rates < 1)):
+            raise ValueError(f"dropout rates must be a sequence of numbers in [0, 1), "
+                             f"got {rates!r}")
+        if not 0 <= key < 2 ** 64 or not 0 <= batches < 2 ** 64:
+            raise ValueError("the dropout key and batch count must be in [0, 2**64)")
+        self.n_hidden = rates.shape[0]
+        self._rates = np.concatenate([[0.0], rates, [0.0]])
+        self.state.rates = &self._rates[0]
+        self.state.key = key
+        self.state.batch = batches
+
+    @property
+    def batches(self):
+        """Batches trained so far with this key."""
+        return self.state.batch
+
+
+def dropout_mask(Dropout dropout not None, Py_ssize_t layer, Py_ssize_t first_row,
+                 Py_ssize_t n_rows, Py_ssize_t n_units):
+    """The mask of kept units that the next batch would draw for rows of a hidden layer.
+
+    For tests: rows ``first_row`` to ``first_row + n_rows`` of the batch
+    numbered ``dropout.batches``, of hidden layer ``layer`` (1 is the
+    first), ``n_units`` wide.
+
+    Returns
+    -------
+    kept : ndarray of shape (n_rows, n_units), bool
+    """
+    if not 1 <= layer <= dropout.n_hidden:
+        raise ValueError(f"layer must be in [1, {dropout.n_hidden}], got {layer}")
+    if first_row < 0 or n_rows < 0 or n_units < 1 or (first_row + n_rows) * n_units > MAX_BLAS_INT:
+        raise ValueError("rows or units out of range")
+    cdef double[:, ::1] ones = np.ones((n_rows, n_units))
+    cdef double[:, ::1] dropped = np.empty((n_rows, n_units))
+    kept = np.empty((n_rows, n_units), dtype=np.uint8)
+    cdef unsigned char[:, ::1] kept_view = kept
+    cdef mlpf_dropout_draw draw
+    mlpf_dropout_draw_for(&draw, dropout.state.key, dropout.state.batch, <int> layer,
+                          dropout.state.rates[layer])
+    draw.first_row = first_row
+    if n_rows:
+        dropout_forward(&ones[0, 0], &dropped[0, 0], &kept_view[0, 0], n_rows, n_units, &draw)
+    return kept.view(bool)
+
+
 cdef class LayerPointers:
     """Per-call tables of pointers to each layer's activations, deltas and
     kept pre-activations.
@@ -345,18 +436,28 @@ cdef class LayerPointers:
     cdef void **activations   # n_layers + 1 entries, the input first
     cdef void **deltas        # n_layers entries
     cdef void **zs            # n_layers + 1 entries as activations; NULL where not kept
+    # Dropout (training only), n_layers + 1 entries as activations, NULL for
+    # layers without: the activations after dropout, which the next layer
+    # reads, and the mask of kept units (0/1 bytes).
+    cdef void **dropped
+    cdef unsigned char **kept
 
     def __cinit__(self, Py_ssize_t n_layers):
         self.activations = <void **> malloc((n_layers + 1) * sizeof(void *))
         self.deltas = <void **> malloc(n_layers * sizeof(void *))
         self.zs = <void **> calloc(n_layers + 1, sizeof(void *))
-        if self.activations == NULL or self.deltas == NULL or self.zs == NULL:
+        self.dropped = <void **> calloc(n_layers + 1, sizeof(void *))
+        self.kept = <unsigned char **> calloc(n_layers + 1, sizeof(unsigned char *))
+        if (self.activations == NULL or self.deltas == NULL or self.zs == NULL
+                or self.dropped == NULL or self.kept == NULL):
             raise MemoryError("cannot allocate the layer pointer tables")
 
     def __dealloc__(self):
         free(self.activations)
         free(self.deltas)
         free(self.zs)
+        free(self.dropped)
+        free(self.kept)
 
 
 cdef inline const void *data_pointer(cnp.ndarray array):
@@ -491,14 +592,37 @@ cdef inline void select_input_rows(floating **activations, SparseRows *sparse,
         activations[0] = <floating *> (x_data + first_row * n_features)
 
 
+cdef inline floating *layer_input(floating **activations, const DropoutBlock *dropout,
+                                  Py_ssize_t l) noexcept nogil:
+    """What the layer after activation layer l reads: its activations, after
+    dropout where it has some."""
+    if dropout != NULL and dropout.dropped[l] != NULL:
+        return <floating *> dropout.dropped[l]
+    return activations[l]
+
+
+cdef void drop_units(const NetShape *net, const DropoutBlock *dropout, Py_ssize_t l,
+                     const floating *activations, Py_ssize_t n_rows) noexcept nogil:
+    """Dropout of hidden layer l's activations into dropout.dropped[l] and its mask."""
+    cdef mlpf_dropout_draw draw
+    mlpf_dropout_draw_for(&draw, dropout.state.key, dropout.state.batch, <int> l,
+                          dropout.state.rates[l])
+    draw.first_row = dropout.first_row
+    dropout_forward(activations, <floating *> dropout.dropped[l], dropout.kept[l], n_rows,
+                    net.units[l], &draw)
+
+
 cdef void forward_layers(const NetShape *net, const floating *params,
                          floating **activations, floating **zs, Py_ssize_t n_rows,
-                         const SparseRows *sparse) noexcept nogil:
+                         const SparseRows *sparse, const DropoutBlock *dropout) noexcept nogil:
     """activations[l + 1] = f(activations[l] @ W_l + b_l) for every layer.
 
     Keeps the pre-activations of layer l in zs[l] where that is not NULL
     (zs: NULL, or a table of carve_workspace).  With sparse input, the
-    first product reads the CSR rows instead of activations[0].
+    first product reads the CSR rows instead of activations[0].  With
+    dropout (not NULL), a hidden layer that has some is read by the next
+    one after dropout (drop_units); its activations stay as they are, for
+    the derivative.
     """
     cdef Py_ssize_t l
     cdef int activation
@@ -507,13 +631,15 @@ cdef void forward_layers(const NetShape *net, const floating *params,
             sparse_matmul(sparse, n_rows, params + net.coef_offset[0], activations[1],
                           net.units[1])
         else:
-            matmul(activations[l], params + net.coef_offset[l], activations[l + 1],
-                   n_rows, net.units[l], net.units[l + 1])
+            matmul(layer_input(activations, dropout, l), params + net.coef_offset[l],
+                   activations[l + 1], n_rows, net.units[l], net.units[l + 1])
         activation = (net.output_activation if l == net.n_layers - 1
                       else net.hidden_activation)
         bias_activation(activations[l + 1], params + net.intercept_offset[l],
                         n_rows, net.units[l + 1], activation,
                         zs[l + 1] if zs != NULL else NULL)
+        if dropout != NULL and dropout.dropped[l + 1] != NULL:
+            drop_units(net, dropout, l + 1, activations[l + 1], n_rows)
 
 
 cdef double add_chunk_gradient(const NetShape *net, const floating *params,
@@ -521,6 +647,7 @@ cdef double add_chunk_gradient(const NetShape *net, const floating *params,
                                floating **activations, floating **deltas, floating **zs,
                                const floating *y, const floating *sample_weight,
                                Py_ssize_t n_rows, const SparseRows *sparse,
+                               const DropoutBlock *dropout,
                                floating *grad, bint first_chunk) noexcept nogil:
     """Backward pass of rows whose forward pass is done.
 
@@ -529,7 +656,8 @@ cdef double add_chunk_gradient(const NetShape *net, const floating *params,
     weight sum (finish_gradient).  Backpropagates through the copies of W^T
     in transposed_coefs where a layer has one (TransposedWeights), and
     through the activations' derivatives with the pre-activations the
-    forward pass kept in zs (NULL entries where a derivative needs none).
+    forward pass kept in zs (NULL entries where a derivative needs none),
+    and through the dropout masks of forward_layers (dropout not NULL).
     Returns the chunk's loss summed over rows, weighted when sample_weight
     is not NULL.
     """
@@ -548,10 +676,11 @@ cdef double add_chunk_gradient(const NetShape *net, const floating *params,
             sparse_transposed_matmul(sparse, n_rows, deltas[0], coef_grad, fan_in, fan_out,
                                      not first_chunk)
         elif first_chunk:
-            matmul_transposed_a(activations[l], deltas[l], coef_grad, fan_in, n_rows, fan_out)
+            matmul_transposed_a(layer_input(activations, dropout, l), deltas[l], coef_grad,
+                                fan_in, n_rows, fan_out)
         else:
-            add_matmul_transposed_a(activations[l], deltas[l], coef_grad, fan_in, n_rows,
-                                    fan_out)
+            add_matmul_transposed_a(layer_input(activations, dropout, l), deltas[l],
+                                    coef_grad, fan_in, n_rows, fan_out)
         column_sums(deltas[l], n_rows, fan_out, grad + net.intercept_offset[l],
                     not first_chunk)
         if l > 0:
@@ -561,6 +690,9 @@ cdef double add_chunk_gradient(const NetShape *net, const floating *params,
             else:
                 matmul_transposed_b(deltas[l], params + net.coef_offset[l], deltas[l - 1],
                                     n_rows, fan_out, fan_in)
+            if dropout != NULL and dropout.dropped[l] != NULL:
+                dropout_backward(deltas[l - 1], dropout.kept[l], n_rows * fan_in,
+                                 1.0 / (1.0 - dropout.state.rates[l]))
             multiply_derivative(zs[l], activations[l], deltas[l - 1], n_rows * fan_in,
                                 net.hidden_activation)
     return loss_sum
@@ -643,6 +775,7 @@ cdef struct BatchHalf:
                                  #   refresh_transposed after each step
     void *grad                   # raw gradient sums of this half
     bint accumulate              # add to grad instead of overwriting it
+    DropoutBlock dropout         # dropout.state NULL: none
     double loss_sum              # out: this half's (weighted) loss sum
 
 
@@ -675,13 +808,15 @@ cdef void compute_half(BatchHalf *half, floating *grad) noexcept nogil:
             gather_rows(<const floating *> half.y_values, half.n_outputs, half.rows,
                         half.n_rows, <floating *> half.y_batch)
         y = <const floating *> half.y_batch
+    cdef const DropoutBlock *dropout = &half.dropout if half.dropout.state != NULL else NULL
     forward_layers(half.shape, <const floating *> half.params, activations,
-                   <floating **> half.zs, half.n_rows, sparse)
+                   <floating **> half.zs, half.n_rows, sparse, dropout)
     half.loss_sum = add_chunk_gradient(
         half.shape, <const floating *> half.params,
         <floating **> half.transposed_coefs, activations,
         <floating **> half.deltas, <floating **> half.zs, y,
-        <const floating *> half.weights, half.n_rows, sparse, grad, not half.accumulate,
+        <const floating *> half.weights, half.n_rows, sparse, dropout, grad,
+        not half.accumulate,
     )
 
 
@@ -699,13 +834,16 @@ cdef class BatchHalves:
     dtype : numpy dtype the call computes in
     max_rows : int
         The largest batch (or chunk) the call will compute.
+    dropout : Dropout or None, default=None
+        The dropout the call trains with: each half gets the buffers of its
+        layers that have some, and draws from its state.
     """
     cdef BatchHalf halves[2]
     cdef object buffers
     cdef LayerPointers first_pointers, second_pointers
     cdef TransposedWeights transposed
 
-    def __init__(self, Network net, dtype, Py_ssize_t max_rows):
+    def __init__(self, Network net, dtype, Py_ssize_t max_rows, Dropout dropout=None):
         cdef Py_ssize_t second_rows = max_rows // 2 if max_rows >= SPLIT_MIN_ROWS else 0
         self.transposed = TransposedWeights(net, dtype, max_rows - second_rows)
         grad_second = np.empty(net.n_params if second_rows else 1, dtype=dtype)
@@ -727,6 +865,15 @@ cdef class BatchHalves:
                         self.halves[0].deltas, self.halves[0].zs)
         carve_workspace(&net.shape, second_workspace, second_rows, self.halves[1].activations,
                         self.halves[1].deltas, self.halves[1].zs)
+        if dropout is not None:
+            self.buffers += (
+                carve_dropout(&net.shape, dropout, dtype, max_rows, self.first_pointers),
+                carve_dropout(&net.shape, dropout, dtype, second_rows, self.second_pointers),
+            )
+            for i, pointers in enumerate((self.first_pointers, self.second_pointers)):
+                self.halves[i].dropout.state = &dropout.state
+                self.halves[i].dropout.dropped = (<LayerPointers> pointers).dropped
+                self.halves[i].dropout.kept = (<LayerPointers> pointers).kept
 
     cdef void point_at(self, const NetShape *shape, InputMatrix inputs, const void *params,
                        const unsigned char *y_labels, const void *y_values, void *grad):
@@ -749,6 +896,30 @@ cdef class BatchHalves:
         self.halves[0].grad = grad
 
 
+cdef tuple carve_dropout(const NetShape *net, Dropout dropout, dtype, Py_ssize_t n_rows,
+                         LayerPointers pointers):
+    """Buffers for the dropped activations and masks of n_rows rows of each
+    hidden layer with dropout, pointed at by pointers.dropped and .kept.
+
+    Returns the buffers, which the caller keeps while the pointers are used.
+    """
+    cdef Py_ssize_t l, total = 0
+    for l in range(1, net.n_layers):
+        if dropout.state.rates[l] > 0:
+            total += n_rows * net.units[l]
+    dropped = np.empty(max(total, 1), dtype=dtype)
+    kept = np.empty(max(total, 1), dtype=np.uint8)
+    cdef char *dropped_base = <char *> cnp.PyArray_DATA(dropped)
+    cdef unsigned char *kept_base = <unsigned char *> cnp.PyArray_DATA(kept)
+    cdef Py_ssize_t offset = 0, itemsize = dropped.itemsize
+    for l in range(1, net.n_layers):
+        if dropout.state.rates[l] > 0:
+            pointers.dropped[l] = dropped_base + offset * itemsize
+            pointers.kept[l] = kept_base + offset
+            offset += n_rows * net.units[l]
+    return dropped, kept
+
+
 # mlpf_pair_run calls a plain C function pointer, mlpf_part_fn:
 # void (*)(void *, int).  A fused Cython function must take an argument of
 # the fused type, so none has that signature; hence one such function per
@@ -767,6 +938,7 @@ cdef void set_half_rows(BatchHalf *half, const intp_t *batch_order, Py_ssize_t f
                         Py_ssize_t end, floating *x_batch, floating *y_batch,
                         const floating *weight_batch) noexcept nogil:
     """Point half at rows [first, end) of the batch and of its buffers."""
+    half.dropout.first_row = first
     half.rows = batch_order + first
     half.n_rows = end - first
     half.x_batch = x_batch + first * half.n_features
@@ -807,8 +979,10 @@ cdef struct OptimizerStep:
     bint is_adam
     mlpf_sgd_step sgd
     mlpf_adam_step adam          # adam.learning_rate: the rate of the last step
-    double learning_rate_init
+    double learning_rate_init    # Adam's rate before bias correction (scheduled)
     long t                       # Adam's steps taken
+    double weight_decay          # decoupled weight decay; 0: none
+    double max_grad_norm         # gradient clipping's bound; 0: none
 
 
 cdef class StepState:
@@ -821,6 +995,14 @@ cdef class StepState:
     holds the last step taken also when the epoch stops early (Ctrl-C, a
     zero weight sum); the optimizer then adopts them.  SGD's state does not
     change within an epoch.
+
+    Both builders take the step rules beyond scikit-learn's:
+    ``weight_decay`` (decoupled, as ``torch.optim.AdamW``: before each
+    update, every weight, not the biases, times ``1 - rate * weight_decay``,
+    the rate being SGD's or Adam's before bias correction) and
+    ``max_grad_norm`` (the batch's whole gradient, L2 term included, scaled
+    by ``max_grad_norm / (norm + 1e-6)`` where that is below 1, as
+    ``torch.nn.utils.clip_grad_norm_``; None: no clipping).
     """
     cdef OptimizerStep step
 
@@ -828,18 +1010,25 @@ cdef class StepState:
         raise TypeError("build a StepState with StepState.sgd or StepState.adam")
 
     @staticmethod
-    def sgd(double learning_rate, double momentum, bint nesterov):
+    def sgd(double learning_rate, double momentum, bint nesterov, *,
+            double weight_decay=0.0, max_grad_norm=None):
         """SGD with momentum, Nesterov's look-ahead if ``nesterov``."""
         cdef StepState state = StepState.__new__(StepState)
         state.step.sgd.learning_rate = learning_rate
         state.step.sgd.momentum = momentum
         state.step.sgd.nesterov = nesterov
+        state.set_rules(weight_decay, max_grad_norm)
         return state
 
     @staticmethod
     def adam(double learning_rate_init, double learning_rate, double beta_1,
-             double beta_2, double epsilon, long t):
-        """Adam after ``t`` steps, the last one taken at ``learning_rate``."""
+             double beta_2, double epsilon, long t, *, double weight_decay=0.0,
+             max_grad_norm=None):
+        """Adam after ``t`` steps, the last one taken at ``learning_rate``.
+
+        ``learning_rate_init`` is the rate of the coming steps before bias
+        correction (scikit-learn's, or the schedule's).
+        """
         if t < 0:
             raise ValueError(f"Adam's step count must be >= 0, got {t}")
         cdef StepState state = StepState.__new__(StepState)
@@ -850,7 +1039,16 @@ cdef class StepState:
         state.step.adam.beta_2 = beta_2
         state.step.adam.epsilon = epsilon
         state.step.t = t
+        state.set_rules(weight_decay, max_grad_norm)
         return state
+
+    cdef void set_rules(self, double weight_decay, max_grad_norm) except *:
+        if not weight_decay >= 0:
+            raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
+        if max_grad_norm is not None and not max_grad_norm > 0:
+            raise ValueError(f"max_grad_norm must be None or > 0, got {max_grad_norm}")
+        self.step.weight_decay = weight_decay
+        self.step.max_grad_norm = 0.0 if max_grad_norm is None else max_grad_norm
 
     @property
     def t(self):
@@ -874,6 +1072,15 @@ cdef void advance_step(OptimizerStep *step) noexcept nogil:
                                    / (1.0 - pow(step.adam.beta_1, <double> step.t)))
 
 
+cdef inline double weight_decay_factor(const OptimizerStep *step) noexcept nogil:
+    """What decoupled weight decay multiplies the weights by before this step.
+
+    The rate is the one in force before Adam's bias correction (AdamW's).
+    """
+    cdef double rate = step.learning_rate_init if step.is_adam else step.sgd.learning_rate
+    return 1.0 - rate * step.weight_decay
+
+
 cdef struct ParamRange:
     # One of the two ranges of the flat vector that the gradient finish and
     # optimizer step of a batch are split into (see train_epoch).  Data
@@ -887,28 +1094,56 @@ cdef struct ParamRange:
     void *moment_2
     Py_ssize_t start, end
     double weight_sum
+    bint gradient_finished       # grad holds the finished gradient (clipping's first pass)
+    double gradient_scale        # clipping's factor of this batch, 1: none
+    double squared_gradient      # out: sum of squares of the finished gradient (clipping)
     double squared_weights       # out: sum of squares of this range's weights
+
+
+cdef void set_run_update(const ParamRange *part, bint is_weights,
+                         mlpf_run_update *update) noexcept nogil:
+    """How one run of part's parameters (weights or biases) is finished and decayed."""
+    update.alpha = part.shape.alpha
+    update.scale = part.gradient_scale
+    update.decay_factor = weight_decay_factor(part.step) if is_weights else 1.0
+    if part.gradient_finished:
+        update.add_l2 = False
+        update.weight_sum = 1.0
+    else:
+        update.add_l2 = is_weights
+        update.weight_sum = part.weight_sum
 
 
 cdef void update_run(ParamRange *part, floating *params, Py_ssize_t first, Py_ssize_t end,
                      bint is_weights) noexcept nogil:
     """Finish the gradient of params[first:end] (one layer's weights or
     biases) and take the optimizer step on them, in one pass."""
-    cdef mlpf_gradient_finish finish
-    finish.alpha = part.shape.alpha
-    finish.add_l2 = is_weights
-    finish.weight_sum = part.weight_sum
+    cdef mlpf_run_update update
+    set_run_update(part, is_weights, &update)
     cdef const floating *grad = <const floating *> part.grad + first
     cdef const floating *grad_second = NULL
-    if part.grad_second != NULL:
+    if part.grad_second != NULL and not part.gradient_finished:
         grad_second = <const floating *> part.grad_second + first
     if part.step.is_adam:
         adam_finish_update(params + first, <floating *> part.moment_1 + first,
                            <floating *> part.moment_2 + first, grad, grad_second,
-                           end - first, &finish, &part.step.adam)
+                           end - first, &update, &part.step.adam)
     else:
         sgd_finish_update(params + first, <floating *> part.moment_1 + first, grad,
-                          grad_second, end - first, &finish, &part.step.sgd)
+                          grad_second, end - first, &update, &part.step.sgd)
+
+
+cdef void finish_run(ParamRange *part, floating *params, Py_ssize_t first, Py_ssize_t end,
+                     bint is_weights) noexcept nogil:
+    """Write the finished gradient of params[first:end] over its raw sums and
+    add its sum of squares to part.squared_gradient."""
+    cdef mlpf_run_update update
+    set_run_update(part, is_weights, &update)
+    cdef const floating *grad_second = NULL
+    if part.grad_second != NULL:
+        grad_second = <const floating *> part.grad_second + first
+    part.squared_gradient += finish_gradient_in_place(
+        <floating *> part.grad + first, grad_second, params + first, end - first, &update)
 
 
 cdef inline bint weights_run(const ParamRange *part, Py_ssize_t l, Py_ssize_t *first,
@@ -918,6 +1153,21 @@ cdef inline bint weights_run(const ParamRange *part, Py_ssize_t l, Py_ssize_t *f
     first[0] = max(part.start, net.coef_offset[l])
     end[0] = min(part.end, net.coef_offset[l] + net.units[l] * net.units[l + 1])
     return first[0] < end[0]
+
+
+cdef void finish_range(ParamRange *part, floating *params) noexcept nogil:
+    """Gradient clipping's first pass over one range: its finished gradient,
+    in place, and its sum of squares in part.squared_gradient."""
+    cdef const NetShape *net = part.shape
+    cdef Py_ssize_t l, first, end
+    part.squared_gradient = 0.0
+    for l in range(net.n_layers):
+        if weights_run(part, l, &first, &end):
+            finish_run(part, params, first, end, True)
+        first = max(part.start, net.intercept_offset[l])
+        end = min(part.end, net.intercept_offset[l] + net.units[l + 1])
+        if first < end:
+            finish_run(part, params, first, end, False)
 
 
 cdef void step_range(ParamRange *part, floating *params) noexcept nogil:
@@ -957,6 +1207,16 @@ cdef void step_range_f32(void *ranges, int part) noexcept nogil:
     step_range(param_range, <float *> param_range.params)
 
 
+cdef void finish_range_f64(void *ranges, int part) noexcept nogil:
+    cdef ParamRange *param_range = &(<ParamRange *> ranges)[part]
+    finish_range(param_range, <double *> param_range.params)
+
+
+cdef void finish_range_f32(void *ranges, int part) noexcept nogil:
+    cdef ParamRange *param_range = &(<ParamRange *> ranges)[part]
+    finish_range(param_range, <float *> param_range.params)
+
+
 cdef void check_sample_weight(const floating[::1] sample_weight,
                               Py_ssize_t n_samples) except *:
     if sample_weight is not None and sample_weight.shape[0] != n_samples:
@@ -993,16 +1253,38 @@ cdef struct EpochRun:
     BatchHalf *halves            # BatchHalves.halves of the call
     ParamRange *ranges           # the two ranges of the optimizer step
     OptimizerStep *step          # in/out: StepState.step
+    DropoutState *dropout        # in/out: Dropout.state, or NULL
     mlpf_pair *pair              # the helper thread, or NULL: halves run here in turn
     double loss_sum              # in/out: batch losses times lengths, added up
     bint zero_weight_sum         # out: stopped before a batch of weight sum 0
+
+
+cdef void clip_gradient(EpochRun *run, floating *params) noexcept nogil:
+    """Gradient clipping of a batch: finish its gradient in place (both
+    ranges), then set the ranges' scale from the whole gradient's norm.
+
+    The norm adds the two ranges' sums of squares in a fixed order, so the
+    result does not depend on the thread count.
+    """
+    cdef ParamRange *ranges = run.ranges
+    cdef mlpf_part_fn finish_part = (finish_range_f64 if floating is double
+                                     else finish_range_f32)
+    run_parts(run.pair, finish_part, ranges)
+    cdef double norm = sqrt(ranges[0].squared_gradient + ranges[1].squared_gradient)
+    cdef double scale = run.step.max_grad_norm / (norm + 1e-6)
+    cdef Py_ssize_t i
+    for i in range(2):
+        ranges[i].gradient_finished = True
+        # Within the bound (or a NaN norm): the gradient as it is, as
+        # clip_grad_norm_'s factor clamped at 1 leaves it.
+        ranges[i].gradient_scale = scale if scale < 1.0 else 1.0
 
 
 cdef int train_batches(EpochRun *run, floating *params) except -1 nogil:
     """The batch loop of train_epoch: each batch's gradient, then its step.
 
     A batch of SPLIT_MIN_ROWS rows or more is computed as two halves,
-    whose gradients the step adds.  Stops before a batch whose sample
+    whose gradients the step adds (or clip_gradient, first, with clipping).  Stops before a batch whose sample
     weights sum to zero, and on Ctrl-C (checked every SIGNAL_CHECK_BATCHES
     batches; raises KeyboardInterrupt), after the last step taken.
     """
@@ -1045,8 +1327,14 @@ cdef int train_batches(EpochRun *run, floating *params) except -1 nogil:
         for i in range(2):
             ranges[i].weight_sum = weight_sum
             ranges[i].grad_second = grad_second if first_rows < n_rows else NULL
+            ranges[i].gradient_finished = False
+            ranges[i].gradient_scale = 1.0
         advance_step(run.step)
+        if run.step.max_grad_norm > 0:
+            clip_gradient(run, params)
         run_parts(run.pair, step_part, ranges)
+        if run.dropout != NULL:
+            run.dropout.batch += 1
         batch_loss = (halves[0].loss_sum + halves[1].loss_sum) / weight_sum
         batch_loss += (0.5 * shape.alpha
                        * (ranges[0].squared_weights + ranges[1].squared_weights)
@@ -1069,7 +1357,8 @@ def train_epoch(Network net,
                 const floating[::1] sample_weight=None,  # IN
                 HelperThread helper_thread=None,
                 rows=None,
-                double loss_sum=0.0):
+                double loss_sum=0.0,
+                Dropout dropout=None):                   # IN/OUT
     """Run one epoch of mini-batch training (or a run of its batches), updating params.
 
     Parameters
@@ -1103,6 +1392,9 @@ def train_epoch(Network net,
         previous run's loss sum, ends exactly as if trained in one call.
     loss_sum : float, default=0.0
         The sum the batches' losses are added to, one by one.
+    dropout : Dropout or None, default=None
+        Dropout of the hidden layers (None: none); its batch count advances
+        batch by batch.  The loss is the loss of the dropped-out network.
 
     Returns
     -------
@@ -1157,7 +1449,10 @@ def train_epoch(Network net,
     cdef floating[:, ::1] y_batch = np.empty((batch_size, n_outputs), dtype=dtype)
     cdef floating[::1] weight_batch = np.empty(batch_size, dtype=dtype)
     cdef floating[::1] grad = np.empty(net.n_params, dtype=dtype)
-    cdef BatchHalves batch_halves = BatchHalves(net, dtype, batch_size)
+    if dropout is not None and dropout.n_hidden != net.shape.n_layers - 1:
+        raise ValueError(f"dropout has {dropout.n_hidden} rates, the network "
+                         f"{net.shape.n_layers - 1} hidden layers")
+    cdef BatchHalves batch_halves = BatchHalves(net, dtype, batch_size, dropout)
     cdef const unsigned char *label_data = NULL
     cdef const void *value_data = NULL
     if labels:
@@ -1194,6 +1489,7 @@ def train_epoch(Network net,
     run.halves = batch_halves.halves
     run.ranges = ranges
     run.step = &step.step
+    run.dropout = &dropout.state if dropout is not None else NULL
     run.loss_sum = loss_sum
     cdef bint uses_helper = batch_size >= SPLIT_MIN_ROWS and helper_thread is not None
     if uses_helper:
@@ -1258,7 +1554,7 @@ def forward(Network net,
             n_rows = min(chunk, n_samples - start)
             select_input_rows(activations, sparse, x_data, start, inputs.n_features)
             activations[n_layers] = &out[start, 0]
-            forward_layers(shape, &params[0], activations, NULL, n_rows, sparse)
+            forward_layers(shape, &params[0], activations, NULL, n_rows, sparse, NULL)
             start += n_rows
     return out_array
 

@@ -69,6 +69,32 @@ void mlpf_unknown_code(const char *table, int code)
 }
 
 /*
+ * SplitMix64's output function (Steele, Lea and Flood 2014): one 64-bit
+ * key per (fit, batch, layer) from their sum, so that neighbouring batches
+ * and layers get unrelated masks.
+ */
+static uint64_t mlpf_mix64(uint64_t x)
+{
+    x = (x ^ (x >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    x = (x ^ (x >> 27)) * UINT64_C(0x94d049bb133111eb);
+    return x ^ (x >> 31);
+}
+
+void mlpf_dropout_draw_for(mlpf_dropout_draw *draw, uint64_t fit_key, uint64_t batch,
+                           int layer, double rate)
+{
+    /* Odd multipliers (the golden ratio's, and another) spread batch and layer apart. */
+    uint64_t key = mlpf_mix64(fit_key + batch * UINT64_C(0x9e3779b97f4a7c15) +
+                              (uint64_t)layer * UINT64_C(0xd1b54a32d192ed03));
+    double threshold = rate * 4294967296.0 + 0.5;
+    draw->key_low = (uint32_t)key;
+    draw->key_high = (uint32_t)(key >> 32);
+    draw->threshold = threshold >= 4294967295.0 ? UINT32_C(4294967295) : (uint32_t)threshold;
+    draw->scale = 1.0 / (1.0 - rate);
+    draw->first_row = 0;
+}
+
+/*
  * The optimizer step runs with subnormal numbers flushed to zero, so that
  * no weight or moment is ever stored as a subnormal: weights of inputs that
  * are always 0 only shrink (their gradient is the L2 term), and after ~1900

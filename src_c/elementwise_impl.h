@@ -786,31 +786,74 @@ MLPF_DISPATCH void MLPF_NAME(mlpf_divide, SFX)(REAL *x, ptrdiff_t n, double divi
 
 /*
  * The gradient of a block from its raw sums: the second batch half's sum
- * added (grad_second, or NULL), then finish's L2 term and mean, in
- * finish_weight_gradient's order.
+ * added (grad_second, or NULL), then update's L2 term and mean, in
+ * finish_weight_gradient's order, then its clipping scale.  `out` may be
+ * `grad` itself.
  */
 static inline void MLPF_NAME(finished_gradient, SFX)(REAL *out, const REAL *grad,
                                                      const REAL *grad_second,
                                                      const REAL *params, ptrdiff_t n,
-                                                     const mlpf_gradient_finish *finish)
+                                                     const mlpf_run_update *update)
 {
     if (grad_second != NULL) {
         for (ptrdiff_t i = 0; i < n; i++) {
             out[i] = grad[i] + grad_second[i];
         }
-    } else {
+    } else if (out != grad) {
         memcpy(out, grad, (size_t)n * sizeof(REAL));
     }
-    if (finish->add_l2) {
-        MLPF_NAME(add_l2_term, SFX)(out, params, n, finish->alpha);
+    if (update->add_l2) {
+        MLPF_NAME(add_l2_term, SFX)(out, params, n, update->alpha);
     }
-    MLPF_NAME(divide_in_place, SFX)(out, n, finish->weight_sum);
+    /* Dividing or multiplying by 1 changes nothing: skipped. */
+    if (update->weight_sum != 1.0) {
+        MLPF_NAME(divide_in_place, SFX)(out, n, update->weight_sum);
+    }
+    if (update->scale != 1.0) {
+        const REAL scale = (REAL)update->scale;
+        for (ptrdiff_t i = 0; i < n; i++) {
+            out[i] *= scale;
+        }
+    }
+}
+
+/* Decoupled weight decay of a block, before the optimizer's update. */
+static inline void MLPF_NAME(decay, SFX)(REAL *params, ptrdiff_t n,
+                                         const mlpf_run_update *update)
+{
+    if (update->decay_factor != 1.0) {
+        const REAL factor = (REAL)update->decay_factor;
+        for (ptrdiff_t i = 0; i < n; i++) {
+            params[i] *= factor;
+        }
+    }
+}
+
+/*
+ * The finished gradient of a run (finished_gradient, without clipping)
+ * written over its raw sums, and its sum of squares, accumulated in double
+ * in index order: gradient clipping needs the norm of the whole gradient
+ * before any step.
+ */
+MLPF_DISPATCH double MLPF_NAME(mlpf_finish_gradient_in_place, SFX)(REAL *grad,
+                                                             const REAL *grad_second,
+                                                             const REAL *params, ptrdiff_t n,
+                                                             const mlpf_run_update *update)
+{
+    mlpf_run_update unscaled = *update;
+    unscaled.scale = 1.0;
+    MLPF_NAME(finished_gradient, SFX)(grad, grad, grad_second, params, n, &unscaled);
+    double squares = 0.0;
+    for (ptrdiff_t i = 0; i < n; i++) {
+        squares += (double)grad[i] * (double)grad[i];
+    }
+    return squares;
 }
 
 MLPF_DISPATCH void MLPF_NAME(mlpf_sgd_finish_update, SFX)(REAL *params, REAL *velocity,
                                                     const REAL *grad,
                                                     const REAL *grad_second, ptrdiff_t n,
-                                                    const mlpf_gradient_finish *finish,
+                                                    const mlpf_run_update *update,
                                                     const mlpf_sgd_step *step)
 {
     const REAL rate = (REAL)step->learning_rate, momentum = (REAL)step->momentum;
@@ -820,7 +863,8 @@ MLPF_DISPATCH void MLPF_NAME(mlpf_sgd_finish_update, SFX)(REAL *params, REAL *ve
         REAL *p = params + start, *vel = velocity + start;
         MLPF_NAME(finished_gradient, SFX)(g, grad + start,
                                           grad_second ? grad_second + start : NULL, p, count,
-                                          finish);
+                                          update);
+        MLPF_NAME(decay, SFX)(p, count, update);
         if (step->nesterov) {
             for (ptrdiff_t i = 0; i < count; i++) {
                 REAL v = momentum * vel[i] - rate * g[i];
@@ -844,7 +888,7 @@ MLPF_DISPATCH void MLPF_NAME(mlpf_sgd_finish_update, SFX)(REAL *params, REAL *ve
 MLPF_DISPATCH void MLPF_NAME(mlpf_adam_finish_update, SFX)(REAL *params, REAL *m, REAL *v,
                                                      const REAL *grad,
                                                      const REAL *grad_second, ptrdiff_t n,
-                                                     const mlpf_gradient_finish *finish,
+                                                     const mlpf_run_update *update,
                                                      const mlpf_adam_step *step)
 {
     const REAL beta_1 = (REAL)step->beta_1, one_minus_beta_1 = (REAL)(1.0 - step->beta_1);
@@ -857,15 +901,56 @@ MLPF_DISPATCH void MLPF_NAME(mlpf_adam_finish_update, SFX)(REAL *params, REAL *m
         REAL *p = params + start, *m_block = m + start, *v_block = v + start;
         MLPF_NAME(finished_gradient, SFX)(g, grad + start,
                                           grad_second ? grad_second + start : NULL, p, count,
-                                          finish);
+                                          update);
+        MLPF_NAME(decay, SFX)(p, count, update);
         for (ptrdiff_t i = 0; i < count; i++) {
             REAL m_i = beta_1 * m_block[i] + one_minus_beta_1 * g[i];
             REAL v_i = beta_2 * v_block[i] + one_minus_beta_2 * (g[i] * g[i]);
             m_block[i] = m_i;
             v_block[i] = v_i;
-            double update = (neg_rate * (double)m_i) / (double)(SQRT(v_i) + epsilon);
-            p[i] = (REAL)((double)p[i] + update);
+            double update_i = (neg_rate * (double)m_i) / (double)(SQRT(v_i) + epsilon);
+            p[i] = (REAL)((double)p[i] + update_i);
         }
+    }
+}
+
+/*
+ * Inverted dropout of a block of a hidden layer's activations a (n_rows x
+ * n_cols, row-major): kept[k] = 1 where unit k survives (mlpf_dropout_draw),
+ * dropped[k] = a[k] * scale there and 0 elsewhere.  `a` itself stays as it
+ * is: the activation's derivative reads it.
+ */
+MLPF_DISPATCH void MLPF_NAME(mlpf_dropout_forward, SFX)(const REAL *a, REAL *dropped,
+                                                  unsigned char *kept, ptrdiff_t n_rows,
+                                                  ptrdiff_t n_cols,
+                                                  const mlpf_dropout_draw *draw)
+{
+    const REAL scale = (REAL)draw->scale;
+    const uint32_t key_low = draw->key_low, key_high = draw->key_high;
+    const uint32_t threshold = draw->threshold;
+    for (ptrdiff_t i = 0; i < n_rows; i++) {
+        /* 32-bit counters: check_rows keeps a batch's layer under 2**31 values. */
+        const uint32_t row_counter = (uint32_t)((draw->first_row + i) * n_cols);
+        const REAL *a_row = a + i * n_cols;
+        REAL *dropped_row = dropped + i * n_cols;
+        unsigned char *kept_row = kept + i * n_cols;
+        for (ptrdiff_t j = 0; j < n_cols; j++) {
+            uint32_t hash = mlpf_mix32(mlpf_mix32((row_counter + (uint32_t)j) ^ key_low)
+                                       ^ key_high);
+            unsigned char keep = hash >= threshold;
+            kept_row[j] = keep;
+            dropped_row[j] = keep ? a_row[j] * scale : (REAL)0;
+        }
+    }
+}
+
+/* delta[k] times the dropout mask's factor: scale where kept[k], else 0. */
+MLPF_DISPATCH void MLPF_NAME(mlpf_dropout_backward, SFX)(REAL *delta, const unsigned char *kept,
+                                                   ptrdiff_t n, double scale)
+{
+    const REAL scale_r = (REAL)scale;
+    for (ptrdiff_t i = 0; i < n; i++) {
+        delta[i] = kept[i] ? delta[i] * scale_r : (REAL)0;
     }
 }
 

@@ -13,6 +13,7 @@
 #define MLPFAST_ELEMENTWISE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "mlpfast_tables.h"
 
@@ -32,14 +33,54 @@ typedef struct {
 } mlpf_adam_step;
 
 /*
- * How the raw gradient sums of a run of parameters become their gradient:
- * (sum + alpha * W) / weight_sum for weights, sum / weight_sum for biases.
+ * How one run of parameters (a layer's weights or its biases) is updated
+ * besides the optimizer's own rule.  Its gradient from the raw sums:
+ * ((sum + alpha * W) / weight_sum) * scale for weights, without the alpha
+ * term for biases; then, before the optimizer's update, the parameters
+ * times decay_factor (decoupled weight decay, AdamW's order).
  */
 typedef struct {
-    double alpha;       /* L2 penalty strength */
-    int add_l2;         /* 1 for weights, 0 for biases (no L2 term) */
-    double weight_sum;  /* the batch's sample-weight sum (its row count unweighted) */
-} mlpf_gradient_finish;
+    double alpha;         /* L2 penalty strength */
+    int add_l2;           /* 1: add alpha * W (weights); 0: biases, or a finished gradient */
+    double weight_sum;    /* divide by: the batch's sample-weight sum (its row count
+                             unweighted); 1 for a gradient already finished */
+    double scale;         /* gradient clipping's factor, 1 when the norm is within bounds */
+    double decay_factor;  /* 1 - rate * weight_decay for weights, 1 for biases */
+} mlpf_run_update;
+
+/*
+ * A dropout layer's draw for one block of a batch's rows: unit j of batch
+ * row r is kept where the hash of its counter r * n_cols + j under this
+ * batch's and layer's key is at least `threshold`, and kept values are
+ * multiplied by `scale`.  The mask depends on the row's place in the
+ * batch, never on which thread computes which rows.
+ */
+typedef struct {
+    uint32_t key_low, key_high;  /* mlpf_dropout_draw_for's key of (fit, batch, layer) */
+    uint32_t threshold;          /* round(p * 2**32), at most 2**32 - 1 */
+    double scale;                /* 1 / (1 - p) */
+    ptrdiff_t first_row;         /* the block's first row within the batch */
+} mlpf_dropout_draw;
+
+/*
+ * A bijective 32-bit mixer (xor-shift, multiply, twice more; constants
+ * from Chris Wellons' hash-prospector search, "lowbias32"): consecutive
+ * counters give hashes with no visible pattern, and its 32-bit multiplies
+ * vectorise on every x86 level and on aarch64.
+ */
+static inline uint32_t mlpf_mix32(uint32_t x)
+{
+    x ^= x >> 16;
+    x *= 0x21f0aaadu;
+    x ^= x >> 15;
+    x *= 0x735a2d97u;
+    x ^= x >> 15;
+    return x;
+}
+
+/* The draw of a fit's key, a batch (counted from the fit's start) and a layer. */
+void mlpf_dropout_draw_for(mlpf_dropout_draw *draw, uint64_t fit_key, uint64_t batch,
+                           int layer, double rate);
 
 #define MLPF_DECLARE(REAL, SFX)                                                  \
     void mlpf_bias_activation##SFX(REAL *z, const REAL *bias, ptrdiff_t n_rows,  \
@@ -65,13 +106,22 @@ typedef struct {
     void mlpf_sgd_finish_update##SFX(REAL *params, REAL *velocity,               \
                                      const REAL *grad, const REAL *grad_second,  \
                                      ptrdiff_t n,                                \
-                                     const mlpf_gradient_finish *finish,         \
+                                     const mlpf_run_update *finish,         \
                                      const mlpf_sgd_step *step);                 \
     void mlpf_adam_finish_update##SFX(REAL *params, REAL *m, REAL *v,            \
                                       const REAL *grad, const REAL *grad_second, \
                                       ptrdiff_t n,                               \
-                                      const mlpf_gradient_finish *finish,        \
-                                      const mlpf_adam_step *step);
+                                      const mlpf_run_update *finish,        \
+                                      const mlpf_adam_step *step);                \
+    double mlpf_finish_gradient_in_place##SFX(REAL *grad, const REAL *grad_second, \
+                                              const REAL *params, ptrdiff_t n,   \
+                                              const mlpf_run_update *update);    \
+    void mlpf_dropout_forward##SFX(const REAL *a, REAL *dropped,                 \
+                                   unsigned char *kept, ptrdiff_t n_rows,        \
+                                   ptrdiff_t n_cols,                             \
+                                   const mlpf_dropout_draw *draw);               \
+    void mlpf_dropout_backward##SFX(REAL *delta, const unsigned char *kept,      \
+                                    ptrdiff_t n, double scale);
 
 MLPF_DECLARE(double, _f64)
 MLPF_DECLARE(float, _f32)
