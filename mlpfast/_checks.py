@@ -237,3 +237,61 @@ def check_regression_targets(y, name="y"):
         raise TypeError(
             f"MLPRegressor needs numeric targets, got {name} of dtype {np.asarray(y).dtype}"
         )
+
+
+def dropout_rates(dropout, n_hidden):
+    """``dropout`` as one float rate in [0, 1) per hidden layer, or a clear error.
+
+    A number applies to every hidden layer; a sequence must hold one number
+    per hidden layer. The parameter constraints have checked a number's
+    range, not a sequence's entries.
+
+    Raises
+    ------
+    TypeError
+        For entries that are not real numbers (bools included).
+    ValueError
+        For a sequence of the wrong length or entries outside [0, 1).
+    """
+    if isinstance(dropout, numbers.Real) and not isinstance(dropout, (bool, np.bool_)):
+        entries = [dropout] * n_hidden
+    else:
+        entries = list(np.ravel(np.asarray(dropout, dtype=object)))
+        if np.ndim(dropout) != 1 or len(entries) != n_hidden:
+            raise ValueError(
+                f"dropout must be a number or a sequence of one rate per hidden layer "
+                f"({n_hidden}), got {dropout!r}"
+            )
+    rates = []
+    for entry in entries:
+        if not isinstance(entry, numbers.Real) or isinstance(entry, (bool, np.bool_)):
+            raise TypeError(f"dropout rates must be real numbers, got {entry!r}")
+        if not 0 <= entry < 1:
+            raise ValueError(f"dropout rates must be in [0, 1), got {entry!r}")
+        rates.append(float(entry))
+    return rates
+
+
+def check_stochastic_only_options(estimator):
+    """ValueError when 'lbfgs' is asked for what only the stochastic solvers do.
+
+    Dropout makes the objective random, which breaks L-BFGS's line search;
+    decoupled weight decay and gradient clipping are rules of a gradient
+    step, which L-BFGS does not take. Silently ignoring them would train
+    another model than the one asked for.
+    """
+    if estimator.solver != "lbfgs":
+        return
+    n_hidden = len(hidden_layer_sizes_list(estimator.hidden_layer_sizes))
+    in_use = []
+    if any(dropout_rates(estimator.dropout, n_hidden)):
+        in_use.append(f"dropout={estimator.dropout!r}")
+    if estimator.weight_decay != 0:
+        in_use.append(f"weight_decay={estimator.weight_decay!r}")
+    if estimator.max_grad_norm is not None:
+        in_use.append(f"max_grad_norm={estimator.max_grad_norm!r}")
+    if in_use:
+        raise ValueError(
+            f"{', '.join(in_use)} needs solver='sgd' or 'adam': solver='lbfgs' takes no "
+            "mini-batch steps (and dropout would make its objective random)"
+        )

@@ -46,6 +46,7 @@ from mlpfast._inputs import (
     check_sample_weight, class_positions, indicator_matrix, kernel_matrix,
 )
 from mlpfast._network import NetworkLayout, glorot_uniform_params
+from mlpfast._schedules import SCHEDULES
 
 # Types of the public signatures. Annotations stay strings until asked for
 # (typing.get_type_hints), so the sparse names cost nothing at import.
@@ -56,7 +57,9 @@ HiddenLayerSizes = Union[int, Sequence[int], "NDArray[np.integer[Any]]"]
 Activation = Literal["identity", "logistic", "tanh", "relu", "leaky_relu", "elu", "gelu", "silu",
                      "softplus"]
 Solver = Literal["lbfgs", "sgd", "adam"]
-LearningRateSchedule = Literal["constant", "invscaling", "adaptive"]
+LearningRateSchedule = Literal["constant", "invscaling", "adaptive", "cosine"]
+# One rate for every hidden layer, or one per hidden layer.
+DropoutRates = Union[float, Sequence[float]]
 RegressionLoss = Literal["squared_error", "poisson", "huber"]
 RandomStateLike = int | np.random.RandomState | None
 # 'balanced', {label: weight}, or one {label: weight} per output (multilabel).
@@ -92,6 +95,27 @@ def _with_options(constraints, name, options):
     if template.options == set(options):
         return dict(constraints)
     return {**constraints, name: [type(template)(set(options))]}
+
+
+# mlpfast's parameters that shape how a model trains, not what a fitted
+# model is (with the schedules scikit-learn lacks): a model trained with
+# them converts to scikit-learn's (mlpfast._interop).
+TRAINING_RULES = ("dropout", "weight_decay", "max_grad_norm")
+
+
+def _beyond_sklearn_constraints(constraints):
+    """scikit-learn's parameter constraints with mlpfast's own options added:
+    its activations, its schedules and the training rules of its own."""
+    constraints = _with_options(constraints, "activation", HIDDEN_ACTIVATIONS)
+    constraints = _with_options(constraints, "learning_rate", tuple(SCHEDULES))
+    return {
+        **constraints,
+        # A number for every hidden layer or a sequence of them, whose
+        # entries _checks.dropout_rates checks.
+        "dropout": [_Interval(Real, 0, 1, closed="left"), "array-like"],
+        "weight_decay": [_Interval(Real, 0, None, closed="left")],
+        "max_grad_norm": [_Interval(Real, 0, None, closed="neither"), None],
+    }
 
 
 def _caller_weights(targets, sample_weight):
@@ -133,7 +157,7 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
                  learning_rate, learning_rate_init, power_t, max_iter, loss, shuffle,
                  random_state, tol, verbose, warm_start, momentum, nesterovs_momentum,
                  early_stopping, validation_fraction, beta_1, beta_2, epsilon,
-                 n_iter_no_change, max_fun):
+                 n_iter_no_change, max_fun, dropout, weight_decay, max_grad_norm):
         self.activation = activation
         self.solver = solver
         self.alpha = alpha
@@ -158,6 +182,9 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
+        self.dropout = dropout
+        self.weight_decay = weight_decay
+        self.max_grad_norm = max_grad_norm
 
     # ------------------------------------------------------------------
     # Parameters: the flat vector and its views
@@ -239,6 +266,8 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         # Callbacks score on the data as given (feature names included).
         X_given, y_given = X, y
         hidden_sizes = self._hidden_layer_sizes_list()
+        _checks.dropout_rates(self.dropout, len(hidden_sizes))
+        _checks.check_stochastic_only_options(self)
         _checks.reject_dates(X)
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         X, y = self._validate_input(X, y, incremental, reset=first_pass)
@@ -573,8 +602,16 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         Strength of the L2 penalty, divided by the batch size in the loss.
     batch_size : int or 'auto', default='auto'
         Minibatch size; 'auto' is ``min(200, n_samples)``.
-    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
-        Learning-rate schedule for 'sgd'.
+    learning_rate : {'constant', 'invscaling', 'adaptive', 'cosine'}, default='constant'
+        Learning-rate schedule. scikit-learn's three drive 'sgd' only (and
+        'adam' keeps ``learning_rate_init``, as in scikit-learn). 'cosine'
+        (mlpfast's own) drives 'sgd' and 'adam': the rate of epoch ``e``
+        (0-based, ``n_iter_`` at its start) is ``learning_rate_init * (1 +
+        cos(pi * e / max_iter)) / 2``, PyTorch's ``CosineAnnealingLR`` with
+        ``T_max=max_iter`` and ``eta_min=0``; for 'adam' that is the rate
+        before bias correction. Every ``fit`` anneals anew (a warm start
+        too); ``partial_fit``, whose ``n_iter_`` restarts at 0 each call as
+        in scikit-learn, trains at ``learning_rate_init``.
     learning_rate_init : float, default=0.001
         Initial learning rate for 'sgd' and 'adam'.
     power_t : float, default=0.5
@@ -627,6 +664,35 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         and 1, or 'balanced' (each column balanced); a sample's weight is
         the product over the columns, as in
         :func:`sklearn.utils.class_weight.compute_sample_weight`.
+    dropout : float or sequence of float, default=0.0
+        Inverted dropout of the hidden layers during training, as
+        ``torch.nn.Dropout``: each hidden unit of each training row is
+        zeroed with this probability, in [0, 1), and the units kept are
+        scaled by ``1 / (1 - dropout)``, forward and backward (the same
+        mask); never in ``predict``, ``predict_proba``, ``score`` or the
+        early-stopping validation. A sequence gives one rate per hidden
+        layer. The masks come from ``random_state`` without drawing from it
+        (the shuffles and the validation split are those of the same fit
+        without dropout) and do not depend on the number of threads; the
+        same ``random_state`` gives the same fit. ``loss_curve_`` is then
+        the loss of the dropped-out network. 'sgd' and 'adam' only.
+    weight_decay : float, default=0.0
+        Decoupled weight decay (AdamW's, and the same rule for 'sgd'):
+        before every step, each weight of ``coefs_`` (not the intercepts)
+        is multiplied by ``1 - rate * weight_decay``, the rate being the one
+        in force (the schedule's; Adam's before bias correction), as
+        ``torch.optim.AdamW`` does. Independent of ``alpha``, which stays
+        scikit-learn's L2 term in the loss. 'sgd' and 'adam' only.
+    max_grad_norm : float or None, default=None
+        Gradient-norm clipping: per mini-batch, the gradient of all weights
+        and intercepts (the ``alpha`` term included, the weight decay not)
+        is scaled by ``max_grad_norm / (norm + 1e-6)`` when that is below 1,
+        as ``torch.nn.utils.clip_grad_norm_``. 'sgd' and 'adam' only.
+
+        ``dropout``, ``weight_decay``, ``max_grad_norm`` and 'cosine'
+        change how a model trains, not what a fitted model is:
+        :func:`mlpfast.to_sklearn` converts such a model (with a warning
+        that scikit-learn's copy would train on without them).
 
     Attributes
     ----------
@@ -661,8 +727,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     """
 
     _parameter_constraints = {
-        **_with_options(_SklearnMLPClassifier._parameter_constraints, "activation",
-                        HIDDEN_ACTIVATIONS),
+        **_beyond_sklearn_constraints(_SklearnMLPClassifier._parameter_constraints),
         # As DecisionTreeClassifier, which takes the same values, declares it,
         # so the error messages are scikit-learn's to the character; StrOptions
         # is the class of scikit-learn's own 'solver' constraint (its module is
@@ -685,7 +750,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                  nesterovs_momentum: bool = True, early_stopping: bool = False,
                  validation_fraction: float = 0.1, beta_1: float = 0.9,
                  beta_2: float = 0.999, epsilon: float = 1e-8, n_iter_no_change: int = 10,
-                 max_fun: int = 15000, class_weight: ClassWeight = None) -> None:
+                 max_fun: int = 15000, class_weight: ClassWeight = None,
+                 dropout: DropoutRates = 0.0, weight_decay: float = 0.0,
+                 max_grad_norm: float | None = None) -> None:
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
             alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
@@ -695,6 +762,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
             validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
             epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun,
+            dropout=dropout, weight_decay=weight_decay, max_grad_norm=max_grad_norm,
         )
         self.class_weight = class_weight
 
@@ -1037,7 +1105,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     hidden_layer_sizes, activation, solver, alpha, batch_size, learning_rate, \
 learning_rate_init, power_t, max_iter, shuffle, random_state, tol, verbose, \
 warm_start, momentum, nesterovs_momentum, early_stopping, validation_fraction, \
-beta_1, beta_2, epsilon, n_iter_no_change, max_fun
+beta_1, beta_2, epsilon, n_iter_no_change, max_fun, dropout, weight_decay, max_grad_norm
         As in :class:`MLPClassifier`.
     huber_delta : float, default=1.0
         The threshold of the Huber loss, a positive number in the targets'
@@ -1053,10 +1121,8 @@ n_iter_, n_layers_, n_outputs_, out_activation_
     """
 
     _parameter_constraints = {
-        **_with_options(
-            _with_options(_SklearnMLPRegressor._parameter_constraints, "activation",
-                          HIDDEN_ACTIVATIONS),
-            "loss", REGRESSION_LOSSES),
+        **_with_options(_beyond_sklearn_constraints(_SklearnMLPRegressor._parameter_constraints),
+                        "loss", REGRESSION_LOSSES),
         "huber_delta": [_Interval(Real, 0, None, closed="neither")],
     }
 
@@ -1072,7 +1138,9 @@ n_iter_, n_layers_, n_outputs_, out_activation_
                  nesterovs_momentum: bool = True, early_stopping: bool = False,
                  validation_fraction: float = 0.1, beta_1: float = 0.9,
                  beta_2: float = 0.999, epsilon: float = 1e-8, n_iter_no_change: int = 10,
-                 max_fun: int = 15000, huber_delta: float = 1.0) -> None:
+                 max_fun: int = 15000, huber_delta: float = 1.0,
+                 dropout: DropoutRates = 0.0, weight_decay: float = 0.0,
+                 max_grad_norm: float | None = None) -> None:
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
             alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
@@ -1082,6 +1150,7 @@ n_iter_, n_layers_, n_outputs_, out_activation_
             nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
             validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
             epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun,
+            dropout=dropout, weight_decay=weight_decay, max_grad_norm=max_grad_norm,
         )
         self.huber_delta = huber_delta
 

@@ -24,8 +24,9 @@ import numpy as np
 from sklearn import neural_network
 from sklearn.utils.validation import check_is_fitted
 
-from mlpfast._estimators import MLPClassifier, MLPRegressor
+from mlpfast._estimators import TRAINING_RULES, MLPClassifier, MLPRegressor
 from mlpfast._network import NetworkLayout
+from mlpfast._schedules import SCHEDULES
 from mlpfast._optimizer_adapter import (
     OptimizerStateError,
     optimizer_from_sklearn,
@@ -222,6 +223,23 @@ def _copied_weights(estimator):
     return coefs, intercepts
 
 
+def _training_rules_in_use(estimator):
+    """mlpfast's training rules that ``estimator`` sets away from their defaults.
+
+    Returns
+    -------
+    dict of str to object
+        Each such parameter and its value.
+    """
+    params = estimator.get_params(deep=False)
+    defaults = type(estimator)().get_params(deep=False)
+    in_use = {name: params[name] for name in TRAINING_RULES
+              if params[name] is not defaults[name] and params[name] != defaults[name]}
+    if not SCHEDULES[params["learning_rate"]].in_sklearn:
+        in_use["learning_rate"] = params["learning_rate"]
+    return in_use
+
+
 def _check_sklearn_holds(estimator, sklearn_class):
     """Raise ValueError, naming the parameter, unless ``sklearn_class`` can hold
     every parameter of ``estimator``.
@@ -230,12 +248,25 @@ def _check_sklearn_holds(estimator, sklearn_class):
     model would silently drop it (a class-weighted model, refitted there,
     would train without its class weights). A value scikit-learn does not
     accept (an activation or a loss of mlpfast's own) fails scikit-learn's
-    own parameter validation.
+    own parameter validation. The training rules (``TRAINING_RULES`` and a
+    schedule of mlpfast's own) are the exception: they shape how a model
+    trains, not what the fitted model is, so the model converts, with a
+    warning naming them (see _held_parameters).
     """
     params = estimator.get_params(deep=False)
     held = sklearn_class().get_params(deep=False)
     defaults = type(estimator)().get_params(deep=False)
-    for name in sorted(params.keys() - held.keys()):
+    rules = _training_rules_in_use(estimator)
+    if rules:
+        warnings.warn(
+            f"to_sklearn: scikit-learn's {sklearn_class.__name__} holds this model's "
+            f"weights but would train on without mlpfast's "
+            f"{', '.join(f'{name}={value!r}' for name, value in sorted(rules.items()))}"
+            + (" (learning_rate='constant' instead)" if "learning_rate" in rules else ""),
+            UserWarning, stacklevel=3,
+        )
+    params = _held_parameters(params, held)
+    for name in sorted(params.keys() - held.keys() - set(TRAINING_RULES)):
         if params[name] is not defaults[name] and params[name] != defaults[name]:
             raise ValueError(
                 f"to_sklearn: scikit-learn's {sklearn_class.__name__} has no parameter "
@@ -250,6 +281,15 @@ def _check_sklearn_holds(estimator, sklearn_class):
         ) from exc
 
 
+def _held_parameters(params, held):
+    """``params`` with a schedule of mlpfast's own replaced by 'constant' when
+    the target (parameters ``held``) is scikit-learn's, which lacks it."""
+    rate_schedule = params.get("learning_rate")
+    if "learning_rate" in held and not SCHEDULES[rate_schedule].in_sklearn:
+        return {**params, "learning_rate": "constant"}
+    return params
+
+
 def _unfitted_copy(estimator, target_class):
     """A ``target_class`` estimator with a copy of ``estimator``'s parameters and
     fitted attributes, but no weights yet.
@@ -260,9 +300,11 @@ def _unfitted_copy(estimator, target_class):
     shared between the two models.
     """
     # Only the parameters both classes have: to_sklearn has checked that
-    # mlpfast's own are at their defaults, and from_sklearn leaves them there.
+    # mlpfast's own are at their defaults (or training rules, which it
+    # drops), and from_sklearn leaves them there.
     held = target_class().get_params(deep=False)
-    params = {name: value for name, value in estimator.get_params(deep=False).items()
+    params = {name: value for name, value
+              in _held_parameters(estimator.get_params(deep=False), held).items()
               if name in held}
     attributes = {name: getattr(estimator, name) for name in _COMMON_FITTED_ATTRIBUTES
                   if hasattr(estimator, name)}

@@ -27,6 +27,7 @@ import numpy as np
 from sklearn.neural_network import _stochastic_optimizers as _sklearn_optimizers
 
 from mlpfast import _solvers
+from mlpfast._schedules import SCHEDULES
 
 _SGD_SETTINGS = ("learning_rate_init", "lr_schedule", "momentum", "nesterov", "power_t")
 _ADAM_SETTINGS = ("learning_rate_init", "beta_1", "beta_2", "epsilon")
@@ -56,6 +57,10 @@ def optimizer_to_sklearn(optimizer, layout, params):
     name = getattr(optimizer, "name", None)
     if name == "sgd":
         settings = _read_settings(optimizer, _SGD_SETTINGS)
+        if not SCHEDULES[settings["lr_schedule"]].in_sklearn:
+            # As the converted estimator's learning_rate (mlpfast._interop):
+            # scikit-learn's optimizer goes on at the rate it has.
+            settings["lr_schedule"] = "constant"
         converted = _sklearn_optimizers.SGDOptimizer(params, **settings)
         converted.velocities = _per_layer_copies(optimizer.moment_1, layout)
     elif name == "adam":

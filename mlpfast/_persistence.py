@@ -3,7 +3,7 @@
 A model file is a NumPy ``.npz`` archive (a zip of ``.npy`` arrays) written and
 read with ``allow_pickle=False``: loading one never runs code, unlike a pickle.
 
-Format (``format`` = "mlpfast-model", ``format_version`` = 3)
+Format (``format`` = "mlpfast-model", ``format_version`` = 4)
 -------------------------------------------------------------
 Members, each an ``.npy`` array with a plain (non-object) dtype:
 
@@ -61,7 +61,8 @@ foreign files; the rebuilt estimator predicts exactly as the saved one.
 
 Versions: 2 added the parameter ``class_weight`` (classifier) and the
 ``validation_loss_curve`` member; 3 the regressor's ``huber_delta`` (and
-its ``loss='huber'``). Older files still load: their models get the newer
+its ``loss='huber'``); 4 the parameters ``dropout``, ``weight_decay`` and
+``max_grad_norm`` (and ``learning_rate='cosine'``). Older files still load: their models get the newer
 parameters at their defaults, and, where they recorded validation scores,
 a validation loss curve of NaN for those epochs (as a model converted from
 scikit-learn gets when it trains on).
@@ -88,10 +89,11 @@ from mlpfast._estimators import MLPClassifier, MLPRegressor
 ModelFile = str | os.PathLike[str] | BinaryIO
 
 FORMAT_NAME = "mlpfast-model"
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 # Parameters added after format version 1, with the version that added
 # them: older files lack them, and their models get the defaults.
-_PARAMETER_SINCE = {"class_weight": 2, "huber_delta": 3}
+_PARAMETER_SINCE = {"class_weight": 2, "huber_delta": 3, "dropout": 4, "weight_decay": 4,
+                    "max_grad_norm": 4}
 MAX_HEADER_BYTES = 1 << 20
 
 _FITTED_SCALARS = {

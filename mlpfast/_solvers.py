@@ -1,16 +1,22 @@
-"""Stochastic solvers: optimizer state and learning-rate schedules.
+"""Stochastic solvers: optimizer state and the step rules around it.
 
 The kernels in ``mlpfast._kernels`` take an optimizer's step state
-(``kernel_state``) and update it at every step; between epochs ``mlpfast._training``
-calls its schedule (``iteration_ends``) and, after epochs without
-improvement, ``trigger_stopping``. The epoch driver itself
+(``kernel_state``) and update it at every step; ``mlpfast._training`` calls
+``epoch_begins`` before each epoch and ``iteration_ends`` after it, which
+apply the learning-rate schedule (``mlpfast._schedules``), and, after epochs
+without improvement, ``trigger_stopping``. The epoch driver itself
 (``EpochRunner``) is in ``mlpfast._training``.
+
+Both optimizers also carry the step rules beyond scikit-learn's, which the
+kernel applies at every step (see ``_kernels.StepState``): decoupled weight
+decay (``weight_decay``) and gradient-norm clipping (``max_grad_norm``).
 """
 import contextlib
 
 import numpy as np
 
 from mlpfast import _kernels
+from mlpfast._schedules import SCHEDULES
 
 
 class SGDOptimizer:
@@ -21,10 +27,13 @@ class SGDOptimizer:
     n_params : int
     dtype : numpy dtype of the parameters
     learning_rate_init : float
-    lr_schedule : {'constant', 'invscaling', 'adaptive'}
+    lr_schedule : str
+        A schedule of ``mlpfast._schedules.SCHEDULES``.
     momentum : float
     nesterov : bool
     power_t : float
+    weight_decay : float, default=0.0
+    max_grad_norm : float or None, default=None
 
     Attributes
     ----------
@@ -37,13 +46,15 @@ class SGDOptimizer:
     name = "sgd"
 
     def __init__(self, n_params, dtype, learning_rate_init, lr_schedule, momentum,
-                 nesterov, power_t):
+                 nesterov, power_t, *, weight_decay=0.0, max_grad_norm=None):
         self.learning_rate_init = learning_rate_init
         self.learning_rate = float(learning_rate_init)
         self.lr_schedule = lr_schedule
         self.momentum = momentum
         self.nesterov = bool(nesterov)
         self.power_t = power_t
+        self.weight_decay = weight_decay
+        self.max_grad_norm = max_grad_norm
         self.moment_1 = np.zeros(n_params, dtype=dtype)
 
     @contextlib.contextmanager
@@ -53,13 +64,19 @@ class SGDOptimizer:
         The kernel updates the velocities in place.  The rate changes only
         between epochs (the schedule), so nothing is adopted afterwards.
         """
-        step = _kernels.StepState.sgd(self.learning_rate, self.momentum, self.nesterov)
+        step = _kernels.StepState.sgd(self.learning_rate, self.momentum, self.nesterov,
+                                      **_step_rules(self))
         yield step, self.moment_1, None
+
+    def epoch_begins(self, epoch, max_iter):
+        """Apply the schedule before epoch ``epoch`` (0-based) of ``max_iter``."""
+        self.learning_rate = SCHEDULES[self.lr_schedule].rate_at_epoch_start(
+            self.learning_rate_init, self.learning_rate, epoch, max_iter)
 
     def iteration_ends(self, time_step):
         """Apply the schedule after an epoch; ``time_step`` is samples seen."""
-        if self.lr_schedule == "invscaling":
-            self.learning_rate = float(self.learning_rate_init) / (time_step + 1) ** self.power_t
+        self.learning_rate = SCHEDULES[self.lr_schedule].rate_after_epoch(
+            self.learning_rate_init, self.learning_rate, time_step, self.power_t)
 
     def trigger_stopping(self, msg, verbose):
         """Decide whether training stops after ``n_iter_no_change`` idle epochs.
@@ -67,22 +84,29 @@ class SGDOptimizer:
         The adaptive schedule divides the rate by 5 instead, until it drops
         to 1e-6.
         """
-        if self.lr_schedule != "adaptive":
-            if verbose:
-                print(msg + " Stopping.")
-            return True
-        if self.learning_rate <= 1e-6:
-            if verbose:
-                print(msg + " Learning rate too small. Stopping.")
-            return True
-        self.learning_rate /= 5.0
+        new_rate, message = SCHEDULES[self.lr_schedule].after_stall(self.learning_rate)
         if verbose:
-            print(msg + " Setting learning rate to %f" % self.learning_rate)
+            print(msg + message)
+        if new_rate is None:
+            return True
+        self.learning_rate = new_rate
         return False
 
 
 class AdamOptimizer:
     """Adam (Kingma and Ba, 2014).
+
+    Parameters
+    ----------
+    n_params : int
+    dtype : numpy dtype of the parameters
+    learning_rate_init, beta_1, beta_2, epsilon : float
+    lr_schedule : str, default='constant'
+        A schedule of ``mlpfast._schedules.SCHEDULES``; Adam follows only
+        those that drive it ('cosine'), and keeps ``learning_rate_init``
+        under scikit-learn's, as scikit-learn's Adam does.
+    weight_decay : float, default=0.0
+    max_grad_norm : float or None, default=None
 
     Attributes
     ----------
@@ -91,18 +115,26 @@ class AdamOptimizer:
         (kernel_state).
     learning_rate : float
         The bias-corrected rate of the last step, adopted likewise.
+    scheduled_rate : float
+        The rate before bias correction of the coming steps:
+        ``learning_rate_init``, or the schedule's rate of the epoch.
     moment_1, moment_2 : ndarray of shape (n_params,)
         First and second moment estimates, updated in place by the kernel.
     """
 
     name = "adam"
 
-    def __init__(self, n_params, dtype, learning_rate_init, beta_1, beta_2, epsilon):
+    def __init__(self, n_params, dtype, learning_rate_init, beta_1, beta_2, epsilon, *,
+                 lr_schedule="constant", weight_decay=0.0, max_grad_norm=None):
         self.learning_rate_init = learning_rate_init
         self.learning_rate = float(learning_rate_init)
+        self.scheduled_rate = float(learning_rate_init)
         self.beta_1 = beta_1
         self.beta_2 = beta_2
         self.epsilon = epsilon
+        self.lr_schedule = lr_schedule
+        self.weight_decay = weight_decay
+        self.max_grad_norm = max_grad_norm
         self.t = 0
         self.moment_1 = np.zeros(n_params, dtype=dtype)
         self.moment_2 = np.zeros(n_params, dtype=dtype)
@@ -115,16 +147,24 @@ class AdamOptimizer:
         batch by batch; its step count and rate are adopted on leaving the
         block, also after an epoch that stopped early (Ctrl-C, zero weights).
         """
-        step = _kernels.StepState.adam(self.learning_rate_init, self.learning_rate,
-                                       self.beta_1, self.beta_2, self.epsilon, self.t)
+        step = _kernels.StepState.adam(self.scheduled_rate, self.learning_rate,
+                                       self.beta_1, self.beta_2, self.epsilon, self.t,
+                                       **_step_rules(self))
         try:
             yield step, self.moment_1, self.moment_2
         finally:
             self.t = step.t
             self.learning_rate = step.learning_rate
 
+    def epoch_begins(self, epoch, max_iter):
+        """Apply a schedule that drives Adam before epoch ``epoch`` of ``max_iter``."""
+        schedule = SCHEDULES[self.lr_schedule]
+        if schedule.drives_adam:
+            self.scheduled_rate = schedule.rate_at_epoch_start(
+                self.learning_rate_init, self.scheduled_rate, epoch, max_iter)
+
     def iteration_ends(self, time_step):
-        """Adam has no schedule between epochs."""
+        """Nothing: the schedules that drive Adam set its rate at an epoch's start."""
 
     def trigger_stopping(self, msg, verbose):
         if verbose:
@@ -132,14 +172,33 @@ class AdamOptimizer:
         return True
 
 
+def _step_rules(optimizer):
+    """The StepState builders' keyword arguments for the rules beyond scikit-learn's."""
+    return {"weight_decay": optimizer.weight_decay, "max_grad_norm": optimizer.max_grad_norm}
+
+
+def follow_step_rules(optimizer, estimator):
+    """Give ``optimizer`` the estimator's ``weight_decay`` and ``max_grad_norm``.
+
+    Called at every ``fit`` and ``partial_fit``: an optimizer kept from an
+    earlier call (``partial_fit``), loaded, or converted from
+    scikit-learn's steps with the rules the estimator has now.
+    """
+    optimizer.weight_decay = estimator.weight_decay
+    optimizer.max_grad_norm = estimator.max_grad_norm
+
+
 def make_optimizer(estimator, n_params, dtype):
     """The optimizer that ``estimator.solver`` names, from its parameters."""
     if estimator.solver == "sgd":
-        return SGDOptimizer(
+        optimizer = SGDOptimizer(
             n_params, dtype, estimator.learning_rate_init, estimator.learning_rate,
             estimator.momentum, estimator.nesterovs_momentum, estimator.power_t,
         )
-    return AdamOptimizer(
-        n_params, dtype, estimator.learning_rate_init, estimator.beta_1,
-        estimator.beta_2, estimator.epsilon,
-    )
+    else:
+        optimizer = AdamOptimizer(
+            n_params, dtype, estimator.learning_rate_init, estimator.beta_1,
+            estimator.beta_2, estimator.epsilon, lr_schedule=estimator.learning_rate,
+        )
+    follow_step_rules(optimizer, estimator)
+    return optimizer

@@ -32,13 +32,14 @@ A stochastic fit, in order:
 
 Where a new training feature goes:
 
-- a learning-rate schedule: the optimizer's ``iteration_ends`` (or, for a
-  schedule reacting to stalls, ``trigger_stopping``), which ``_run_epochs``
-  calls after every epoch;
-- gradient clipping: ``EpochRunner.run_epoch``, which hands the optimizer
-  to the kernel that computes and applies each batch's gradient (the
-  clipping itself needs that kernel), and ``fit_lbfgs``'s
-  ``loss_and_gradient`` for L-BFGS;
+- a learning-rate schedule: an entry of ``mlpfast._schedules``, which the
+  optimizers apply in ``epoch_begins``, ``iteration_ends`` and
+  ``trigger_stopping``, called by ``_run_epochs`` around every epoch;
+- a per-step rule (as weight decay and gradient clipping): the optimizer's
+  step state (``mlpfast._solvers``, ``_kernels.StepState``), which
+  ``EpochRunner.run_epoch`` hands to the kernel that computes and applies
+  each batch's gradient;
+- dropout reaches the kernel through ``EpochRunner`` too (``_dropout``);
 - another per-epoch record: ``_track_improvement``, with its list
   started in ``reset_progress`` and named in ``PER_EPOCH_LISTS`` (as the
   validation scores and the validation loss curve are);
@@ -58,10 +59,10 @@ from sklearn.base import is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
-from mlpfast import _kernels
+from mlpfast import _checks, _kernels
 from mlpfast._callbacks import LbfgsIterationTasks
 from mlpfast._inputs import kernel_matrix
-from mlpfast._solvers import make_optimizer
+from mlpfast._solvers import follow_step_rules, make_optimizer
 from mlpfast._threads import HelperThreadChoice, call_kernel, training_threads
 
 STOCHASTIC_SOLVERS = ("sgd", "adam")
@@ -156,6 +157,7 @@ def fit_stochastic(estimator, X, y, sample_weight, incremental, tasks, validatio
     if not incremental or not hasattr(estimator, "_optimizer"):
         estimator._optimizer = make_optimizer(estimator, estimator._layout.n_params,
                                               estimator._params.dtype)
+    follow_step_rules(estimator._optimizer, estimator)
     if estimator.early_stopping and incremental:
         raise ValueError("partial_fit does not support early_stopping=True")
     continue_validation_loss_curve(estimator)
@@ -164,7 +166,7 @@ def fit_stochastic(estimator, X, y, sample_weight, incremental, tasks, validatio
     if estimator.early_stopping and validation_rows is None:
         training, validation_rows = _hold_out_validation(estimator, training)
     validation = None if validation_rows is None else Validation(estimator, validation_rows)
-    runner = _epoch_runner(estimator, training)
+    runner = _epoch_runner(estimator, training, _dropout(estimator))
     with training_threads(runner.helper_threads):
         _run_epochs(estimator, runner, validation, tasks, incremental)
     if validation is not None:
@@ -283,7 +285,25 @@ def _clipped_batch_size(batch_size, n_samples):
     return int(np.clip(batch_size, 1, n_samples))
 
 
-def _epoch_runner(estimator, training):
+def _dropout(estimator):
+    """The dropout of this fit or ``partial_fit`` call, or None without any.
+
+    Its key comes from the random state without drawing from it: a digest
+    of the state the shuffles will start from. So the shuffles (and the
+    validation split) are those of the same fit without dropout, a fit is
+    reproducible under an integer ``random_state``, and each call (whose
+    random state has moved on with the earlier shuffles) gets new masks.
+    """
+    rates = _checks.dropout_rates(estimator.dropout, estimator._layout.n_weight_layers - 1)
+    if not any(rates):
+        return None
+    state = estimator._random_state.get_state(legacy=False)["state"]
+    seed = np.random.SeedSequence([int(word) for word in state["key"]] + [state["pos"]])
+    (key,) = seed.generate_state(1, dtype=np.uint64)
+    return _kernels.Dropout(rates, int(key))
+
+
+def _epoch_runner(estimator, training, dropout=None):
     """The epoch driver over the training rows, converted to the weights' dtype."""
     dtype = estimator._params.dtype
     batch_size = _clipped_batch_size(estimator.batch_size, training.X.shape[0])
@@ -297,6 +317,7 @@ def _epoch_runner(estimator, training):
         batch_size,
         estimator.shuffle,
         HelperThreadChoice.for_training(estimator._layout.layer_units, batch_size, dtype),
+        dropout,
     )
 
 
@@ -320,10 +341,12 @@ class EpochRunner:
         Decides, call by call, whether the kernel adds a second thread
         (None: never), and is told how long each call took; a call is an
         epoch, or a few of its batches while the choice times both ways.
+    dropout : mlpfast._kernels.Dropout or None
+        The dropout of the hidden layers, None without.
     """
 
     def __init__(self, network, X, Y, sample_weight, batch_size, shuffle_rows,
-                 helper_threads=None):
+                 helper_threads=None, dropout=None):
         self.network = network
         self.X = X
         self.Y = Y
@@ -331,6 +354,7 @@ class EpochRunner:
         self.batch_size = batch_size
         self.shuffle_rows = shuffle_rows
         self.helper_threads = helper_threads
+        self.dropout = dropout
         self.sample_order = np.arange(X.shape[0], dtype=np.intp)
 
     def run_epoch(self, params, optimizer, random_state):
@@ -358,7 +382,7 @@ class EpochRunner:
                     self.helper_threads, _kernels.train_epoch, stop - start,
                     self.network, self.X, self.Y, self.sample_order, self.batch_size,
                     params, step, moment_1, moment_2, self.sample_weight,
-                    rows=(start, stop), loss_sum=loss_sum,
+                    rows=(start, stop), loss_sum=loss_sum, dropout=self.dropout,
                 )
             start = stop
         return loss_sum / n_rows
@@ -376,6 +400,7 @@ def _run_epochs(estimator, runner, validation, tasks, incremental):
         estimator.n_iter_ = 0
         for _ in range(estimator.max_iter):
             epoch = tasks.begin_subtask("epoch", estimator._fitted_state)
+            estimator._optimizer.epoch_begins(estimator.n_iter_, estimator.max_iter)
             estimator.loss_ = runner.run_epoch(estimator._params, estimator._optimizer,
                                                estimator._random_state)
             estimator.n_iter_ += 1

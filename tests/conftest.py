@@ -147,15 +147,17 @@ _OPTION_SET = re.compile(r"\{[^{}]*\}")
 
 def assert_same_validation_message(error, ref_error):
     """Equal messages, but for the set of options an invalid ``activation``
-    lists: the estimators under test's own (mlpfast's has the activations
-    scikit-learn lacks too), in a set's iteration order."""
+    or ``learning_rate`` lists: the estimators under test's own (mlpfast's
+    has activations and a schedule scikit-learn lacks too), in a set's
+    iteration order."""
     message, ref_message = str(error), str(ref_error)
-    if "'activation' parameter" in message:
-        options = _OPTION_SET.search(message).group()
-        assert (ast.literal_eval(options)
-                == FastClassifier._parameter_constraints["activation"][0].options)
-        message = message.replace(options, "{...}")
-        ref_message = _OPTION_SET.sub("{...}", ref_message, count=1)
+    for name in ("activation", "learning_rate"):
+        if f"'{name}' parameter" in message:
+            options = _OPTION_SET.search(message).group()
+            assert (ast.literal_eval(options)
+                    == FastClassifier._parameter_constraints[name][0].options)
+            message = message.replace(options, "{...}")
+            ref_message = _OPTION_SET.sub("{...}", ref_message, count=1)
     assert message == ref_message
 
 

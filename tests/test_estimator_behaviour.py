@@ -52,9 +52,11 @@ PARAMS = dict(hidden_layer_sizes=(8, 5), max_iter=5, batch_size=32, random_state
               learning_rate_init=0.01)
 
 # Parameters mlpfast has beyond scikit-learn's, with their defaults.
+# mlpfast's training rules, on both estimators, at their defaults.
+_RULE_DEFAULTS = {"dropout": 0.0, "weight_decay": 0.0, "max_grad_norm": None}
 OWN_PARAMETERS = {
-    FastClassifier: {} if AGAINST_SKLEARN else {"class_weight": None},
-    FastRegressor: {} if AGAINST_SKLEARN else {"huber_delta": 1.0},
+    FastClassifier: {} if AGAINST_SKLEARN else {"class_weight": None, **_RULE_DEFAULTS},
+    FastRegressor: {} if AGAINST_SKLEARN else {"huber_delta": 1.0, **_RULE_DEFAULTS},
 }
 
 EXPECTED_OUTPUTS = {  # task -> (n_outputs_, out_activation_)

@@ -210,7 +210,7 @@ def test_file_holds_no_pickles_and_plain_dtypes(tmp_path):
         for name in npz.files:
             assert not npz[name].dtype.hasobject, name
         header = json.loads(npz["header"].tobytes())
-    assert header["format"] == "mlpfast-model" and header["format_version"] == 3
+    assert header["format"] == "mlpfast-model" and header["format_version"] == 4
     assert header["mlpfast_version"] == mlpfast.__version__
     assert header["estimator"] == "MLPClassifier"
     assert header["layer_units"] == [5, 6, 4, 3]
@@ -412,7 +412,7 @@ CORRUPTIONS = {
     "pickled_member": (_pickled_member, "not a plain|object"),
     # header fields
     "format_name": (_tamper_header(_set(None, "format", "other-format")), "format"),
-    "format_version_4": (_tamper_header(_set(None, "format_version", 4)), "upgrade mlpfast"),
+    "format_version_5": (_tamper_header(_set(None, "format_version", 5)), "upgrade mlpfast"),
     "format_version_0": (_tamper_header(_set(None, "format_version", 0)), "format_version"),
     "format_version_str": (_tamper_header(_set(None, "format_version", "1")),
                            "format_version"),
@@ -553,6 +553,8 @@ def test_format_version_1_files_still_load():
     classifier = load(os.path.join(DATA, "classifier_v1.npz"))
     assert_array_equal(classifier.predict_proba(X), expected["proba"])
     assert classifier.class_weight is None
+    assert (classifier.dropout, classifier.weight_decay, classifier.max_grad_norm) == (
+        0.0, 0.0, None)
     n_epochs = len(classifier.validation_scores_)
     assert n_epochs > 0 and len(classifier.validation_loss_curve_) == n_epochs
     assert np.isnan(classifier.validation_loss_curve_).all()

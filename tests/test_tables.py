@@ -20,6 +20,7 @@ from mlpfast._activations import (
     SKLEARN_HIDDEN_ACTIVATIONS,
 )
 from mlpfast._network import NetworkLayout, glorot_uniform_params
+from mlpfast._schedules import SCHEDULES
 
 from sklearn.neural_network import MLPClassifier as SkMLPClassifier
 from sklearn.neural_network import MLPRegressor as SkMLPRegressor
@@ -63,19 +64,32 @@ def test_typing_literals_are_the_tables():
     assert set(typing.get_args(_estimators.RegressionLoss)) == set(REGRESSION_LOSSES)
 
 
+# The training rules of mlpfast's own, on both estimators (tests/test_training_rules.py).
+TRAINING_RULES = {"dropout", "weight_decay", "max_grad_norm"}
+
+
 @pytest.mark.parametrize("estimator_class", ESTIMATORS, ids=lambda c: c.__name__)
 def test_parameter_validation_accepts_exactly_the_tables(estimator_class):
     constraints = estimator_class._parameter_constraints
     assert constraints["activation"][0].options == set(HIDDEN_ACTIVATIONS)
+    assert constraints["learning_rate"][0].options == set(SCHEDULES)
     if estimator_class is mlpfast.MLPRegressor:
         assert constraints["loss"][0].options == set(REGRESSION_LOSSES)
         loss_parameters = {LOSSES[name].parameter for name in REGRESSION_LOSSES} - {None}
         assert (constraints.keys()
-                == SkMLPRegressor._parameter_constraints.keys() | loss_parameters)
+                == SkMLPRegressor._parameter_constraints.keys() | loss_parameters
+                | TRAINING_RULES)
     else:
         # class_weight is mlpfast's own (tests/test_class_weight.py).
         assert (constraints.keys()
-                == SkMLPClassifier._parameter_constraints.keys() | {"class_weight"})
+                == SkMLPClassifier._parameter_constraints.keys() | {"class_weight"}
+                | TRAINING_RULES)
+
+
+def test_schedules_scikit_learn_has_are_its_own():
+    sklearn_options = SkMLPClassifier._parameter_constraints["learning_rate"][0].options
+    assert {name for name, schedule in SCHEDULES.items() if schedule.in_sklearn} == sklearn_options
+    assert set(typing.get_args(_estimators.LearningRateSchedule)) == set(SCHEDULES)
 
 
 def _documented_options(estimator_class, parameter):
@@ -87,6 +101,7 @@ def test_docstrings_list_the_tables():
     # MLPRegressor's docstring refers to MLPClassifier's for `activation`.
     assert _documented_options(mlpfast.MLPClassifier, "activation") == set(HIDDEN_ACTIVATIONS)
     assert _documented_options(mlpfast.MLPRegressor, "loss") == set(REGRESSION_LOSSES)
+    assert _documented_options(mlpfast.MLPClassifier, "learning_rate") == set(SCHEDULES)
 
 
 @pytest.mark.parametrize("name", HIDDEN_ACTIVATIONS)
