@@ -25,12 +25,18 @@ Data path of one training batch (``train_epoch`` -> ``train_batches``)::
 
     sample order --gather_rows--> batch X, Y (or read in place)
     forward_layers:  z = a @ W + b (BLAS, _blas.pxd), a = f(z) in place
-                     (bias_activation, src_c/elementwise_impl.h)
+                     (bias_activation, src_c/elementwise_impl.h); with
+                     Dropout, the next layer reads a times its mask
+                     (drop_units)
     add_chunk_gradient: output delta and loss (loss_and_output_delta),
                      grad W = a^T delta, grad b = sum(delta), delta @ W^T,
-                     times f' (multiply_derivative), layer by layer
-    step_range:      L2 term, mean over the batch's weight sum and the
-                     optimizer step, fused over the flat vector (StepState)
+                     times the mask and f' (multiply_derivative), layer by
+                     layer
+    clip_gradient:   with max_grad_norm only: the finished gradient and
+                     its norm, a pass of its own before the step
+    step_range:      L2 term, mean over the batch's weight sum, weight
+                     decay and the optimizer step, fused over the flat
+                     vector (StepState)
 
 A batch of SPLIT_MIN_ROWS rows or more runs as two halves (BatchHalves),
 on the helper thread and the caller's when train_epoch gets a HelperThread;
@@ -1094,7 +1100,8 @@ cdef struct ParamRange:
     void *moment_2
     Py_ssize_t start, end
     double weight_sum
-    bint gradient_finished       # grad holds the finished gradient (clipping's first pass)
+    bint finish_only             # the pass finishes the gradient only (clipping's first)
+    bint gradient_finished       # grad holds the finished gradient (after that pass)
     double gradient_scale        # clipping's factor of this batch, 1: none
     double squared_gradient      # out: sum of squares of the finished gradient (clipping)
     double squared_weights       # out: sum of squares of this range's weights
@@ -1196,25 +1203,23 @@ cdef void step_range(ParamRange *part, floating *params) noexcept nogil:
     mlpf_flush_subnormals_end(saved_fp_mode)
 
 
+cdef void update_range(ParamRange *part, floating *params) noexcept nogil:
+    """The pass over one range that part.finish_only asks for."""
+    if part.finish_only:
+        finish_range(part, params)
+    else:
+        step_range(part, params)
+
+
 # One per dtype for mlpf_part_fn, as compute_half_f64 and _f32 are.
-cdef void step_range_f64(void *ranges, int part) noexcept nogil:
+cdef void update_range_f64(void *ranges, int part) noexcept nogil:
     cdef ParamRange *param_range = &(<ParamRange *> ranges)[part]
-    step_range(param_range, <double *> param_range.params)
+    update_range(param_range, <double *> param_range.params)
 
 
-cdef void step_range_f32(void *ranges, int part) noexcept nogil:
+cdef void update_range_f32(void *ranges, int part) noexcept nogil:
     cdef ParamRange *param_range = &(<ParamRange *> ranges)[part]
-    step_range(param_range, <float *> param_range.params)
-
-
-cdef void finish_range_f64(void *ranges, int part) noexcept nogil:
-    cdef ParamRange *param_range = &(<ParamRange *> ranges)[part]
-    finish_range(param_range, <double *> param_range.params)
-
-
-cdef void finish_range_f32(void *ranges, int part) noexcept nogil:
-    cdef ParamRange *param_range = &(<ParamRange *> ranges)[part]
-    finish_range(param_range, <float *> param_range.params)
+    update_range(param_range, <float *> param_range.params)
 
 
 cdef void check_sample_weight(const floating[::1] sample_weight,
@@ -1267,13 +1272,16 @@ cdef void clip_gradient(EpochRun *run, floating *params) noexcept nogil:
     result does not depend on the thread count.
     """
     cdef ParamRange *ranges = run.ranges
-    cdef mlpf_part_fn finish_part = (finish_range_f64 if floating is double
-                                     else finish_range_f32)
-    run_parts(run.pair, finish_part, ranges)
-    cdef double norm = sqrt(ranges[0].squared_gradient + ranges[1].squared_gradient)
-    cdef double scale = run.step.max_grad_norm / (norm + 1e-6)
+    cdef mlpf_part_fn update_part = (update_range_f64 if floating is double
+                                     else update_range_f32)
     cdef Py_ssize_t i
     for i in range(2):
+        ranges[i].finish_only = True
+    run_parts(run.pair, update_part, ranges)
+    cdef double norm = sqrt(ranges[0].squared_gradient + ranges[1].squared_gradient)
+    cdef double scale = run.step.max_grad_norm / (norm + 1e-6)
+    for i in range(2):
+        ranges[i].finish_only = False
         ranges[i].gradient_finished = True
         # Within the bound (or a NaN norm): the gradient as it is, as
         # clip_grad_norm_'s factor clamped at 1 leaves it.
@@ -1295,7 +1303,7 @@ cdef int train_batches(EpochRun *run, floating *params) except -1 nogil:
     cdef floating *weight_batch = <floating *> run.weight_batch if weights != NULL else NULL
     cdef const floating *grad_second = <const floating *> halves[1].grad
     cdef mlpf_part_fn compute_part = compute_half_f64 if floating is double else compute_half_f32
-    cdef mlpf_part_fn step_part = step_range_f64 if floating is double else step_range_f32
+    cdef mlpf_part_fn step_part = update_range_f64 if floating is double else update_range_f32
     cdef const intp_t *batch_order
     cdef Py_ssize_t start = run.start, n_rows, first_rows, batch_index = 0, i
     cdef double weight_sum, batch_loss

@@ -64,11 +64,15 @@ def _flat(estimator):
 # defaults: scikit-learn's model
 # ---------------------------------------------------------------------------
 
+def _small_fit_params(solver, max_iter, batch_size=16):
+    return dict(hidden_layer_sizes=HIDDEN, solver=solver, max_iter=max_iter, random_state=0,
+                batch_size=batch_size, learning_rate_init=0.01)
+
+
 @pytest.mark.parametrize("solver", ["sgd", "adam"])
 def test_every_rule_at_its_default_is_scikit_learns_fit(solver):
     X, y = _classification()
-    params = dict(hidden_layer_sizes=HIDDEN, solver=solver, max_iter=15, random_state=0,
-                  batch_size=16, learning_rate_init=0.01)
+    params = _small_fit_params(solver, 15)
     # scikit-learn's model within the parity tests' tolerance (BLAS rounds
     # its products otherwise than numpy's); mlpfast's own path bit for bit.
     reference = SkMLPClassifier(**params).fit(X, y)
@@ -81,13 +85,14 @@ def test_every_rule_at_its_default_is_scikit_learns_fit(solver):
         assert fast.loss_curve_ == default.loss_curve_
 
 
+@pytest.mark.parametrize("batch_size", [16, 128], ids=["whole-batches", "split-batches"])
 @pytest.mark.parametrize("solver", ["sgd", "adam"])
-def test_clipping_that_never_clips_changes_nothing(solver):
+def test_clipping_that_never_clips_changes_nothing(solver, batch_size):
     # The clipped path finishes the gradient in place before the step, in
-    # the same operations and order: without clipping, the same bits.
-    X, y = _classification()
-    params = dict(hidden_layer_sizes=HIDDEN, solver=solver, max_iter=5, random_state=0,
-                  batch_size=16, learning_rate_init=0.01)
+    # the same operations and order: without clipping, the same bits (also
+    # where a batch's two halves' gradients are added, SPLIT_MIN_ROWS).
+    X, y = _classification(300)
+    params = _small_fit_params(solver, 5, batch_size)
     plain = MLPClassifier(**params).fit(X, y)
     bounded = MLPClassifier(**params, max_grad_norm=1e12).fit(X, y)
     assert_array_equal(_flat(bounded), _flat(plain))
