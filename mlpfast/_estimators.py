@@ -674,7 +674,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         layer. The masks come from ``random_state`` without drawing from it
         (the shuffles and the validation split are those of the same fit
         without dropout) and do not depend on the number of threads; the
-        same ``random_state`` gives the same fit. ``loss_curve_`` is then
+        same ``random_state`` gives the same fit, and every ``partial_fit``
+        call new masks. ``loss_curve_`` is then
         the loss of the dropped-out network. 'sgd' and 'adam' only.
     weight_decay : float, default=0.0
         Decoupled weight decay (AdamW's, and the same rule for 'sgd'):

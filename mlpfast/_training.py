@@ -289,16 +289,19 @@ def _dropout(estimator):
     """The dropout of this fit or ``partial_fit`` call, or None without any.
 
     Its key comes from the random state without drawing from it: a digest
-    of the state the shuffles will start from. So the shuffles (and the
-    validation split) are those of the same fit without dropout, a fit is
-    reproducible under an integer ``random_state``, and each call (whose
-    random state has moved on with the earlier shuffles) gets new masks.
+    of the state the shuffles will start from and of ``t_``, the samples
+    trained on before this call. So the shuffles (and the validation split)
+    are those of the same fit without dropout, a fit is reproducible under
+    an integer ``random_state``, and each later call (``partial_fit``, a
+    warm start) gets new masks, even without shuffling, which leaves the
+    random state where it was.
     """
     rates = _checks.dropout_rates(estimator.dropout, estimator._layout.n_weight_layers - 1)
     if not any(rates):
         return None
     state = estimator._random_state.get_state(legacy=False)["state"]
-    seed = np.random.SeedSequence([int(word) for word in state["key"]] + [state["pos"]])
+    seed = np.random.SeedSequence([int(word) for word in state["key"]]
+                                  + [state["pos"], int(estimator.t_)])
     (key,) = seed.generate_state(1, dtype=np.uint64)
     return _kernels.Dropout(rates, int(key))
 

@@ -22,7 +22,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 import mlpfast
 import numpy_reference as ref
 from conftest import assert_weights_close
-from mlpfast import MLPClassifier, MLPRegressor, _kernels
+from mlpfast import MLPClassifier, MLPRegressor, _kernels, _training
 from mlpfast._network import NetworkLayout, glorot_uniform_params
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -362,6 +362,20 @@ def test_dropout_fits_are_reproducible_and_draw_from_the_random_state_only():
     MLPClassifier(random_state=states[0], **common).fit(X, y)
     MLPClassifier(random_state=states[1], **{**common, "dropout": 0.0}).fit(X, y)
     assert states[0].randint(2 ** 31) == states[1].randint(2 ** 31)
+
+
+def test_each_call_draws_other_masks_even_without_shuffling():
+    # Without shuffling the random state stays where it is between
+    # partial_fit calls; the samples already seen (t_) tell the calls apart.
+    X, y = _classification()
+    clf = MLPClassifier(hidden_layer_sizes=HIDDEN, dropout=0.3, shuffle=False, random_state=0)
+    clf.partial_fit(X, y, classes=np.unique(y))
+    keys = []
+    for _ in range(2):
+        clf._random_state = np.random.RandomState(0)
+        keys.append(_kernels.dropout_mask(_training._dropout(clf), 1, 0, len(X), HIDDEN[0]))
+        clf.partial_fit(X, y)
+    assert not np.array_equal(keys[0], keys[1])
 
 
 def test_dropout_regularises():

@@ -182,8 +182,9 @@ def test_one_full_batch_sgd_step_with_dropout(rates, activation):
     clf = MLPClassifier(hidden_layer_sizes=HIDDEN, activation=activation, solver="sgd",
                         momentum=0.0, learning_rate_init=RATE, alpha=ALPHA, batch_size=60,
                         max_iter=1, shuffle=False, random_state=0, dropout=list(rates))
-    # The key is a digest of the random state after initialisation: take
-    # it the same way from a twin initialised alike.
+    # The key is a digest of the random state after initialisation and of
+    # the samples seen before (none): take it the same way from a twin
+    # initialised alike.
     twin = MLPClassifier(**{**clf.get_params(), "max_iter": 1})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -192,6 +193,7 @@ def test_one_full_batch_sgd_step_with_dropout(rates, activation):
     layout = NetworkLayout((X.shape[1], *HIDDEN, 3))
     glorot_uniform_params(layout, activation, twin._random_state, np.float64)
     twin._layout = layout
+    twin.t_ = 0
     dropout = _training._dropout(twin)
     masks = [torch.from_numpy(_kernels.dropout_mask(dropout, layer + 1, 0, len(X),
                                                     HIDDEN[layer]).astype(np.float64))
