@@ -675,8 +675,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         (the shuffles and the validation split are those of the same fit
         without dropout) and do not depend on the number of threads; the
         same ``random_state`` gives the same fit, and every ``partial_fit``
-        call new masks. ``loss_curve_`` is then
-        the loss of the dropped-out network. 'sgd' and 'adam' only.
+        call new masks. ``loss_curve_`` is then the loss of the
+        dropped-out network. 'sgd' and 'adam' only.
     weight_decay : float, default=0.0
         Decoupled weight decay (AdamW's, and the same rule for 'sgd'):
         before every step, each weight of ``coefs_`` (not the intercepts)
