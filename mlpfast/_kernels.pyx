@@ -93,7 +93,7 @@ cdef extern from "mlpfast_tables.h" nogil:
         MLPF_HIDDEN
     const char *mlpf_activation_names[]
     const int mlpf_activation_roles[]
-    const int mlpf_activation_needs_z[]
+    const int mlpf_activation_keeps_derivative[]
     const char *mlpf_loss_names[]
     const int mlpf_loss_outputs[]
     const int mlpf_loss_is_default[]
@@ -105,13 +105,15 @@ def activation_table():
 
     Returns
     -------
-    table : list of tuple (name, code, hidden, derivative_needs_z)
-        ``hidden``: a hidden layer may use it; ``derivative_needs_z``: its
-        derivative needs the pre-activation, not only the activation.
+    table : list of tuple (name, code, hidden, keeps_derivative)
+        ``hidden``: a hidden layer may use it; ``keeps_derivative``: its
+        forward pass keeps f'(z) for the backward pass, which cannot work
+        from the activation alone.
     """
     return [
         (mlpf_activation_names[code].decode("ascii"), code,
-         bool(mlpf_activation_roles[code] & MLPF_HIDDEN), bool(mlpf_activation_needs_z[code]))
+         bool(mlpf_activation_roles[code] & MLPF_HIDDEN),
+         bool(mlpf_activation_keeps_derivative[code]))
         for code in range(MLPF_N_ACTIVATIONS)
     ]
 
@@ -296,11 +298,11 @@ cdef class Network:
 
     cdef Py_ssize_t workspace_size(self, Py_ssize_t n_rows, bint with_z):
         """Length of the buffer holding activations and deltas of n_rows rows,
-        and with_z their kept pre-activations (see carve_workspace)."""
+        and with_z their kept derivatives (see carve_workspace)."""
         cdef Py_ssize_t total = 0, l
         for l in range(1, self.shape.n_layers + 1):
             total += 2 * n_rows * self.shape.units[l]
-            if with_z and keeps_z(&self.shape, l):
+            if with_z and keeps_derivative(&self.shape, l):
                 total += n_rows * self.shape.units[l]
         return total
 
@@ -329,22 +331,22 @@ cdef class Network:
             raise ValueError(f"params has {n_params} entries, the network has {self.n_params}")
 
 
-cdef inline bint keeps_z(const NetShape *net, Py_ssize_t l) noexcept nogil:
-    """Whether the forward pass keeps the pre-activations z of layer l
-    (activations[l]) for the backward pass: a hidden layer whose activation's
-    derivative needs them (derivative_needs_z in src_c/mlpfast_tables.h)."""
-    return 0 < l < net.n_layers and mlpf_activation_needs_z[net.hidden_activation] != 0
+cdef inline bint keeps_derivative(const NetShape *net, Py_ssize_t l) noexcept nogil:
+    """Whether the forward pass keeps the derivatives f'(z) of layer l
+    (activations[l]) for the backward pass: a hidden layer whose activation
+    says keeps_derivative in src_c/mlpfast_tables.h."""
+    return 0 < l < net.n_layers and mlpf_activation_keeps_derivative[net.hidden_activation] != 0
 
 
 cdef class LayerPointers:
     """Per-call tables of pointers to each layer's activations, deltas and
-    kept pre-activations.
+    kept derivatives.
 
     Owned by one call of a kernel, so concurrent calls never share them.
     """
     cdef void **activations   # n_layers + 1 entries, the input first
     cdef void **deltas        # n_layers entries
-    cdef void **zs            # n_layers + 1 entries as activations; NULL where not kept
+    cdef void **zs            # kept f'(z), n_layers + 1 entries; NULL where not kept
 
     def __cinit__(self, Py_ssize_t n_layers):
         self.activations = <void **> malloc((n_layers + 1) * sizeof(void *))
@@ -465,7 +467,7 @@ cdef void carve_workspace(const NetShape *net, cnp.ndarray workspace, Py_ssize_t
                           void **activations, void **deltas, void **zs):
     """Point activations[1:] and deltas[:] at consecutive slices of workspace,
     n_rows rows of each layer, and zs[l] (unless zs is NULL: predict has no
-    backward pass) where keeps_z(l); workspace_size(n_rows, zs != NULL)
+    backward pass) where keeps_derivative(l); workspace_size(n_rows, zs != NULL)
     elements in all."""
     cdef char *base = <char *> cnp.PyArray_DATA(workspace)
     cdef Py_ssize_t itemsize = workspace.itemsize, offset = 0, l
@@ -474,7 +476,7 @@ cdef void carve_workspace(const NetShape *net, cnp.ndarray workspace, Py_ssize_t
         offset += n_rows * net.units[l]
         deltas[l - 1] = base + offset * itemsize
         offset += n_rows * net.units[l]
-        if zs != NULL and keeps_z(net, l):
+        if zs != NULL and keeps_derivative(net, l):
             zs[l] = base + offset * itemsize
             offset += n_rows * net.units[l]
 
@@ -496,7 +498,7 @@ cdef void forward_layers(const NetShape *net, const floating *params,
                          const SparseRows *sparse) noexcept nogil:
     """activations[l + 1] = f(activations[l] @ W_l + b_l) for every layer.
 
-    Keeps the pre-activations of layer l in zs[l] where that is not NULL
+    Keeps the derivatives f'(z) of layer l in zs[l] where that is not NULL
     (zs: NULL, or a table of carve_workspace).  With sparse input, the
     first product reads the CSR rows instead of activations[0].
     """
@@ -528,8 +530,8 @@ cdef double add_chunk_gradient(const NetShape *net, const floating *params,
     ``sum(delta)`` into grad, before the L2 term and the division by the
     weight sum (finish_gradient).  Backpropagates through the copies of W^T
     in transposed_coefs where a layer has one (TransposedWeights), and
-    through the activations' derivatives with the pre-activations the
-    forward pass kept in zs (NULL entries where a derivative needs none).
+    through the activations' derivatives, from the activations or as the
+    forward pass kept them in zs (NULL entries where none are kept).
     Returns the chunk's loss summed over rows, weighted when sample_weight
     is not NULL.
     """
@@ -638,7 +640,7 @@ cdef struct BatchHalf:
     const void *weights          # this half's sample weights, or NULL
     void **activations
     void **deltas
-    void **zs                    # kept pre-activations (LayerPointers.zs)
+    void **zs                    # kept derivatives (LayerPointers.zs)
     void **transposed_coefs      # TransposedWeights.coefs of the call: to
                                  #   refresh_transposed after each step
     void *grad                   # raw gradient sums of this half

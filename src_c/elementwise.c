@@ -29,23 +29,23 @@
 #endif
 
 /* The tables of mlpfast_tables.h as the Python layer reads them. */
-#define MLPF_ACTIVATION_NAME_(NAME, name, roles, needs_z) #name,
-#define MLPF_ACTIVATION_ROLE_(NAME, name, roles, needs_z) roles,
-#define MLPF_ACTIVATION_NEEDS_Z_(NAME, name, roles, needs_z) needs_z,
+#define MLPF_ACTIVATION_NAME_(NAME, name, roles, keeps) #name,
+#define MLPF_ACTIVATION_ROLE_(NAME, name, roles, keeps) roles,
+#define MLPF_ACTIVATION_KEEPS_DERIVATIVE_(NAME, name, roles, keeps) keeps,
 #define MLPF_LOSS_NAME_(NAME, name, OUTPUT, is_default, has_parameter) #name,
 #define MLPF_LOSS_OUTPUT_(NAME, name, OUTPUT, is_default, has_parameter) MLPF_##OUTPUT,
 #define MLPF_LOSS_IS_DEFAULT_(NAME, name, OUTPUT, is_default, has_parameter) is_default,
 #define MLPF_LOSS_HAS_PARAMETER_(NAME, name, OUTPUT, is_default, has_parameter) has_parameter,
 const char *const mlpf_activation_names[] = {MLPF_ACTIVATIONS(MLPF_ACTIVATION_NAME_)};
 const int mlpf_activation_roles[] = {MLPF_ACTIVATIONS(MLPF_ACTIVATION_ROLE_)};
-const int mlpf_activation_needs_z[] = {MLPF_ACTIVATIONS(MLPF_ACTIVATION_NEEDS_Z_)};
+const int mlpf_activation_keeps_derivative[] = {MLPF_ACTIVATIONS(MLPF_ACTIVATION_KEEPS_DERIVATIVE_)};
 const char *const mlpf_loss_names[] = {MLPF_LOSSES(MLPF_LOSS_NAME_)};
 const int mlpf_loss_outputs[] = {MLPF_LOSSES(MLPF_LOSS_OUTPUT_)};
 const int mlpf_loss_is_default[] = {MLPF_LOSSES(MLPF_LOSS_IS_DEFAULT_)};
 const int mlpf_loss_has_parameter[] = {MLPF_LOSSES(MLPF_LOSS_HAS_PARAMETER_)};
 #undef MLPF_ACTIVATION_NAME_
 #undef MLPF_ACTIVATION_ROLE_
-#undef MLPF_ACTIVATION_NEEDS_Z_
+#undef MLPF_ACTIVATION_KEEPS_DERIVATIVE_
 #undef MLPF_LOSS_NAME_
 #undef MLPF_LOSS_OUTPUT_
 #undef MLPF_LOSS_IS_DEFAULT_
@@ -54,7 +54,7 @@ const int mlpf_loss_has_parameter[] = {MLPF_LOSSES(MLPF_LOSS_HAS_PARAMETER_)};
 #define MLPF_TABLE_LENGTH(table) (sizeof(table) / sizeof((table)[0]))
 _Static_assert(MLPF_TABLE_LENGTH(mlpf_activation_names) == MLPF_N_ACTIVATIONS &&
                    MLPF_TABLE_LENGTH(mlpf_activation_roles) == MLPF_N_ACTIVATIONS &&
-                   MLPF_TABLE_LENGTH(mlpf_activation_needs_z) == MLPF_N_ACTIVATIONS,
+                   MLPF_TABLE_LENGTH(mlpf_activation_keeps_derivative) == MLPF_N_ACTIVATIONS,
                "one entry per activation in every activation table");
 _Static_assert(MLPF_TABLE_LENGTH(mlpf_loss_names) == MLPF_N_LOSSES &&
                    MLPF_TABLE_LENGTH(mlpf_loss_outputs) == MLPF_N_LOSSES &&

@@ -44,8 +44,8 @@ typedef struct {
 #define MLPF_DECLARE(REAL, SFX)                                                  \
     void mlpf_bias_activation##SFX(REAL *z, const REAL *bias, ptrdiff_t n_rows,  \
                                    ptrdiff_t n_cols, int activation,             \
-                                   REAL *kept_z);                                \
-    void mlpf_multiply_derivative##SFX(const REAL *z, const REAL *a, REAL *delta, \
+                                   REAL *kept);                                  \
+    void mlpf_multiply_derivative##SFX(const REAL *kept, const REAL *a, REAL *delta, \
                                        ptrdiff_t n, int activation);            \
     double mlpf_loss_and_output_delta##SFX(const REAL *out, const REAL *y,       \
                                            const REAL *sample_weight,            \
