@@ -122,7 +122,7 @@ void mlpf_flush_subnormals_end(unsigned saved)
 #define LOGISTIC_INPLACE mlpf_logistic_inplace_f64
 #define LOG log
 #define EXPM1_INPLACE mlpf_expm1_inplace_f64
-#define ERFC_INPLACE mlpf_erfc_inplace_f64
+#define NORMAL_CDF_PDF mlpf_normal_cdf_pdf_f64
 #define LOG1P_INPLACE mlpf_log1p_inplace_f64
 #define TANH_INPLACE mlpf_tanh_inplace_f64
 #define SQRT sqrt
@@ -135,7 +135,7 @@ void mlpf_flush_subnormals_end(unsigned saved)
 #undef LOGISTIC_INPLACE
 #undef LOG
 #undef EXPM1_INPLACE
-#undef ERFC_INPLACE
+#undef NORMAL_CDF_PDF
 #undef LOG1P_INPLACE
 #undef TANH_INPLACE
 #undef SQRT
@@ -148,7 +148,7 @@ void mlpf_flush_subnormals_end(unsigned saved)
 #define LOGISTIC_INPLACE mlpf_logistic_inplace_f32
 #define LOG logf
 #define EXPM1_INPLACE mlpf_expm1_inplace_f32
-#define ERFC_INPLACE mlpf_erfc_inplace_f32
+#define NORMAL_CDF_PDF mlpf_normal_cdf_pdf_f32
 #define LOG1P_INPLACE mlpf_log1p_inplace_f32
 #define TANH_INPLACE mlpf_tanh_inplace_f32
 #define SQRT sqrtf

@@ -6,7 +6,7 @@
  *   SFX         name suffix, _f64 or _f32
  *   LOG, SQRT   the libm functions of that precision
  *   EXP_INPLACE, TANH_INPLACE, LOGISTIC_INPLACE, EXPM1_INPLACE, LOG1P_INPLACE,
- *   ERFC_INPLACE
+ *   NORMAL_CDF_PDF
  *               the array functions of that precision from mlpfast_vecmath.h
  *   REAL_EPS    machine epsilon of REAL (scikit-learn clips probabilities to it)
  * The loops over whole arrays are MLPF_DISPATCH clones (see
@@ -232,36 +232,28 @@ static MLPF_INLINE void MLPF_NAME(forward_elu, SFX)(REAL *z, REAL *kept, ptrdiff
 }
 
 /*
- * The exact GELU, z Phi(z), with the normal distribution function
- * Phi(z) = erfc(-z / sqrt 2) / 2.  erfc rather than PyTorch's 1 + erf, whose
- * cancellation loses digits below z = -3 and leaves none below z = -8.3;
- * src_c/vecmath's array erfc (ERFC_INPLACE), accurate relative to itself
- * through the tail, over a block at a time.  f' = Phi(z) + z phi(z), with
- * the normal density phi(z) = exp(-z^2 / 2) / sqrt(2 pi).
+ * The exact GELU, z Phi(z), with the normal distribution function Phi, and
+ * f' = Phi(z) + z phi(z), phi the normal density: src_c/vecmath's
+ * NORMAL_CDF_PDF gives both from one exponential.  Its Phi is accurate
+ * relative to itself through the lower tail (erfc's form), where PyTorch's
+ * 1 + erf(z / sqrt 2) cancels: digits are lost below z = -3, none are left
+ * below z = -8.3.
  */
 static MLPF_INLINE void MLPF_NAME(forward_gelu, SFX)(REAL *z, REAL *kept, ptrdiff_t n_rows,
                                                      ptrdiff_t n_cols)
 {
-    const REAL sqrt_half = (REAL)0.70710678118654752440;
-    const REAL inv_sqrt_2pi = (REAL)0.39894228040143267794;
     REAL t[MLPF_ACTIVATION_BLOCK], e[MLPF_ACTIVATION_BLOCK];
     MLPF_RUNS(start, count, n_rows * n_cols) {
         REAL *x = z + start;
-        for (ptrdiff_t i = 0; i < count; i++) {
-            t[i] = -x[i] * sqrt_half;
-        }
-        ERFC_INPLACE(t, count);
+        memcpy(t, x, (size_t)count * sizeof(REAL));
+        NORMAL_CDF_PDF(t, e, count);
         if (kept != NULL) {
             for (ptrdiff_t i = 0; i < count; i++) {
-                e[i] = ((REAL)-0.5 * x[i]) * x[i];
-            }
-            EXP_INPLACE(e, count);
-            for (ptrdiff_t i = 0; i < count; i++) {
-                kept[start + i] = (REAL)0.5 * t[i] + x[i] * (e[i] * inv_sqrt_2pi);
+                kept[start + i] = t[i] + x[i] * e[i];
             }
         }
         for (ptrdiff_t i = 0; i < count; i++) {
-            x[i] = x[i] * ((REAL)0.5 * t[i]);
+            x[i] = x[i] * t[i];
         }
     }
 }

@@ -38,6 +38,7 @@ void mlpf_expm1_inplace_f64(double *x, ptrdiff_t n);
 void mlpf_log1p_inplace_f64(double *x, ptrdiff_t n);
 void mlpf_erf_inplace_f64(double *x, ptrdiff_t n);
 void mlpf_erfc_inplace_f64(double *x, ptrdiff_t n);
+void mlpf_normal_cdf_pdf_f64(double *x, double *pdf, ptrdiff_t n);
 
 void mlpf_exp_inplace_f32(float *x, ptrdiff_t n);
 void mlpf_tanh_inplace_f32(float *x, ptrdiff_t n);
@@ -46,5 +47,6 @@ void mlpf_expm1_inplace_f32(float *x, ptrdiff_t n);
 void mlpf_log1p_inplace_f32(float *x, ptrdiff_t n);
 void mlpf_erf_inplace_f32(float *x, ptrdiff_t n);
 void mlpf_erfc_inplace_f32(float *x, ptrdiff_t n);
+void mlpf_normal_cdf_pdf_f32(float *x, float *pdf, ptrdiff_t n);
 
 #endif /* MLPFAST_VECMATH_H */

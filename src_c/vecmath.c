@@ -234,6 +234,7 @@ static inline double erfc_big_f64(double u)
 #define VM_SPLITTER 0x1.0000002p+27           /* 2^27 + 1 */
 #define VM_ERFC_MAX 27.3                      /* erfc(27.23) < 2^-1075: erfc is 0 */
 #define VM_INV_SQRT_PI 0x1.20dd750429b6dp-1
+#define VM_INV_SQRT_2PI 0x1.9884533d43651p-2
 #include "vecmath_impl.h"
 #undef REAL
 #undef UINT
@@ -262,6 +263,7 @@ static inline double erfc_big_f64(double u)
 #undef VM_SPLITTER
 #undef VM_ERFC_MAX
 #undef VM_INV_SQRT_PI
+#undef VM_INV_SQRT_2PI
 
 /* ---- float ------------------------------------------------------------- */
 
@@ -376,5 +378,36 @@ MLPF_DISPATCH void mlpf_erfc_inplace_f32(float *x, ptrdiff_t n)
 {
     for (ptrdiff_t i = 0; i < n; i++) {
         x[i] = (float)erfc_kernel_f64((double)x[i]);
+    }
+}
+
+/* Phi and phi for float: the double kernels rounded once, over the same
+   runs as the double array function (see there). */
+MLPF_DISPATCH void mlpf_normal_cdf_pdf_f32(float *x, float *pdf, ptrdiff_t n)
+{
+    ptrdiff_t start = 0;
+    for (; start + 16 <= n; start += 16) {
+        float *xs = x + start, *ps = pdf + start;
+        int all_small = 1;
+        for (int i = 0; i < 16; i++) {
+            all_small &= fabsf(xs[i]) < 1.4f;
+        }
+        double phi;
+        if (all_small) {
+            for (int i = 0; i < 16; i++) {
+                xs[i] = (float)normal_small_f64((double)xs[i], &phi);
+                ps[i] = (float)phi;
+            }
+        } else {
+            for (int i = 0; i < 16; i++) {
+                xs[i] = (float)normal_kernel_f64((double)xs[i], &phi);
+                ps[i] = (float)phi;
+            }
+        }
+    }
+    for (ptrdiff_t i = start; i < n; i++) {
+        double phi;
+        x[i] = (float)normal_kernel_f64((double)x[i], &phi);
+        pdf[i] = (float)phi;
     }
 }

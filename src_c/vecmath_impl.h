@@ -362,6 +362,89 @@ static inline REAL MLPF_VM(erfc_kernel)(REAL x)
        differ between the scalar and the vector code. */
     return x == x ? t : x + x;
 }
+
+/*
+ * The standard normal distribution function Phi(x), returned, and its
+ * density phi(x) = exp(-x^2 / 2) / sqrt(2 pi), in *pdf: what GELU and its
+ * derivative need, from one exponential.
+ *   y = x^2 / 2 is carried exactly as y_hi + y_lo (Dekker's split, as in
+ *   erfc), so that the exponential sees the true argument: with w = |x| /
+ *   sqrt 2, w^2 is y and exp(-y) is both phi's factor and erfc(w)'s.
+ *   h = Phi(-|x|) = erfc(w) / 2, then Phi(x) = h for x < 0, 1 - h above:
+ *     y < 1 (w < 1): h = 1/2 - m (1 + Q(y - 1/2)), m = |x| / (2 sqrt 2),
+ *       Q as in erf; m carried as m + m_lo exactly (c_hi + c_lo: the
+ *       constant's rounding alone would be 1.5 ulp of h at w = 1), and
+ *       1/2 - m by TwoSum: h >= 0.078 there, and the rounding of m Q
+ *       reaches it at most as is;
+ *     y >= 1: h = exp(-y) F(u) / (2 w), u = 1 / y, F = erfc_big's
+ *       1/sqrt(pi) + u P(u) / Q(u) as in erfc; 1 / w is w u (one division
+ *       fewer), for an error of a few ulps of h.
+ *   2^k of the exponential is applied in two factors after the products,
+ *   as in erfc, so that h and phi round into the subnormals.
+ * |x| is clamped to 40, beyond which h and phi are 0 (y = 800 is past the
+ * subnormals: exp(-745.2) rounds to 0): Phi(+inf) = 1, Phi(-inf) = 0,
+ * phi(±inf) = 0.  NaN gives NaN for both.  normal_small computes the first
+ * form alone, with the same bits (mlpf_normal_cdf_pdf uses it where a
+ * whole block of x is small).
+ */
+/* What both forms share: |x| clamped to 40, y = y_hi + y_lo, exp(-y) =
+   p * scale1 * scale2, and phi. */
+static inline REAL MLPF_VM(normal_common)(REAL x, REAL *ac, REAL *y_hi, REAL *y_lo, REAL *p,
+                                          REAL *scale1, REAL *scale2)
+{
+    REAL a = VM_FABS(x);
+    *ac = a > (REAL)40 ? (REAL)40 : a;
+    REAL split = *ac * VM_SPLITTER;
+    REAL a_hi = split - (split - *ac);
+    REAL a_lo = *ac - a_hi;
+    *y_hi = (REAL)0.5 * (a_hi * a_hi);
+    *y_lo = (REAL)0.5 * (a_lo * (*ac + a_hi));
+    REAL kd = -(*y_hi + *y_lo) * VM_LOG2E + VM_SHIFTER;
+    REAL hd = (kd - VM_SHIFTER) * (REAL)0.5 + VM_SHIFTER;   /* k1 = round(k / 2) */
+    UINT k_bits = MLPF_VM(bits)(kd), k1_bits = MLPF_VM(bits)(hd);
+    *scale1 = MLPF_VM(from_bits)((k1_bits - (UINT)VM_SHIFTER_BITS + (UINT)VM_EXP_BIAS)
+                                 << VM_MANT_BITS);
+    *scale2 = MLPF_VM(from_bits)((k_bits - k1_bits + (UINT)VM_EXP_BIAS) << VM_MANT_BITS);
+    *p = MLPF_VM(exp_reduced)(-*y_hi, -*y_lo, kd);
+    return ((*p * VM_INV_SQRT_2PI) * *scale1) * *scale2;
+}
+
+/* h = Phi(-|x|) for y < 1 (see normal_kernel). */
+static inline REAL MLPF_VM(normal_small_tail)(REAL ac, REAL y_hi, REAL y_lo)
+{
+    const REAL c_hi = (REAL)0x1.6a09e6p-2, c_lo = (REAL)0x1.9fcef32422cbfp-28;  /* 1/(2 sqrt 2) */
+    REAL m = ac * c_hi;
+    REAL m_lo = MLPF_VM(two_prod_err)(ac, c_hi, m) + ac * c_lo;
+    REAL mq = (m + m_lo) * MLPF_VM(erf_small_poly)((y_hi - (REAL)0.5) + y_lo);
+    REAL s = (REAL)0.5 - m;
+    REAL s_err = MLPF_VM(two_sum_err)((REAL)0.5, -m, s);
+    return s + (s_err - (m_lo + mq));
+}
+
+/* normal_kernel where y < 1 is known, with the same bits. */
+static inline REAL MLPF_VM(normal_small)(REAL x, REAL *pdf)
+{
+    REAL ac, y_hi, y_lo, p, scale1, scale2;
+    *pdf = MLPF_VM(normal_common)(x, &ac, &y_hi, &y_lo, &p, &scale1, &scale2);
+    REAL h = MLPF_VM(normal_small_tail)(ac, y_hi, y_lo);
+    return x < 0 ? h : (REAL)1 - h;
+}
+
+static inline REAL MLPF_VM(normal_kernel)(REAL x, REAL *pdf)
+{
+    REAL ac, y_hi, y_lo, p, scale1, scale2;
+    REAL phi = MLPF_VM(normal_common)(x, &ac, &y_hi, &y_lo, &p, &scale1, &scale2);
+    REAL h_small = MLPF_VM(normal_small_tail)(ac, y_hi, y_lo);
+    REAL u = (REAL)1 / (y_hi + y_lo);
+    REAL w = ac * (REAL)0.70710678118654752440;
+    REAL f = VM_INV_SQRT_PI + MLPF_VM(erfc_big)(u);
+    REAL h_big = ((p * (((REAL)0.5 * f) * (w * u))) * scale1) * scale2;
+    REAL h = y_hi < (REAL)1 ? h_small : h_big;
+    REAL cdf = x < 0 ? h : (REAL)1 - h;
+    /* NaN: x itself (quieted), as erfc does. */
+    *pdf = x == x ? phi : x + x;
+    return x == x ? cdf : x + x;
+}
 #endif
 
 /* The array functions, mlpf_<name>_inplace<SFX>: <name>_kernel on each
@@ -382,6 +465,41 @@ MLPF_VM_ARRAY_FUNCTION(log1p)
 MLPF_VM_ARRAY_FUNCTION(erf)
 #ifdef VM_ERFC_MAX
 MLPF_VM_ARRAY_FUNCTION(erfc)
+
+/*
+ * x = Phi(x) and pdf = phi(x) over arrays (normal_kernel).  Runs of
+ * VM_NORMAL_RUN values all below 1.4 in magnitude (y < 0.98) take
+ * normal_small, with normal_kernel's bits but without the tail's form:
+ * the common case of pre-activations near 0 then costs little more than
+ * one exponential.  The run's length is the same for every instruction
+ * set, and each value's result does not depend on the branch taken, so
+ * every dispatch target and every mix of values gives the same bits.
+ */
+#define VM_NORMAL_RUN 16
+MLPF_DISPATCH void MLPF_VM(mlpf_normal_cdf_pdf)(REAL *x, REAL *pdf, ptrdiff_t n)
+{
+    ptrdiff_t start = 0;
+    for (; start + VM_NORMAL_RUN <= n; start += VM_NORMAL_RUN) {
+        REAL *xs = x + start, *ps = pdf + start;
+        int all_small = 1;
+        for (int i = 0; i < VM_NORMAL_RUN; i++) {
+            all_small &= VM_FABS(xs[i]) < (REAL)1.4;
+        }
+        if (all_small) {
+            for (int i = 0; i < VM_NORMAL_RUN; i++) {
+                xs[i] = MLPF_VM(normal_small)(xs[i], &ps[i]);
+            }
+        } else {
+            for (int i = 0; i < VM_NORMAL_RUN; i++) {
+                xs[i] = MLPF_VM(normal_kernel)(xs[i], &ps[i]);
+            }
+        }
+    }
+    for (ptrdiff_t i = start; i < n; i++) {
+        x[i] = MLPF_VM(normal_kernel)(x[i], &pdf[i]);
+    }
+}
+#undef VM_NORMAL_RUN
 #endif
 
 #undef MLPF_VM_ARRAY_FUNCTION
