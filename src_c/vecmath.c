@@ -235,6 +235,7 @@ static inline double erfc_big_f64(double u)
 #define VM_ERFC_MAX 27.3                      /* erfc(27.23) < 2^-1075: erfc is 0 */
 #define VM_INV_SQRT_PI 0x1.20dd750429b6dp-1
 #define VM_INV_SQRT_2PI 0x1.9884533d43651p-2
+#define VM_NORMAL_MAX 40.0                    /* exp(-800) rounds to 0 */
 #include "vecmath_impl.h"
 #undef REAL
 #undef UINT
@@ -264,6 +265,7 @@ static inline double erfc_big_f64(double u)
 #undef VM_ERFC_MAX
 #undef VM_INV_SQRT_PI
 #undef VM_INV_SQRT_2PI
+#undef VM_NORMAL_MAX
 
 /* ---- float ------------------------------------------------------------- */
 
@@ -340,6 +342,26 @@ static inline float erfc_scaled_f32(float d)
     return q * d + 0x1.b5d878p-2f;
 }
 
+/* u P(u) / Q(u) ~ a erfc(a) exp(a^2) - 1/sqrt(pi), u = 1 / a^2,
+   1 <= a <= 10.6 (where float's erfc underflows), degrees 4 and 4,
+   Q(0) = 1: fitted relative to a erfc(a) exp(a^2) (the normal
+   distribution's tail; float has no erfc of its own).  P < 0 < Q, u > 0:
+   no sum cancels. */
+static inline float erfc_big_f32(float u)
+{
+    float p = -0x1.fc91eap-6f;
+    p = p * u - 0x1.0da096p+1f;
+    p = p * u - 0x1.3348e8p+2f;
+    p = p * u - 0x1.301caep+1f;
+    p = p * u - 0x1.20dd60p-2f;
+    float q = 0x1.6a4e82p+2f;
+    q = q * u + 0x1.9828e2p+4f;
+    q = q * u + 0x1.c28938p+4f;
+    q = q * u + 0x1.3d821ep+3f;
+    q = q * u + 1.0f;
+    return u * (p / q);
+}
+
 #define REAL float
 #define UINT uint32_t
 #define SFX _f32
@@ -365,6 +387,9 @@ static inline float erfc_scaled_f32(float d)
 #define VM_ERF_MAX 4.0f                       /* erfc(3.92) < 2^-25: erf is 1 */
 #define VM_ERF_CENTER 1.0f
 #define VM_SPLITTER 0x1.002p+12f              /* 2^12 + 1 */
+#define VM_INV_SQRT_PI 0x1.20dd76p-1f
+#define VM_INV_SQRT_2PI 0x1.988454p-2f
+#define VM_NORMAL_MAX 15.0f                   /* exp(-112.5) rounds to 0; 2^k's halves stay normal */
 #include "vecmath_impl.h"
 
 /*
@@ -378,36 +403,5 @@ MLPF_DISPATCH void mlpf_erfc_inplace_f32(float *x, ptrdiff_t n)
 {
     for (ptrdiff_t i = 0; i < n; i++) {
         x[i] = (float)erfc_kernel_f64((double)x[i]);
-    }
-}
-
-/* Phi and phi for float: the double kernels rounded once, over the same
-   runs as the double array function (see there). */
-MLPF_DISPATCH void mlpf_normal_cdf_pdf_f32(float *x, float *pdf, ptrdiff_t n)
-{
-    ptrdiff_t start = 0;
-    for (; start + 16 <= n; start += 16) {
-        float *xs = x + start, *ps = pdf + start;
-        int all_small = 1;
-        for (int i = 0; i < 16; i++) {
-            all_small &= fabsf(xs[i]) < 1.4f;
-        }
-        double phi;
-        if (all_small) {
-            for (int i = 0; i < 16; i++) {
-                xs[i] = (float)normal_small_f64((double)xs[i], &phi);
-                ps[i] = (float)phi;
-            }
-        } else {
-            for (int i = 0; i < 16; i++) {
-                xs[i] = (float)normal_kernel_f64((double)xs[i], &phi);
-                ps[i] = (float)phi;
-            }
-        }
-    }
-    for (ptrdiff_t i = start; i < n; i++) {
-        double phi;
-        x[i] = (float)normal_kernel_f64((double)x[i], &phi);
-        pdf[i] = (float)phi;
     }
 }

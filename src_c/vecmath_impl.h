@@ -21,7 +21,8 @@
  *   VM_SPLITTER     2^s + 1 splitting a number into two s-bit halves (Dekker)
  *   VM_ERFC_MAX     (double only) from it on erfc is 0; defines erfc_kernel
  *                   and mlpf_erfc_inplace (float's is in vecmath.c)
- *   VM_INV_SQRT_PI  1 / sqrt(pi), with VM_ERFC_MAX
+ *   VM_INV_SQRT_PI, VM_INV_SQRT_2PI   1 / sqrt(pi), 1 / sqrt(2 pi)
+ *   VM_NORMAL_MAX   from it on (in magnitude) Phi is 0 or 1 and phi 0
  *   static inline helpers, suffixed with SFX:
  *     exp_tail(r)   exp(r) - 1 - r  for |r| <= ln2 / 2
  *     tanh_num(z), tanh_den(z)      (tanh(x) / x - 1) / z ~ num / den, z = x*x
@@ -29,8 +30,8 @@
  *     log1p_poly(z) (2 atanh(s) / s - 2) / z, z = s^2 <= 0.0295
  *     erf_small_poly(w)             erf(x) / x - 1, w = x^2 - 1/2, |x| <= 1
  *     erfc_scaled(d)                erfc(a) exp(a^2), d = a - VM_ERF_CENTER
- *     erfc_big(u)   (with VM_ERFC_MAX) a erfc(a) exp(a^2) - VM_INV_SQRT_PI,
- *                   u = 1 / a^2
+ *     erfc_big(u)   a erfc(a) exp(a^2) - VM_INV_SQRT_PI, u = 1 / a^2, for
+ *                   a >= 1 up to erfc's underflow
  *   MLPF_DISPATCH   attribute giving the array loops their per-CPU clones
  *
  * Every function is straight-line code (no branches, no libm calls) so the
@@ -362,6 +363,7 @@ static inline REAL MLPF_VM(erfc_kernel)(REAL x)
        differ between the scalar and the vector code. */
     return x == x ? t : x + x;
 }
+#endif
 
 /*
  * The standard normal distribution function Phi(x), returned, and its
@@ -376,24 +378,26 @@ static inline REAL MLPF_VM(erfc_kernel)(REAL x)
  *       constant's rounding alone would be 1.5 ulp of h at w = 1), and
  *       1/2 - m by TwoSum: h >= 0.078 there, and the rounding of m Q
  *       reaches it at most as is;
- *     y >= 1: h = exp(-y) F(u) / (2 w), u = 1 / y, F = erfc_big's
- *       1/sqrt(pi) + u P(u) / Q(u) as in erfc; 1 / w is w u (one division
- *       fewer), for an error of a few ulps of h.
+ *     y >= 1: h = exp(-y) F(u) / (2 w), u = 1 / y, F = w erfc(w) exp(w^2)
+ *       = 1/sqrt(pi) + erfc_big(u) (double: erfc's own fit; float: a fit
+ *       of its own, vecmath.c); 1 / w is w u, one division fewer than
+ *       erfc's F / w, for an error of a few ulps of h.
  *   2^k of the exponential is applied in two factors after the products,
  *   as in erfc, so that h and phi round into the subnormals.
- * |x| is clamped to 40, beyond which h and phi are 0 (y = 800 is past the
- * subnormals: exp(-745.2) rounds to 0): Phi(+inf) = 1, Phi(-inf) = 0,
- * phi(±inf) = 0.  NaN gives NaN for both.  normal_small computes the first
- * form alone, with the same bits (mlpf_normal_cdf_pdf uses it where a
- * whole block of x is small).
+ * |x| is clamped to VM_NORMAL_MAX, where h and phi have underflowed to 0:
+ * Phi(+inf) = 1, Phi(-inf) = 0, phi(±inf) = 0.  NaN gives NaN for both.
+ * Measured against mpmath (double) and against the double kernel (float):
+ * Phi within 4.0 ulp, phi within 2.0 (double; near x = -1.86, where the
+ * tail form's roundings add up); see tests/test_vecmath.py.
  */
-/* What both forms share: |x| clamped to 40, y = y_hi + y_lo, exp(-y) =
-   p * scale1 * scale2, and phi. */
+
+/* What both forms share: |x| clamped, y = y_hi + y_lo, exp(-y) =
+   p * scale1 * scale2, and phi (returned). */
 static inline REAL MLPF_VM(normal_common)(REAL x, REAL *ac, REAL *y_hi, REAL *y_lo, REAL *p,
                                           REAL *scale1, REAL *scale2)
 {
     REAL a = VM_FABS(x);
-    *ac = a > (REAL)40 ? (REAL)40 : a;
+    *ac = a > VM_NORMAL_MAX ? VM_NORMAL_MAX : a;
     REAL split = *ac * VM_SPLITTER;
     REAL a_hi = split - (split - *ac);
     REAL a_lo = *ac - a_hi;
@@ -445,7 +449,6 @@ static inline REAL MLPF_VM(normal_kernel)(REAL x, REAL *pdf)
     *pdf = x == x ? phi : x + x;
     return x == x ? cdf : x + x;
 }
-#endif
 
 /* The array functions, mlpf_<name>_inplace<SFX>: <name>_kernel on each
    element, in place. */
@@ -465,6 +468,7 @@ MLPF_VM_ARRAY_FUNCTION(log1p)
 MLPF_VM_ARRAY_FUNCTION(erf)
 #ifdef VM_ERFC_MAX
 MLPF_VM_ARRAY_FUNCTION(erfc)
+#endif
 
 /*
  * x = Phi(x) and pdf = phi(x) over arrays (normal_kernel).  Runs of
@@ -500,7 +504,6 @@ MLPF_DISPATCH void MLPF_VM(mlpf_normal_cdf_pdf)(REAL *x, REAL *pdf, ptrdiff_t n)
     }
 }
 #undef VM_NORMAL_RUN
-#endif
 
 #undef MLPF_VM_ARRAY_FUNCTION
 #undef MLPF_VM
