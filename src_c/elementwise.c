@@ -121,8 +121,8 @@ void mlpf_flush_subnormals_end(unsigned saved)
 #define EXP_INPLACE mlpf_exp_inplace_f64
 #define LOGISTIC_INPLACE mlpf_logistic_inplace_f64
 #define LOG log
-#define EXPM1_INPLACE mlpf_expm1_inplace_f64
 #define NORMAL_CDF_PDF mlpf_normal_cdf_pdf_f64
+#define EXPM1_EXP mlpf_expm1_exp_f64
 #define LOG1P_INPLACE mlpf_log1p_inplace_f64
 #define TANH_INPLACE mlpf_tanh_inplace_f64
 #define SQRT sqrt
@@ -134,8 +134,8 @@ void mlpf_flush_subnormals_end(unsigned saved)
 #undef EXP_INPLACE
 #undef LOGISTIC_INPLACE
 #undef LOG
-#undef EXPM1_INPLACE
 #undef NORMAL_CDF_PDF
+#undef EXPM1_EXP
 #undef LOG1P_INPLACE
 #undef TANH_INPLACE
 #undef SQRT
@@ -147,8 +147,8 @@ void mlpf_flush_subnormals_end(unsigned saved)
 #define EXP_INPLACE mlpf_exp_inplace_f32
 #define LOGISTIC_INPLACE mlpf_logistic_inplace_f32
 #define LOG logf
-#define EXPM1_INPLACE mlpf_expm1_inplace_f32
 #define NORMAL_CDF_PDF mlpf_normal_cdf_pdf_f32
+#define EXPM1_EXP mlpf_expm1_exp_f32
 #define LOG1P_INPLACE mlpf_log1p_inplace_f32
 #define TANH_INPLACE mlpf_tanh_inplace_f32
 #define SQRT sqrtf

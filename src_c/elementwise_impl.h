@@ -5,8 +5,8 @@
  *   LANE_INT    the signed integer of REAL's width (vector shuffle indices)
  *   SFX         name suffix, _f64 or _f32
  *   LOG, SQRT   the libm functions of that precision
- *   EXP_INPLACE, TANH_INPLACE, LOGISTIC_INPLACE, EXPM1_INPLACE, LOG1P_INPLACE,
- *   NORMAL_CDF_PDF
+ *   EXP_INPLACE, TANH_INPLACE, LOGISTIC_INPLACE, LOG1P_INPLACE,
+ *   NORMAL_CDF_PDF, EXPM1_EXP
  *               the array functions of that precision from mlpfast_vecmath.h
  *   REAL_EPS    machine epsilon of REAL (scikit-learn clips probabilities to it)
  * The loops over whole arrays are MLPF_DISPATCH clones (see
@@ -208,7 +208,8 @@ static MLPF_INLINE void MLPF_NAME(forward_leaky_relu, SFX)(REAL *z, REAL *kept,
  * ELU (alpha = 1): z above 0, expm1(z) otherwise; f' is 1 above 0 and
  * exp(z) otherwise.  Not a + 1, which is exp(z) too but cancels as a nears
  * -1, with relative error eps / exp(z): 1e-12 already at z = -8.4 in
- * double.  NaN stays NaN, and its f' is 1 (the comparison fails).
+ * double.  EXPM1_EXP gives both from one argument reduction.  NaN stays
+ * NaN, and its f' is 1 (the comparison fails).
  */
 static MLPF_INLINE void MLPF_NAME(forward_elu, SFX)(REAL *z, REAL *kept, ptrdiff_t n_rows,
                                                     ptrdiff_t n_cols)
@@ -217,10 +218,8 @@ static MLPF_INLINE void MLPF_NAME(forward_elu, SFX)(REAL *z, REAL *kept, ptrdiff
     MLPF_RUNS(start, count, n_rows * n_cols) {
         REAL *x = z + start;
         memcpy(t, x, (size_t)count * sizeof(REAL));
-        EXPM1_INPLACE(t, count);
+        EXPM1_EXP(t, e, count);
         if (kept != NULL) {
-            memcpy(e, x, (size_t)count * sizeof(REAL));
-            EXP_INPLACE(e, count);
             for (ptrdiff_t i = 0; i < count; i++) {
                 kept[start + i] = x[i] <= 0 ? e[i] : (REAL)1;
             }

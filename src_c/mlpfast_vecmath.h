@@ -39,6 +39,7 @@ void mlpf_log1p_inplace_f64(double *x, ptrdiff_t n);
 void mlpf_erf_inplace_f64(double *x, ptrdiff_t n);
 void mlpf_erfc_inplace_f64(double *x, ptrdiff_t n);
 void mlpf_normal_cdf_pdf_f64(double *x, double *pdf, ptrdiff_t n);
+void mlpf_expm1_exp_f64(double *x, double *e, ptrdiff_t n);
 
 void mlpf_exp_inplace_f32(float *x, ptrdiff_t n);
 void mlpf_tanh_inplace_f32(float *x, ptrdiff_t n);
@@ -48,5 +49,6 @@ void mlpf_log1p_inplace_f32(float *x, ptrdiff_t n);
 void mlpf_erf_inplace_f32(float *x, ptrdiff_t n);
 void mlpf_erfc_inplace_f32(float *x, ptrdiff_t n);
 void mlpf_normal_cdf_pdf_f32(float *x, float *pdf, ptrdiff_t n);
+void mlpf_expm1_exp_f32(float *x, float *e, ptrdiff_t n);
 
 #endif /* MLPFAST_VECMATH_H */

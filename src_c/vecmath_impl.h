@@ -219,6 +219,50 @@ static inline REAL MLPF_VM(expm1_kernel)(REAL x)
 }
 
 /*
+ * expm1(x), returned with expm1_kernel's bits, and exp(x) in *e, from one
+ * argument reduction: what ELU and its derivative need.  exp(x) =
+ * 2^k (1 + r + tail) with expm1's tail (a fit of the same function as
+ * exp_tail), carried as in exp_reduced and scaled in two factors as in
+ * exp_kernel, so that it rounds into the subnormals.  The reduction is
+ * clamped to exp's range rather than expm1's: below VM_EXPM1_MIN, where
+ * expm1_kernel's h = 2^(k-1) would leave the normal numbers (and its
+ * result is -1), -1 is selected instead.
+ */
+static inline REAL MLPF_VM(expm1_exp_kernel)(REAL x, REAL *e)
+{
+    REAL xc = x > VM_EXP_MAX ? VM_EXP_MAX : x;
+    xc = x < VM_EXP_MIN ? VM_EXP_MIN : xc;
+    REAL kd = xc * VM_LOG2E + VM_SHIFTER;
+    REAL k = kd - VM_SHIFTER;
+    REAL r_hi = xc - k * VM_LN2_HI;
+    REAL k_lo = k * VM_LN2_LO;
+    REAL r = r_hi - k_lo;
+    REAL r_lo = (r_hi - r) - k_lo;
+    REAL r2 = r * r;
+    REAL tail = (REAL)0.5 * r2 + r2 * MLPF_VM(expm1_poly)(r);
+    /* exp */
+    REAL hd = k * (REAL)0.5 + VM_SHIFTER;                    /* k1 = round(k / 2) */
+    UINT k_bits = MLPF_VM(bits)(kd), k1_bits = MLPF_VM(bits)(hd);
+    UINT scale1 = (k1_bits - (UINT)VM_SHIFTER_BITS + (UINT)VM_EXP_BIAS) << VM_MANT_BITS;
+    UINT scale2 = (k_bits - k1_bits + (UINT)VM_EXP_BIAS) << VM_MANT_BITS;
+    REAL s = (REAL)1 + r;
+    REAL s_lo = ((REAL)1 - s) + r;
+    REAL p = s + (s_lo + (r_lo + tail));
+    *e = (p * MLPF_VM(from_bits)(scale1)) * MLPF_VM(from_bits)(scale2);
+    /* expm1, expm1_kernel's steps */
+    UINT h_bits = (k_bits - (UINT)VM_SHIFTER_BITS + (UINT)(VM_EXP_BIAS - 1)) << VM_MANT_BITS;
+    REAL h = MLPF_VM(from_bits)(h_bits);                       /* 2^(k-1) */
+    REAL a = h - (REAL)0.5;
+    REAL a_err = MLPF_VM(two_sum_err)(h, (REAL)-0.5, a);
+    REAL b = h * r;
+    REAL sum = a + b;
+    REAL err = MLPF_VM(two_sum_err)(a, b, sum);
+    REAL em1 = (REAL)2 * (sum + (err + (a_err + h * (r_lo + tail))));
+    em1 = x < VM_EXPM1_MIN ? (REAL)-1 : em1;
+    return VM_FABS(x) < VM_TINY ? x : em1;
+}
+
+/*
  * log1p(x) = k ln 2 + log(1 + f), for 1 + x = 2^k (1 + f) exactly,
  * sqrt(1/2) <= 1 + f < sqrt(2):
  *   u = 1 + x rounded, e its exact error (TwoSum); k and m = u / 2^k from
@@ -469,6 +513,14 @@ MLPF_VM_ARRAY_FUNCTION(erf)
 #ifdef VM_ERFC_MAX
 MLPF_VM_ARRAY_FUNCTION(erfc)
 #endif
+
+/* x = expm1(x) and e = exp(x) over arrays (expm1_exp_kernel). */
+MLPF_DISPATCH void MLPF_VM(mlpf_expm1_exp)(REAL *x, REAL *e, ptrdiff_t n)
+{
+    for (ptrdiff_t i = 0; i < n; i++) {
+        x[i] = MLPF_VM(expm1_exp_kernel)(x[i], &e[i]);
+    }
+}
 
 /*
  * x = Phi(x) and pdf = phi(x) over arrays (normal_kernel).  Runs of
