@@ -5,7 +5,8 @@
  * reduction: the normal distribution function Phi and density phi (GELU
  * and its derivative: mlpf_normal_cdf_pdf, x = Phi(x), pdf = phi(x)), and
  * expm1 with exp (ELU and its derivative: mlpf_expm1_exp, x = expm1(x)
- * with mlpf_expm1_inplace's bits, e = exp(x)).
+ * with mlpf_expm1_inplace's bits, e = exp(x)); their two arrays must not
+ * overlap.
  *
  * Why not libm: glibc's tanh/exp are scalar calls per element and dominated
  * the forward pass of tanh and logistic networks; its expm1, log1p, erf and

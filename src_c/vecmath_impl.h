@@ -418,8 +418,8 @@ static inline REAL MLPF_VM(erfc_kernel)(REAL x)
  *   sqrt 2, w^2 is y and exp(-y) is both phi's factor and erfc(w)'s.
  *   h = Phi(-|x|) = erfc(w) / 2, then Phi(x) = h for x < 0, 1 - h above:
  *     y < 1 (w < 1): h = 1/2 - m (1 + Q(y - 1/2)), m = |x| / (2 sqrt 2),
- *       Q as in erf; m carried as m + m_lo exactly (c_hi + c_lo: the
- *       constant's rounding alone would be 1.5 ulp of h at w = 1), and
+ *       Q as in erf; m carried as m + m_lo (c_hi + c_lo: the constant's
+ *       rounding alone would be 1.5 ulp of h at w = 1), and
  *       1/2 - m by TwoSum: h >= 0.078 there, and the rounding of m Q
  *       reaches it at most as is;
  *     y >= 1: h = exp(-y) F(u) / (2 w), u = 1 / y, F = w erfc(w) exp(w^2)
@@ -435,35 +435,41 @@ static inline REAL MLPF_VM(erfc_kernel)(REAL x)
  * tail form's roundings add up); see tests/test_vecmath.py.
  */
 
-/* What both forms share: |x| clamped, y = y_hi + y_lo, exp(-y) =
-   p * scale1 * scale2, and phi (returned). */
-static inline REAL MLPF_VM(normal_common)(REAL x, REAL *ac, REAL *y_hi, REAL *y_lo, REAL *p,
-                                          REAL *scale1, REAL *scale2)
+/* What both forms share, in normal_parts: |x| clamped (ac) and split
+   exactly (a_hi + a_lo, a_hi of half the digits), y = y_hi + y_lo, and
+   exp(-y) = p * scale1 * scale2.  Returns phi. */
+typedef struct {
+    REAL ac, a_hi, a_lo, y_hi, y_lo, p, scale1, scale2;
+} MLPF_VM(normal_parts);
+
+static inline REAL MLPF_VM(normal_common)(REAL x, MLPF_VM(normal_parts) *n)
 {
     REAL a = VM_FABS(x);
-    *ac = a > VM_NORMAL_MAX ? VM_NORMAL_MAX : a;
-    REAL split = *ac * VM_SPLITTER;
-    REAL a_hi = split - (split - *ac);
-    REAL a_lo = *ac - a_hi;
-    *y_hi = (REAL)0.5 * (a_hi * a_hi);
-    *y_lo = (REAL)0.5 * (a_lo * (*ac + a_hi));
-    REAL kd = -(*y_hi + *y_lo) * VM_LOG2E + VM_SHIFTER;
+    n->ac = a > VM_NORMAL_MAX ? VM_NORMAL_MAX : a;
+    REAL split = n->ac * VM_SPLITTER;
+    n->a_hi = split - (split - n->ac);
+    n->a_lo = n->ac - n->a_hi;
+    n->y_hi = (REAL)0.5 * (n->a_hi * n->a_hi);
+    n->y_lo = (REAL)0.5 * (n->a_lo * (n->ac + n->a_hi));
+    REAL kd = -(n->y_hi + n->y_lo) * VM_LOG2E + VM_SHIFTER;
     REAL hd = (kd - VM_SHIFTER) * (REAL)0.5 + VM_SHIFTER;   /* k1 = round(k / 2) */
     UINT k_bits = MLPF_VM(bits)(kd), k1_bits = MLPF_VM(bits)(hd);
-    *scale1 = MLPF_VM(from_bits)((k1_bits - (UINT)VM_SHIFTER_BITS + (UINT)VM_EXP_BIAS)
-                                 << VM_MANT_BITS);
-    *scale2 = MLPF_VM(from_bits)((k_bits - k1_bits + (UINT)VM_EXP_BIAS) << VM_MANT_BITS);
-    *p = MLPF_VM(exp_reduced)(-*y_hi, -*y_lo, kd);
-    return ((*p * VM_INV_SQRT_2PI) * *scale1) * *scale2;
+    n->scale1 = MLPF_VM(from_bits)((k1_bits - (UINT)VM_SHIFTER_BITS + (UINT)VM_EXP_BIAS)
+                                   << VM_MANT_BITS);
+    n->scale2 = MLPF_VM(from_bits)((k_bits - k1_bits + (UINT)VM_EXP_BIAS) << VM_MANT_BITS);
+    n->p = MLPF_VM(exp_reduced)(-n->y_hi, -n->y_lo, kd);
+    return ((n->p * VM_INV_SQRT_2PI) * n->scale1) * n->scale2;
 }
 
-/* h = Phi(-|x|) for y < 1 (see normal_kernel). */
-static inline REAL MLPF_VM(normal_small_tail)(REAL ac, REAL y_hi, REAL y_lo)
+/* h = Phi(-|x|) for y < 1 (see normal_kernel).  m = |x| c, c = 1/(2 sqrt 2)
+   = c_hi + c_lo with c_hi of 9 bits: a_hi c_hi is exact in both
+   precisions, and the rest is below 2^-11 of m. */
+static inline REAL MLPF_VM(normal_small_tail)(const MLPF_VM(normal_parts) *n)
 {
-    const REAL c_hi = (REAL)0x1.6a09e6p-2, c_lo = (REAL)0x1.9fcef32422cbfp-28;  /* 1/(2 sqrt 2) */
-    REAL m = ac * c_hi;
-    REAL m_lo = MLPF_VM(two_prod_err)(ac, c_hi, m) + ac * c_lo;
-    REAL mq = (m + m_lo) * MLPF_VM(erf_small_poly)((y_hi - (REAL)0.5) + y_lo);
+    const REAL c_hi = (REAL)0x1.6ap-2, c_lo = (REAL)0x1.3cccfe7799211p-15;
+    REAL m = n->a_hi * c_hi;
+    REAL m_lo = n->a_lo * c_hi + n->ac * c_lo;
+    REAL mq = (m + m_lo) * MLPF_VM(erf_small_poly)((n->y_hi - (REAL)0.5) + n->y_lo);
     REAL s = (REAL)0.5 - m;
     REAL s_err = MLPF_VM(two_sum_err)((REAL)0.5, -m, s);
     return s + (s_err - (m_lo + mq));
@@ -472,22 +478,22 @@ static inline REAL MLPF_VM(normal_small_tail)(REAL ac, REAL y_hi, REAL y_lo)
 /* normal_kernel where y < 1 is known, with the same bits. */
 static inline REAL MLPF_VM(normal_small)(REAL x, REAL *pdf)
 {
-    REAL ac, y_hi, y_lo, p, scale1, scale2;
-    *pdf = MLPF_VM(normal_common)(x, &ac, &y_hi, &y_lo, &p, &scale1, &scale2);
-    REAL h = MLPF_VM(normal_small_tail)(ac, y_hi, y_lo);
+    MLPF_VM(normal_parts) n;
+    *pdf = MLPF_VM(normal_common)(x, &n);
+    REAL h = MLPF_VM(normal_small_tail)(&n);
     return x < 0 ? h : (REAL)1 - h;
 }
 
 static inline REAL MLPF_VM(normal_kernel)(REAL x, REAL *pdf)
 {
-    REAL ac, y_hi, y_lo, p, scale1, scale2;
-    REAL phi = MLPF_VM(normal_common)(x, &ac, &y_hi, &y_lo, &p, &scale1, &scale2);
-    REAL h_small = MLPF_VM(normal_small_tail)(ac, y_hi, y_lo);
-    REAL u = (REAL)1 / (y_hi + y_lo);
-    REAL w = ac * (REAL)0.70710678118654752440;
+    MLPF_VM(normal_parts) n;
+    REAL phi = MLPF_VM(normal_common)(x, &n);
+    REAL h_small = MLPF_VM(normal_small_tail)(&n);
+    REAL u = (REAL)1 / (n.y_hi + n.y_lo);
+    REAL w = n.ac * (REAL)0.70710678118654752440;
     REAL f = VM_INV_SQRT_PI + MLPF_VM(erfc_big)(u);
-    REAL h_big = ((p * (((REAL)0.5 * f) * (w * u))) * scale1) * scale2;
-    REAL h = y_hi < (REAL)1 ? h_small : h_big;
+    REAL h_big = ((n.p * (((REAL)0.5 * f) * (w * u))) * n.scale1) * n.scale2;
+    REAL h = n.y_hi < (REAL)1 ? h_small : h_big;
     REAL cdf = x < 0 ? h : (REAL)1 - h;
     /* NaN: x itself (quieted), as erfc does. */
     *pdf = x == x ? phi : x + x;
@@ -515,7 +521,7 @@ MLPF_VM_ARRAY_FUNCTION(erfc)
 #endif
 
 /* x = expm1(x) and e = exp(x) over arrays (expm1_exp_kernel). */
-MLPF_DISPATCH void MLPF_VM(mlpf_expm1_exp)(REAL *x, REAL *e, ptrdiff_t n)
+MLPF_DISPATCH void MLPF_VM(mlpf_expm1_exp)(REAL *restrict x, REAL *restrict e, ptrdiff_t n)
 {
     for (ptrdiff_t i = 0; i < n; i++) {
         x[i] = MLPF_VM(expm1_exp_kernel)(x[i], &e[i]);
@@ -532,7 +538,7 @@ MLPF_DISPATCH void MLPF_VM(mlpf_expm1_exp)(REAL *x, REAL *e, ptrdiff_t n)
  * every dispatch target and every mix of values gives the same bits.
  */
 #define VM_NORMAL_RUN 16
-MLPF_DISPATCH void MLPF_VM(mlpf_normal_cdf_pdf)(REAL *x, REAL *pdf, ptrdiff_t n)
+MLPF_DISPATCH void MLPF_VM(mlpf_normal_cdf_pdf)(REAL *restrict x, REAL *restrict pdf, ptrdiff_t n)
 {
     ptrdiff_t start = 0;
     for (; start + VM_NORMAL_RUN <= n; start += VM_NORMAL_RUN) {
