@@ -357,16 +357,16 @@ static inline float erfc_scaled_f32(float d)
    no sum cancels. */
 static inline float erfc_big_f32(float u)
 {
-    float p = -0x1.fc91eap-6f;
-    p = p * u - 0x1.0da096p+1f;
-    p = p * u - 0x1.3348e8p+2f;
-    p = p * u - 0x1.301caep+1f;
-    p = p * u - 0x1.20dd60p-2f;
-    float q = 0x1.6a4e82p+2f;
-    q = q * u + 0x1.9828e2p+4f;
-    q = q * u + 0x1.c28938p+4f;
-    q = q * u + 0x1.3d821ep+3f;
-    q = q * u + 1.0f;
+    /* Highest degree first, Horner's order. */
+    static const float p_coef[5] = {-0x1.fc91eap-6f, -0x1.0da096p+1f, -0x1.3348e8p+2f,
+                                    -0x1.301caep+1f, -0x1.20dd60p-2f};
+    static const float q_coef[5] = {0x1.6a4e82p+2f, 0x1.9828e2p+4f, 0x1.c28938p+4f,
+                                    0x1.3d821ep+3f, 1.0f};
+    float p = p_coef[0], q = q_coef[0];
+    for (int i = 1; i < 5; i++) {
+        p = p * u + p_coef[i];
+        q = q * u + q_coef[i];
+    }
     return u * (p / q);
 }
 

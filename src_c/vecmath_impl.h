@@ -85,6 +85,17 @@ static inline REAL MLPF_VM(exp_reduced)(REAL x, REAL x_lo, REAL kd)
     return s + (s_lo + (r_lo + MLPF_VM(exp_tail)(r)));
 }
 
+/* 2^k as two factors 2^k1 * 2^k2, k1 = round(k / 2), k2 = k - k1, for k
+   in kd's low bits (see exp_kernel). */
+static inline void MLPF_VM(two_factors)(REAL kd, REAL *scale1, REAL *scale2)
+{
+    REAL hd = (kd - VM_SHIFTER) * (REAL)0.5 + VM_SHIFTER;   /* k1 = round(k / 2) */
+    UINT k_bits = MLPF_VM(bits)(kd), k1_bits = MLPF_VM(bits)(hd);
+    *scale1 = MLPF_VM(from_bits)((k1_bits - (UINT)VM_SHIFTER_BITS + (UINT)VM_EXP_BIAS)
+                                 << VM_MANT_BITS);
+    *scale2 = MLPF_VM(from_bits)((k_bits - k1_bits + (UINT)VM_EXP_BIAS) << VM_MANT_BITS);
+}
+
 /*
  * exp(x) for every x.  2^k is applied as two factors 2^k1 * 2^k2, k1 ~ k/2,
  * each a normal number once x is clamped to [VM_EXP_MIN, VM_EXP_MAX]: the
@@ -98,12 +109,10 @@ static inline REAL MLPF_VM(exp_kernel)(REAL x)
     REAL xc = x > VM_EXP_MAX ? VM_EXP_MAX : x;
     xc = x < VM_EXP_MIN ? VM_EXP_MIN : xc;
     REAL kd = xc * VM_LOG2E + VM_SHIFTER;
-    REAL hd = (kd - VM_SHIFTER) * (REAL)0.5 + VM_SHIFTER;   /* k1 = round(k / 2) */
-    UINT k_bits = MLPF_VM(bits)(kd), k1_bits = MLPF_VM(bits)(hd);
-    UINT scale1 = (k1_bits - (UINT)VM_SHIFTER_BITS + (UINT)VM_EXP_BIAS) << VM_MANT_BITS;
-    UINT scale2 = (k_bits - k1_bits + (UINT)VM_EXP_BIAS) << VM_MANT_BITS;
+    REAL scale1, scale2;
+    MLPF_VM(two_factors)(kd, &scale1, &scale2);
     REAL p = MLPF_VM(exp_reduced)(xc, (REAL)0, kd);
-    return (p * MLPF_VM(from_bits)(scale1)) * MLPF_VM(from_bits)(scale2);
+    return (p * scale1) * scale2;
 }
 
 /*
@@ -192,20 +201,26 @@ static inline REAL MLPF_VM(two_prod_err)(REAL a, REAL b, REAL prod)
  * VM_EXPM1_MIN it is -1 (exp(x) is under a quarter ulp of 1); NaN fails
  * both tests and propagates.
  */
-static inline REAL MLPF_VM(expm1_kernel)(REAL x)
+/* expm1's reduction of a clamped xc: kd (k in its low bits), r + r_lo and
+   tail(r), exp(r) = 1 + r + tail. */
+static inline REAL MLPF_VM(expm1_reduce)(REAL xc, REAL *r, REAL *r_lo, REAL *tail)
 {
-    REAL xc = x > VM_EXP_MAX ? VM_EXP_MAX : x;
-    xc = x < VM_EXPM1_MIN ? VM_EXPM1_MIN : xc;
     REAL kd = xc * VM_LOG2E + VM_SHIFTER;
     REAL k = kd - VM_SHIFTER;
     REAL r_hi = xc - k * VM_LN2_HI;
     REAL k_lo = k * VM_LN2_LO;
-    REAL r = r_hi - k_lo;
-    REAL r_lo = (r_hi - r) - k_lo;
+    *r = r_hi - k_lo;
+    *r_lo = (r_hi - *r) - k_lo;
     /* tail = r^2 / 2 + r^2 (c3 r + ...): the rounding errors of the smaller
        term are scaled by r / 3. */
-    REAL r2 = r * r;
-    REAL tail = (REAL)0.5 * r2 + r2 * MLPF_VM(expm1_poly)(r);
+    REAL r2 = *r * *r;
+    *tail = (REAL)0.5 * r2 + r2 * MLPF_VM(expm1_poly)(*r);
+    return kd;
+}
+
+/* 2 (h - 1/2 + h r + h tail), h = 2^(k-1), for 2^(k-1) normal. */
+static inline REAL MLPF_VM(expm1_finish)(REAL kd, REAL r, REAL r_lo, REAL tail)
+{
     UINT h_bits = (MLPF_VM(bits)(kd) - (UINT)VM_SHIFTER_BITS + (UINT)(VM_EXP_BIAS - 1))
                   << VM_MANT_BITS;
     REAL h = MLPF_VM(from_bits)(h_bits);                       /* 2^(k-1) */
@@ -214,7 +229,16 @@ static inline REAL MLPF_VM(expm1_kernel)(REAL x)
     REAL b = h * r;
     REAL sum = a + b;
     REAL err = MLPF_VM(two_sum_err)(a, b, sum);
-    REAL e = (REAL)2 * (sum + (err + (a_err + h * (r_lo + tail))));
+    return (REAL)2 * (sum + (err + (a_err + h * (r_lo + tail))));
+}
+
+static inline REAL MLPF_VM(expm1_kernel)(REAL x)
+{
+    REAL xc = x > VM_EXP_MAX ? VM_EXP_MAX : x;
+    xc = x < VM_EXPM1_MIN ? VM_EXPM1_MIN : xc;
+    REAL r, r_lo, tail;
+    REAL kd = MLPF_VM(expm1_reduce)(xc, &r, &r_lo, &tail);
+    REAL e = MLPF_VM(expm1_finish)(kd, r, r_lo, tail);
     return VM_FABS(x) < VM_TINY ? x : e;
 }
 
@@ -232,32 +256,16 @@ static inline REAL MLPF_VM(expm1_exp_kernel)(REAL x, REAL *e)
 {
     REAL xc = x > VM_EXP_MAX ? VM_EXP_MAX : x;
     xc = x < VM_EXP_MIN ? VM_EXP_MIN : xc;
-    REAL kd = xc * VM_LOG2E + VM_SHIFTER;
-    REAL k = kd - VM_SHIFTER;
-    REAL r_hi = xc - k * VM_LN2_HI;
-    REAL k_lo = k * VM_LN2_LO;
-    REAL r = r_hi - k_lo;
-    REAL r_lo = (r_hi - r) - k_lo;
-    REAL r2 = r * r;
-    REAL tail = (REAL)0.5 * r2 + r2 * MLPF_VM(expm1_poly)(r);
+    REAL r, r_lo, tail;
+    REAL kd = MLPF_VM(expm1_reduce)(xc, &r, &r_lo, &tail);
     /* exp */
-    REAL hd = k * (REAL)0.5 + VM_SHIFTER;                    /* k1 = round(k / 2) */
-    UINT k_bits = MLPF_VM(bits)(kd), k1_bits = MLPF_VM(bits)(hd);
-    UINT scale1 = (k1_bits - (UINT)VM_SHIFTER_BITS + (UINT)VM_EXP_BIAS) << VM_MANT_BITS;
-    UINT scale2 = (k_bits - k1_bits + (UINT)VM_EXP_BIAS) << VM_MANT_BITS;
+    REAL scale1, scale2;
+    MLPF_VM(two_factors)(kd, &scale1, &scale2);
     REAL s = (REAL)1 + r;
     REAL s_lo = ((REAL)1 - s) + r;
     REAL p = s + (s_lo + (r_lo + tail));
-    *e = (p * MLPF_VM(from_bits)(scale1)) * MLPF_VM(from_bits)(scale2);
-    /* expm1, expm1_kernel's steps */
-    UINT h_bits = (k_bits - (UINT)VM_SHIFTER_BITS + (UINT)(VM_EXP_BIAS - 1)) << VM_MANT_BITS;
-    REAL h = MLPF_VM(from_bits)(h_bits);                       /* 2^(k-1) */
-    REAL a = h - (REAL)0.5;
-    REAL a_err = MLPF_VM(two_sum_err)(h, (REAL)-0.5, a);
-    REAL b = h * r;
-    REAL sum = a + b;
-    REAL err = MLPF_VM(two_sum_err)(a, b, sum);
-    REAL em1 = (REAL)2 * (sum + (err + (a_err + h * (r_lo + tail))));
+    *e = (p * scale1) * scale2;
+    REAL em1 = MLPF_VM(expm1_finish)(kd, r, r_lo, tail);
     em1 = x < VM_EXPM1_MIN ? (REAL)-1 : em1;
     return VM_FABS(x) < VM_TINY ? x : em1;
 }
@@ -375,10 +383,8 @@ static inline REAL MLPF_VM(erfc_kernel)(REAL x)
     /* a >= 1 */
     REAL z = z_hi + z_lo;
     REAL kd = -z * VM_LOG2E + VM_SHIFTER;
-    REAL hd = (kd - VM_SHIFTER) * (REAL)0.5 + VM_SHIFTER;   /* k1 = round(k / 2) */
-    UINT k_bits = MLPF_VM(bits)(kd), k1_bits = MLPF_VM(bits)(hd);
-    UINT scale1 = (k1_bits - (UINT)VM_SHIFTER_BITS + (UINT)VM_EXP_BIAS) << VM_MANT_BITS;
-    UINT scale2 = (k_bits - k1_bits + (UINT)VM_EXP_BIAS) << VM_MANT_BITS;
+    REAL scale1, scale2;
+    MLPF_VM(two_factors)(kd, &scale1, &scale2);
     /* exp(-a^2) / 2^k = s + e_lo unrounded: exp_reduced's steps. */
     REAL k = kd - VM_SHIFTER;
     REAL r_hi = -z_hi - k * VM_LN2_HI;
@@ -399,7 +405,7 @@ static inline REAL MLPF_VM(erfc_kernel)(REAL x)
     REAL g_lo = (((f - ga) - MLPF_VM(two_prod_err)(g, ac, ga)) + f_lo) / ac;
     REAL p_hi = s1 * g;
     REAL p = p_hi + (MLPF_VM(two_prod_err)(s1, g, p_hi) + (s1 * g_lo + e_lo * g));
-    REAL big = (p * MLPF_VM(from_bits)(scale1)) * MLPF_VM(from_bits)(scale2);
+    REAL big = (p * scale1) * scale2;
     REAL t = ac < (REAL)1 ? small : big;
     t = a > VM_ERFC_MAX ? (REAL)0 : t;
     t = x < 0 ? (REAL)2 - t : t;
@@ -452,11 +458,7 @@ static inline REAL MLPF_VM(normal_common)(REAL x, MLPF_VM(normal_parts) *n)
     n->y_hi = (REAL)0.5 * (n->a_hi * n->a_hi);
     n->y_lo = (REAL)0.5 * (n->a_lo * (n->ac + n->a_hi));
     REAL kd = -(n->y_hi + n->y_lo) * VM_LOG2E + VM_SHIFTER;
-    REAL hd = (kd - VM_SHIFTER) * (REAL)0.5 + VM_SHIFTER;   /* k1 = round(k / 2) */
-    UINT k_bits = MLPF_VM(bits)(kd), k1_bits = MLPF_VM(bits)(hd);
-    n->scale1 = MLPF_VM(from_bits)((k1_bits - (UINT)VM_SHIFTER_BITS + (UINT)VM_EXP_BIAS)
-                                   << VM_MANT_BITS);
-    n->scale2 = MLPF_VM(from_bits)((k_bits - k1_bits + (UINT)VM_EXP_BIAS) << VM_MANT_BITS);
+    MLPF_VM(two_factors)(kd, &n->scale1, &n->scale2);
     n->p = MLPF_VM(exp_reduced)(-n->y_hi, -n->y_lo, kd);
     return ((n->p * VM_INV_SQRT_2PI) * n->scale1) * n->scale2;
 }
