@@ -29,7 +29,7 @@
  * ulp) and rounds into the subnormals down to 0 (x > 27.23, float 10.05),
  * is 2 - erfc(-x) for negative x, 0 at +inf and 2 at -inf; Phi is
  * accurate relative to itself through the lower tail (4.0 ulp measured,
- * float 4.7) and phi within 2 ulp, both rounding into the subnormals, Phi
+ * float 5.1) and phi within 2 ulp, both rounding into the subnormals, Phi
  * 0 and 1 and phi 0 at -inf and +inf; expm1_exp's exp within an ulp like
  * exp's.  NaN in gives NaN out.
  * No fused multiply-adds and no reassociation, so every dispatch target

@@ -30,8 +30,11 @@
  *     log1p_poly(z) (2 atanh(s) / s - 2) / z, z = s^2 <= 0.0295
  *     erf_small_poly(w)             erf(x) / x - 1, w = x^2 - 1/2, |x| <= 1
  *     erfc_scaled(d)                erfc(a) exp(a^2), d = a - VM_ERF_CENTER
- *     erfc_big(u)   a erfc(a) exp(a^2) - VM_INV_SQRT_PI, u = 1 / a^2, for
- *                   a >= 1 up to erfc's underflow
+ *     erfc_big(u)   (double) a erfc(a) exp(a^2) - VM_INV_SQRT_PI, u = 1 / a^2,
+ *                   for a >= 1 up to erfc's underflow
+ *   erfc_big_p, erfc_big_q (SFX-suffixed tables, highest degree first),
+ *   VM_ERFC_BIG_DEGREE              erfc_big's rational (float: for the
+ *                   normal distribution alone), and its degree
  *   MLPF_DISPATCH   attribute giving the array loops their per-CPU clones
  *
  * Every function is straight-line code (no branches, no libm calls) so the
@@ -416,6 +419,25 @@ static inline REAL MLPF_VM(erfc_kernel)(REAL x)
 #endif
 
 /*
+ * erfc_big's rational in y = 1 / u, without the division: returns
+ * y^n P(1 / y) and puts y^n Q(1 / y) in *q_out (u P / Q is their quotient
+ * over y), n = VM_ERFC_BIG_DEGREE, Horner's order from the other end of
+ * the coefficient tables erfc_big_p, erfc_big_q.  For y >= 1 no sum
+ * cancels either (P < 0 < Q).
+ */
+static inline REAL MLPF_VM(erfc_big_reversed)(REAL y, REAL *q_out)
+{
+    REAL p = MLPF_VM(erfc_big_p)[VM_ERFC_BIG_DEGREE];
+    REAL q = MLPF_VM(erfc_big_q)[VM_ERFC_BIG_DEGREE];
+    for (int i = VM_ERFC_BIG_DEGREE - 1; i >= 0; i--) {
+        p = p * y + MLPF_VM(erfc_big_p)[i];
+        q = q * y + MLPF_VM(erfc_big_q)[i];
+    }
+    *q_out = q;
+    return p;
+}
+
+/*
  * The standard normal distribution function Phi(x), returned, and its
  * density phi(x) = exp(-x^2 / 2) / sqrt(2 pi), in *pdf: what GELU and its
  * derivative need, from one exponential.
@@ -429,16 +451,18 @@ static inline REAL MLPF_VM(erfc_kernel)(REAL x)
  *       1/2 - m by TwoSum: h >= 0.078 there, and the rounding of m Q
  *       reaches it at most as is;
  *     y >= 1: h = exp(-y) F(u) / (2 w), u = 1 / y, F = w erfc(w) exp(w^2)
- *       = 1/sqrt(pi) + erfc_big(u) (double: erfc's own fit; float: a fit
- *       of its own, vecmath.c); 1 / w is w u, one division fewer than
- *       erfc's F / w, for an error of a few ulps of h.
+ *       = 1/sqrt(pi) + u P(u) / Q(u), erfc_big's rational (double: erfc's
+ *       own fit; float: a fit of its own, vecmath.c), evaluated in y as
+ *       erfc_big_reversed, and 1 / w = w / y: one division where erfc has
+ *       four, for an error of a few ulps of h.
  *   2^k of the exponential is applied in two factors after the products,
  *   as in erfc, so that h and phi round into the subnormals.
  * |x| is clamped to VM_NORMAL_MAX, where h and phi have underflowed to 0:
  * Phi(+inf) = 1, Phi(-inf) = 0, phi(±inf) = 0.  NaN gives NaN for both.
  * Measured against mpmath (double) and against the double kernel (float):
  * Phi within 4.0 ulp, phi within 2.0 (double; near x = -1.86, where the
- * tail form's roundings add up); see tests/test_vecmath.py.
+ * tail form's roundings add up), float 5.1 and 1.7; see
+ * tests/test_vecmath.py.
  */
 
 /* What both forms share, in normal_parts: |x| clamped (ac) and split
@@ -491,10 +515,15 @@ static inline REAL MLPF_VM(normal_kernel)(REAL x, REAL *pdf)
     MLPF_VM(normal_parts) n;
     REAL phi = MLPF_VM(normal_common)(x, &n);
     REAL h_small = MLPF_VM(normal_small_tail)(&n);
-    REAL u = (REAL)1 / (n.y_hi + n.y_lo);
+    /* F / (2 w) = (w / 2) (1/sqrt(pi) + P~ / (y Q~)) / y with P~, Q~ the
+       reversed polynomials: one division. */
+    REAL y = n.y_hi + n.y_lo;
+    REAL q;
+    REAL p = MLPF_VM(erfc_big_reversed)(y, &q);
+    REAL yq = y * q;
     REAL w = n.ac * (REAL)0.70710678118654752440;
-    REAL f = VM_INV_SQRT_PI + MLPF_VM(erfc_big)(u);
-    REAL h_big = ((n.p * (((REAL)0.5 * f) * (w * u))) * n.scale1) * n.scale2;
+    REAL g = (VM_INV_SQRT_PI * yq + p) / (y * yq);
+    REAL h_big = ((n.p * (((REAL)0.5 * w) * g)) * n.scale1) * n.scale2;
     REAL h = n.y_hi < (REAL)1 ? h_small : h_big;
     REAL cdf = x < 0 ? h : (REAL)1 - h;
     /* NaN: x itself (quieted), as erfc does. */

@@ -664,12 +664,13 @@ def normal_reference(x):
 
 
 # Measured (src_c/vecmath_impl.h, normal_kernel): Phi within 4.0 ulp in
-# double, 4.7 in float, phi within 2.0 and 1.7.  The bound is the rounding
-# budget of the tail form, |x| >= sqrt 2: the divisions u = 1 / y and
-# P / Q, w = |x| / sqrt 2, w u, F's sum, two products and exp's own
-# 0.8 ulp, each at most half an ulp or so of h, about 5 ulp; float's F
-# adds its fit's 2.7 ulp of F measured as evaluated in float.  phi: exp,
-# the constant's rounding and one product.
+# double, 5.1 in float, phi within 2.0 and 1.7.  The bound is the rounding
+# budget of the tail form, |x| >= sqrt 2: w = |x| / sqrt 2, y Q~, the sum
+# over it, y (y Q~), the division, two products and exp's own 0.8 ulp,
+# each at most half an ulp or so of h, about 5 ulp; float's rational adds
+# its 2.7 ulp of F, measured as evaluated in float (its Horner sums round
+# at float's precision).  phi: exp, the constant's rounding and one
+# product.
 NORMAL_MAX_ULP = {np.float64: (5.0, 2.5), np.float32: (6.5, 2.5)}
 
 
