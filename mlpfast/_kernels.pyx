@@ -101,7 +101,7 @@ cdef extern from "mlpfast_tables.h" nogil:
         MLPF_HIDDEN
     const char *mlpf_activation_names[]
     const int mlpf_activation_roles[]
-    const int mlpf_activation_needs_z[]
+    const int mlpf_activation_keeps_derivative[]
     const char *mlpf_loss_names[]
     const int mlpf_loss_outputs[]
     const int mlpf_loss_is_default[]
@@ -113,13 +113,15 @@ def activation_table():
 
     Returns
     -------
-    table : list of tuple (name, code, hidden, derivative_needs_z)
-        ``hidden``: a hidden layer may use it; ``derivative_needs_z``: its
-        derivative needs the pre-activation, not only the activation.
+    table : list of tuple (name, code, hidden, keeps_derivative)
+        ``hidden``: a hidden layer may use it; ``keeps_derivative``: its
+        forward pass keeps f'(z) for the backward pass, which cannot work
+        from the activation alone.
     """
     return [
         (mlpf_activation_names[code].decode("ascii"), code,
-         bool(mlpf_activation_roles[code] & MLPF_HIDDEN), bool(mlpf_activation_needs_z[code]))
+         bool(mlpf_activation_roles[code] & MLPF_HIDDEN),
+         bool(mlpf_activation_keeps_derivative[code]))
         for code in range(MLPF_N_ACTIVATIONS)
     ]
 
@@ -304,11 +306,11 @@ cdef class Network:
 
     cdef Py_ssize_t workspace_size(self, Py_ssize_t n_rows, bint with_z):
         """Length of the buffer holding activations and deltas of n_rows rows,
-        and with_z their kept pre-activations (see carve_workspace)."""
+        and with_z their kept derivatives (see carve_workspace)."""
         cdef Py_ssize_t total = 0, l
         for l in range(1, self.shape.n_layers + 1):
             total += 2 * n_rows * self.shape.units[l]
-            if with_z and keeps_z(&self.shape, l):
+            if with_z and keeps_derivative(&self.shape, l):
                 total += n_rows * self.shape.units[l]
         return total
 
@@ -337,11 +339,11 @@ cdef class Network:
             raise ValueError(f"params has {n_params} entries, the network has {self.n_params}")
 
 
-cdef inline bint keeps_z(const NetShape *net, Py_ssize_t l) noexcept nogil:
-    """Whether the forward pass keeps the pre-activations z of layer l
-    (activations[l]) for the backward pass: a hidden layer whose activation's
-    derivative needs them (derivative_needs_z in src_c/mlpfast_tables.h)."""
-    return 0 < l < net.n_layers and mlpf_activation_needs_z[net.hidden_activation] != 0
+cdef inline bint keeps_derivative(const NetShape *net, Py_ssize_t l) noexcept nogil:
+    """Whether the forward pass keeps the derivatives f'(z) of layer l
+    (activations[l]) for the backward pass: a hidden layer whose activation
+    says keeps_derivative in src_c/mlpfast_tables.h."""
+    return 0 < l < net.n_layers and mlpf_activation_keeps_derivative[net.hidden_activation] != 0
 
 
 cdef struct DropoutState:
@@ -356,7 +358,7 @@ cdef struct DropoutBlock:
     # Dropout as one block of a batch's rows sees it (BatchHalf.dropout).
     DropoutState *state          # NULL: no dropout (predict, the loss, L-BFGS)
     void **dropped               # LayerPointers.dropped of the block's buffers
-    unsigned char **kept         # LayerPointers.kept
+    unsigned char **masks        # LayerPointers.masks
     Py_ssize_t first_row         # the block's first row within the batch
 
 
@@ -435,27 +437,27 @@ def dropout_mask(Dropout dropout not None, Py_ssize_t layer, Py_ssize_t first_ro
 
 cdef class LayerPointers:
     """Per-call tables of pointers to each layer's activations, deltas and
-    kept pre-activations.
+    kept derivatives.
 
     Owned by one call of a kernel, so concurrent calls never share them.
     """
     cdef void **activations   # n_layers + 1 entries, the input first
     cdef void **deltas        # n_layers entries
-    cdef void **zs            # n_layers + 1 entries as activations; NULL where not kept
+    cdef void **zs            # kept f'(z), n_layers + 1 entries; NULL where not kept
     # Dropout (training only), n_layers + 1 entries as activations, NULL for
     # layers without: the activations after dropout, which the next layer
-    # reads, and the mask of kept units (0/1 bytes).
+    # reads, and the masks of the units kept (0/1 bytes).
     cdef void **dropped
-    cdef unsigned char **kept
+    cdef unsigned char **masks
 
     def __cinit__(self, Py_ssize_t n_layers):
         self.activations = <void **> malloc((n_layers + 1) * sizeof(void *))
         self.deltas = <void **> malloc(n_layers * sizeof(void *))
         self.zs = <void **> calloc(n_layers + 1, sizeof(void *))
         self.dropped = <void **> calloc(n_layers + 1, sizeof(void *))
-        self.kept = <unsigned char **> calloc(n_layers + 1, sizeof(unsigned char *))
+        self.masks = <unsigned char **> calloc(n_layers + 1, sizeof(unsigned char *))
         if (self.activations == NULL or self.deltas == NULL or self.zs == NULL
-                or self.dropped == NULL or self.kept == NULL):
+                or self.dropped == NULL or self.masks == NULL):
             raise MemoryError("cannot allocate the layer pointer tables")
 
     def __dealloc__(self):
@@ -463,7 +465,7 @@ cdef class LayerPointers:
         free(self.deltas)
         free(self.zs)
         free(self.dropped)
-        free(self.kept)
+        free(self.masks)
 
 
 cdef inline const void *data_pointer(cnp.ndarray array):
@@ -572,7 +574,7 @@ cdef void carve_workspace(const NetShape *net, cnp.ndarray workspace, Py_ssize_t
                           void **activations, void **deltas, void **zs):
     """Point activations[1:] and deltas[:] at consecutive slices of workspace,
     n_rows rows of each layer, and zs[l] (unless zs is NULL: predict has no
-    backward pass) where keeps_z(l); workspace_size(n_rows, zs != NULL)
+    backward pass) where keeps_derivative(l); workspace_size(n_rows, zs != NULL)
     elements in all."""
     cdef char *base = <char *> cnp.PyArray_DATA(workspace)
     cdef Py_ssize_t itemsize = workspace.itemsize, offset = 0, l
@@ -581,7 +583,7 @@ cdef void carve_workspace(const NetShape *net, cnp.ndarray workspace, Py_ssize_t
         offset += n_rows * net.units[l]
         deltas[l - 1] = base + offset * itemsize
         offset += n_rows * net.units[l]
-        if zs != NULL and keeps_z(net, l):
+        if zs != NULL and keeps_derivative(net, l):
             zs[l] = base + offset * itemsize
             offset += n_rows * net.units[l]
 
@@ -614,7 +616,7 @@ cdef void drop_units(const NetShape *net, const DropoutBlock *dropout, Py_ssize_
     mlpf_dropout_draw_for(&draw, dropout.state.key, dropout.state.batch, <int> l,
                           dropout.state.rates[l])
     draw.first_row = dropout.first_row
-    dropout_forward(activations, <floating *> dropout.dropped[l], dropout.kept[l], n_rows,
+    dropout_forward(activations, <floating *> dropout.dropped[l], dropout.masks[l], n_rows,
                     net.units[l], &draw)
 
 
@@ -623,7 +625,7 @@ cdef void forward_layers(const NetShape *net, const floating *params,
                          const SparseRows *sparse, const DropoutBlock *dropout) noexcept nogil:
     """activations[l + 1] = f(activations[l] @ W_l + b_l) for every layer.
 
-    Keeps the pre-activations of layer l in zs[l] where that is not NULL
+    Keeps the derivatives f'(z) of layer l in zs[l] where that is not NULL
     (zs: NULL, or a table of carve_workspace).  With sparse input, the
     first product reads the CSR rows instead of activations[0].  With
     dropout (not NULL), a hidden layer that has some is read by the next
@@ -661,9 +663,9 @@ cdef double add_chunk_gradient(const NetShape *net, const floating *params,
     ``sum(delta)`` into grad, before the L2 term and the division by the
     weight sum (finish_gradient).  Backpropagates through the copies of W^T
     in transposed_coefs where a layer has one (TransposedWeights), and
-    through the activations' derivatives with the pre-activations the
-    forward pass kept in zs (NULL entries where a derivative needs none),
-    and through the dropout masks of forward_layers (dropout not NULL).
+    through the activations' derivatives, from the activations or as the
+    forward pass kept them in zs (NULL entries where none are kept), and
+    through the dropout masks of forward_layers (dropout not NULL).
     Returns the chunk's loss summed over rows, weighted when sample_weight
     is not NULL.
     """
@@ -697,7 +699,7 @@ cdef double add_chunk_gradient(const NetShape *net, const floating *params,
                 matmul_transposed_b(deltas[l], params + net.coef_offset[l], deltas[l - 1],
                                     n_rows, fan_out, fan_in)
             if dropout != NULL and dropout.dropped[l] != NULL:
-                dropout_backward(deltas[l - 1], dropout.kept[l], n_rows * fan_in,
+                dropout_backward(deltas[l - 1], dropout.masks[l], n_rows * fan_in,
                                  1.0 / (1.0 - dropout.state.rates[l]))
             multiply_derivative(zs[l], activations[l], deltas[l - 1], n_rows * fan_in,
                                 net.hidden_activation)
@@ -776,7 +778,7 @@ cdef struct BatchHalf:
     const void *weights          # this half's sample weights, or NULL
     void **activations
     void **deltas
-    void **zs                    # kept pre-activations (LayerPointers.zs)
+    void **zs                    # kept derivatives (LayerPointers.zs)
     void **transposed_coefs      # TransposedWeights.coefs of the call: to
                                  #   refresh_transposed after each step
     void *grad                   # raw gradient sums of this half
@@ -879,7 +881,7 @@ cdef class BatchHalves:
             for i, pointers in enumerate((self.first_pointers, self.second_pointers)):
                 self.halves[i].dropout.state = &dropout.state
                 self.halves[i].dropout.dropped = (<LayerPointers> pointers).dropped
-                self.halves[i].dropout.kept = (<LayerPointers> pointers).kept
+                self.halves[i].dropout.masks = (<LayerPointers> pointers).masks
 
     cdef void point_at(self, const NetShape *shape, InputMatrix inputs, const void *params,
                        const unsigned char *y_labels, const void *y_values, void *grad):
@@ -905,7 +907,7 @@ cdef class BatchHalves:
 cdef tuple carve_dropout(const NetShape *net, Dropout dropout, dtype, Py_ssize_t n_rows,
                          LayerPointers pointers):
     """Buffers for the dropped activations and masks of n_rows rows of each
-    hidden layer with dropout, pointed at by pointers.dropped and .kept.
+    hidden layer with dropout, pointed at by pointers.dropped and .masks.
 
     Returns the buffers, which the caller keeps while the pointers are used.
     """
@@ -914,16 +916,16 @@ cdef tuple carve_dropout(const NetShape *net, Dropout dropout, dtype, Py_ssize_t
         if dropout.state.rates[l] > 0:
             total += n_rows * net.units[l]
     dropped = np.empty(max(total, 1), dtype=dtype)
-    kept = np.empty(max(total, 1), dtype=np.uint8)
+    masks = np.empty(max(total, 1), dtype=np.uint8)
     cdef char *dropped_base = <char *> cnp.PyArray_DATA(dropped)
-    cdef unsigned char *kept_base = <unsigned char *> cnp.PyArray_DATA(kept)
+    cdef unsigned char *mask_base = <unsigned char *> cnp.PyArray_DATA(masks)
     cdef Py_ssize_t offset = 0, itemsize = dropped.itemsize
     for l in range(1, net.n_layers):
         if dropout.state.rates[l] > 0:
             pointers.dropped[l] = dropped_base + offset * itemsize
-            pointers.kept[l] = kept_base + offset
+            pointers.masks[l] = mask_base + offset
             offset += n_rows * net.units[l]
-    return dropped, kept
+    return dropped, masks
 
 
 # mlpf_pair_run calls a plain C function pointer, mlpf_part_fn:

@@ -29,23 +29,23 @@
 #endif
 
 /* The tables of mlpfast_tables.h as the Python layer reads them. */
-#define MLPF_ACTIVATION_NAME_(NAME, name, roles, needs_z) #name,
-#define MLPF_ACTIVATION_ROLE_(NAME, name, roles, needs_z) roles,
-#define MLPF_ACTIVATION_NEEDS_Z_(NAME, name, roles, needs_z) needs_z,
+#define MLPF_ACTIVATION_NAME_(NAME, name, roles, keeps) #name,
+#define MLPF_ACTIVATION_ROLE_(NAME, name, roles, keeps) roles,
+#define MLPF_ACTIVATION_KEEPS_DERIVATIVE_(NAME, name, roles, keeps) keeps,
 #define MLPF_LOSS_NAME_(NAME, name, OUTPUT, is_default, has_parameter) #name,
 #define MLPF_LOSS_OUTPUT_(NAME, name, OUTPUT, is_default, has_parameter) MLPF_##OUTPUT,
 #define MLPF_LOSS_IS_DEFAULT_(NAME, name, OUTPUT, is_default, has_parameter) is_default,
 #define MLPF_LOSS_HAS_PARAMETER_(NAME, name, OUTPUT, is_default, has_parameter) has_parameter,
 const char *const mlpf_activation_names[] = {MLPF_ACTIVATIONS(MLPF_ACTIVATION_NAME_)};
 const int mlpf_activation_roles[] = {MLPF_ACTIVATIONS(MLPF_ACTIVATION_ROLE_)};
-const int mlpf_activation_needs_z[] = {MLPF_ACTIVATIONS(MLPF_ACTIVATION_NEEDS_Z_)};
+const int mlpf_activation_keeps_derivative[] = {MLPF_ACTIVATIONS(MLPF_ACTIVATION_KEEPS_DERIVATIVE_)};
 const char *const mlpf_loss_names[] = {MLPF_LOSSES(MLPF_LOSS_NAME_)};
 const int mlpf_loss_outputs[] = {MLPF_LOSSES(MLPF_LOSS_OUTPUT_)};
 const int mlpf_loss_is_default[] = {MLPF_LOSSES(MLPF_LOSS_IS_DEFAULT_)};
 const int mlpf_loss_has_parameter[] = {MLPF_LOSSES(MLPF_LOSS_HAS_PARAMETER_)};
 #undef MLPF_ACTIVATION_NAME_
 #undef MLPF_ACTIVATION_ROLE_
-#undef MLPF_ACTIVATION_NEEDS_Z_
+#undef MLPF_ACTIVATION_KEEPS_DERIVATIVE_
 #undef MLPF_LOSS_NAME_
 #undef MLPF_LOSS_OUTPUT_
 #undef MLPF_LOSS_IS_DEFAULT_
@@ -54,7 +54,7 @@ const int mlpf_loss_has_parameter[] = {MLPF_LOSSES(MLPF_LOSS_HAS_PARAMETER_)};
 #define MLPF_TABLE_LENGTH(table) (sizeof(table) / sizeof((table)[0]))
 _Static_assert(MLPF_TABLE_LENGTH(mlpf_activation_names) == MLPF_N_ACTIVATIONS &&
                    MLPF_TABLE_LENGTH(mlpf_activation_roles) == MLPF_N_ACTIVATIONS &&
-                   MLPF_TABLE_LENGTH(mlpf_activation_needs_z) == MLPF_N_ACTIVATIONS,
+                   MLPF_TABLE_LENGTH(mlpf_activation_keeps_derivative) == MLPF_N_ACTIVATIONS,
                "one entry per activation in every activation table");
 _Static_assert(MLPF_TABLE_LENGTH(mlpf_loss_names) == MLPF_N_LOSSES &&
                    MLPF_TABLE_LENGTH(mlpf_loss_outputs) == MLPF_N_LOSSES &&
@@ -147,8 +147,8 @@ void mlpf_flush_subnormals_end(unsigned saved)
 #define EXP_INPLACE mlpf_exp_inplace_f64
 #define LOGISTIC_INPLACE mlpf_logistic_inplace_f64
 #define LOG log
-#define EXPM1_INPLACE mlpf_expm1_inplace_f64
-#define ERFC_INPLACE mlpf_erfc_inplace_f64
+#define NORMAL_CDF_PDF mlpf_normal_cdf_pdf_f64
+#define EXPM1_EXP mlpf_expm1_exp_f64
 #define LOG1P_INPLACE mlpf_log1p_inplace_f64
 #define TANH_INPLACE mlpf_tanh_inplace_f64
 #define SQRT sqrt
@@ -160,8 +160,8 @@ void mlpf_flush_subnormals_end(unsigned saved)
 #undef EXP_INPLACE
 #undef LOGISTIC_INPLACE
 #undef LOG
-#undef EXPM1_INPLACE
-#undef ERFC_INPLACE
+#undef NORMAL_CDF_PDF
+#undef EXPM1_EXP
 #undef LOG1P_INPLACE
 #undef TANH_INPLACE
 #undef SQRT
@@ -173,8 +173,8 @@ void mlpf_flush_subnormals_end(unsigned saved)
 #define EXP_INPLACE mlpf_exp_inplace_f32
 #define LOGISTIC_INPLACE mlpf_logistic_inplace_f32
 #define LOG logf
-#define EXPM1_INPLACE mlpf_expm1_inplace_f32
-#define ERFC_INPLACE mlpf_erfc_inplace_f32
+#define NORMAL_CDF_PDF mlpf_normal_cdf_pdf_f32
+#define EXPM1_EXP mlpf_expm1_exp_f32
 #define LOG1P_INPLACE mlpf_log1p_inplace_f32
 #define TANH_INPLACE mlpf_tanh_inplace_f32
 #define SQRT sqrtf

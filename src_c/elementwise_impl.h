@@ -5,8 +5,8 @@
  *   LANE_INT    the signed integer of REAL's width (vector shuffle indices)
  *   SFX         name suffix, _f64 or _f32
  *   LOG, SQRT   the libm functions of that precision
- *   EXP_INPLACE, TANH_INPLACE, LOGISTIC_INPLACE, EXPM1_INPLACE, LOG1P_INPLACE,
- *   ERFC_INPLACE
+ *   EXP_INPLACE, TANH_INPLACE, LOGISTIC_INPLACE, LOG1P_INPLACE,
+ *   NORMAL_CDF_PDF, EXPM1_EXP
  *               the array functions of that precision from mlpfast_vecmath.h
  *   REAL_EPS    machine epsilon of REAL (scikit-learn clips probabilities to it)
  * The loops over whole arrays are MLPF_DISPATCH clones (see
@@ -98,61 +98,75 @@ static void MLPF_NAME(softmax_rows, SFX)(REAL *z, ptrdiff_t n_rows, ptrdiff_t n_
 
 /* ---- Activations --------------------------------------------------------
  * One forward kernel per line of MLPF_ACTIVATIONS (mlpfast_tables.h), and
- * one derivative kernel per line with the MLPF_HIDDEN role:
- *   forward_NAME(z, n_rows, n_cols)
+ * one derivative kernel per line with the MLPF_HIDDEN role whose
+ * keeps_derivative is 0:
+ *   forward_NAME(z, kept, n_rows, n_cols)
  *       f applied in place to a row-major block of pre-activations whose
- *       bias is already added.
- *   derivative_NAME(z, a, delta, n)
- *       delta *= f'(z) over n elements, where a = f(z) as the forward pass
- *       kept it, and z is the pre-activation where the table says the
- *       derivative needs it (NULL otherwise).
- * The dispatch switches below name every kernel of every line, so a line
+ *       bias is already added.  A keeps_derivative activation also writes
+ *       f'(z) to kept, unless kept is NULL (predict has no backward pass);
+ *       the others ignore kept.
+ *   derivative_NAME(a, delta, n)
+ *       delta *= f'(z) over n elements, from a = f(z) as the forward pass
+ *       kept it.
+ * A keeps_derivative activation's backward pass is delta *= kept.  The
+ * dispatch switches below name every kernel of every line, so a line
  * without its kernels does not build.
  */
 
-static inline void MLPF_NAME(forward_identity, SFX)(REAL *z, ptrdiff_t n_rows,
+static inline void MLPF_NAME(forward_identity, SFX)(REAL *z, REAL *kept, ptrdiff_t n_rows,
                                                     ptrdiff_t n_cols)
 {
-    (void)z, (void)n_rows, (void)n_cols;
+    (void)z, (void)kept, (void)n_rows, (void)n_cols;
 }
 
-static inline void MLPF_NAME(forward_logistic, SFX)(REAL *z, ptrdiff_t n_rows,
+static inline void MLPF_NAME(forward_logistic, SFX)(REAL *z, REAL *kept, ptrdiff_t n_rows,
                                                     ptrdiff_t n_cols)
 {
+    (void)kept;
     LOGISTIC_INPLACE(z, n_rows * n_cols);
 }
 
-static inline void MLPF_NAME(forward_tanh, SFX)(REAL *z, ptrdiff_t n_rows, ptrdiff_t n_cols)
+static inline void MLPF_NAME(forward_tanh, SFX)(REAL *z, REAL *kept, ptrdiff_t n_rows,
+                                                ptrdiff_t n_cols)
 {
+    (void)kept;
     TANH_INPLACE(z, n_rows * n_cols);
 }
 
 /* NaN passes through (as numpy.maximum does), so divergence stays visible. */
-static inline void MLPF_NAME(forward_relu, SFX)(REAL *z, ptrdiff_t n_rows, ptrdiff_t n_cols)
+static inline void MLPF_NAME(forward_relu, SFX)(REAL *z, REAL *kept, ptrdiff_t n_rows,
+                                                ptrdiff_t n_cols)
 {
+    (void)kept;
     for (ptrdiff_t i = 0; i < n_rows * n_cols; i++) {
         z[i] = z[i] < 0 ? (REAL)0 : z[i];
     }
 }
 
-static inline void MLPF_NAME(forward_softmax, SFX)(REAL *z, ptrdiff_t n_rows,
+static inline void MLPF_NAME(forward_softmax, SFX)(REAL *z, REAL *kept, ptrdiff_t n_rows,
                                                    ptrdiff_t n_cols)
 {
+    (void)kept;
     MLPF_NAME(softmax_rows, SFX)(z, n_rows, n_cols);
 }
 
-static inline void MLPF_NAME(forward_exp, SFX)(REAL *z, ptrdiff_t n_rows, ptrdiff_t n_cols)
+static inline void MLPF_NAME(forward_exp, SFX)(REAL *z, REAL *kept, ptrdiff_t n_rows,
+                                               ptrdiff_t n_cols)
 {
+    (void)kept;
     EXP_INPLACE(z, n_rows * n_cols);
 }
 
 /*
  * The activations scikit-learn lacks are PyTorch's, torch.nn.functional's
  * with its default parameters: values and derivatives agree to a few ulps.
- * Each pass over a block applies at most one transcendental function: its
- * argument goes into a scratch block on the stack, one in-place call over
- * the block transforms it (as EXP_INPLACE does), and a loop finishes the
- * result from there.
+ * Transcendental functions go over a block at a time: their argument goes
+ * into a scratch block on the stack, one in-place vector call transforms
+ * it (as EXP_INPLACE does), and a loop finishes f, and f' where it is
+ * kept, from there.  Computing f' in the forward pass, from what f has
+ * already computed, leaves the backward pass one multiplication: SiLU's
+ * and softplus's derivatives need no function of their own that way, and
+ * ELU's and GELU's share the forward pass's exponential.
  */
 
 /*
@@ -180,67 +194,75 @@ static const REAL MLPF_NAME(leaky_relu_slope, SFX) = (REAL)0.01;
 static const REAL MLPF_NAME(softplus_threshold, SFX) = 20;
 
 /* z above 0, 0.01 z otherwise; NaN stays NaN. */
-static MLPF_INLINE void MLPF_NAME(forward_leaky_relu, SFX)(REAL *z, ptrdiff_t n_rows,
-                                                           ptrdiff_t n_cols)
+static MLPF_INLINE void MLPF_NAME(forward_leaky_relu, SFX)(REAL *z, REAL *kept,
+                                                           ptrdiff_t n_rows, ptrdiff_t n_cols)
 {
     const REAL slope = MLPF_NAME(leaky_relu_slope, SFX);
+    (void)kept;
     for (ptrdiff_t i = 0; i < n_rows * n_cols; i++) {
         z[i] *= z[i] > 0 ? (REAL)1 : slope;
     }
 }
 
 /*
- * z = g(z) where z <= bound, z above, with g applied in place over a
- * scratch block by g_inplace: ELU and softplus.  (scale_up_to below is
- * their derivatives' form.)
+ * ELU (alpha = 1): z above 0, expm1(z) otherwise; f' is 1 above 0 and
+ * exp(z) otherwise.  Not a + 1, which is exp(z) too but cancels as a nears
+ * -1, with relative error eps / exp(z): 1e-12 already at z = -8.4 in
+ * double.  EXPM1_EXP gives both from one argument reduction.  NaN stays
+ * NaN, and its f' is 1 (the comparison fails).
  */
-static MLPF_INLINE void MLPF_NAME(apply_up_to, SFX)(REAL *z, ptrdiff_t n, REAL bound,
-                                                    void (*g_inplace)(REAL *, ptrdiff_t))
-{
-    REAL t[MLPF_ACTIVATION_BLOCK];
-    MLPF_RUNS(start, count, n) {
-        REAL *x = z + start;
-        memcpy(t, x, (size_t)count * sizeof(REAL));
-        g_inplace(t, count);
-        for (ptrdiff_t i = 0; i < count; i++) {
-            x[i] = x[i] <= bound ? t[i] : x[i];
-        }
-    }
-}
-
-/* z above 0, expm1(z) otherwise (alpha = 1). */
-static MLPF_INLINE void MLPF_NAME(forward_elu, SFX)(REAL *z, ptrdiff_t n_rows,
+static MLPF_INLINE void MLPF_NAME(forward_elu, SFX)(REAL *z, REAL *kept, ptrdiff_t n_rows,
                                                     ptrdiff_t n_cols)
 {
-    MLPF_NAME(apply_up_to, SFX)(z, n_rows * n_cols, 0, EXPM1_INPLACE);
+    REAL t[MLPF_ACTIVATION_BLOCK], e[MLPF_ACTIVATION_BLOCK];
+    MLPF_RUNS(start, count, n_rows * n_cols) {
+        REAL *x = z + start;
+        memcpy(t, x, (size_t)count * sizeof(REAL));
+        EXPM1_EXP(t, e, count);
+        if (kept != NULL) {
+            for (ptrdiff_t i = 0; i < count; i++) {
+                kept[start + i] = x[i] <= 0 ? e[i] : (REAL)1;
+            }
+        }
+        for (ptrdiff_t i = 0; i < count; i++) {
+            x[i] = x[i] <= 0 ? t[i] : x[i];
+        }
+    }
 }
 
 /*
- * The exact GELU, z Phi(z), with the normal distribution function
- * Phi(z) = erfc(-z / sqrt 2) / 2.  erfc rather than PyTorch's 1 + erf, whose
- * cancellation loses digits below z = -3 and leaves none below z = -8.3;
- * src_c/vecmath's array erfc (ERFC_INPLACE), accurate relative to itself
- * through the tail, over a block at a time.
+ * The exact GELU, z Phi(z), with the normal distribution function Phi, and
+ * f' = Phi(z) + z phi(z), phi the normal density: src_c/vecmath's
+ * NORMAL_CDF_PDF gives both from one exponential.  Its Phi is accurate
+ * relative to itself through the lower tail (erfc's form), where PyTorch's
+ * 1 + erf(z / sqrt 2) cancels: digits are lost below z = -3, none are left
+ * below z = -8.3.
  */
-static MLPF_INLINE void MLPF_NAME(forward_gelu, SFX)(REAL *z, ptrdiff_t n_rows,
+static MLPF_INLINE void MLPF_NAME(forward_gelu, SFX)(REAL *z, REAL *kept, ptrdiff_t n_rows,
                                                      ptrdiff_t n_cols)
 {
-    const REAL sqrt_half = (REAL)0.70710678118654752440;
-    REAL t[MLPF_ACTIVATION_BLOCK];
+    REAL t[MLPF_ACTIVATION_BLOCK], e[MLPF_ACTIVATION_BLOCK];
     MLPF_RUNS(start, count, n_rows * n_cols) {
         REAL *x = z + start;
-        for (ptrdiff_t i = 0; i < count; i++) {
-            t[i] = -x[i] * sqrt_half;
+        memcpy(t, x, (size_t)count * sizeof(REAL));
+        NORMAL_CDF_PDF(t, e, count);
+        if (kept != NULL) {
+            for (ptrdiff_t i = 0; i < count; i++) {
+                kept[start + i] = t[i] + x[i] * e[i];
+            }
         }
-        ERFC_INPLACE(t, count);
         for (ptrdiff_t i = 0; i < count; i++) {
-            x[i] = x[i] * ((REAL)0.5 * t[i]);
+            x[i] = x[i] * t[i];
         }
     }
 }
 
-/* SiLU, z sigma(z), sigma as the logistic activation computes it. */
-static MLPF_INLINE void MLPF_NAME(forward_silu, SFX)(REAL *z, ptrdiff_t n_rows,
+/*
+ * SiLU, z sigma(z), sigma as the logistic activation computes it.
+ * f' = sigma (1 + z (1 - sigma)) = sigma + a (1 - sigma): from sigma and a,
+ * with no division.
+ */
+static MLPF_INLINE void MLPF_NAME(forward_silu, SFX)(REAL *z, REAL *kept, ptrdiff_t n_rows,
                                                      ptrdiff_t n_cols)
 {
     REAL t[MLPF_ACTIVATION_BLOCK];
@@ -251,42 +273,59 @@ static MLPF_INLINE void MLPF_NAME(forward_silu, SFX)(REAL *z, ptrdiff_t n_rows,
         for (ptrdiff_t i = 0; i < count; i++) {
             x[i] = x[i] * t[i];
         }
+        if (kept != NULL) {
+            for (ptrdiff_t i = 0; i < count; i++) {
+                kept[start + i] = t[i] + x[i] * ((REAL)1 - t[i]);
+            }
+        }
     }
 }
 
-static MLPF_INLINE void MLPF_NAME(softplus_inplace, SFX)(REAL *x, ptrdiff_t n)
+/*
+ * log1p(exp(z)), and z itself above the threshold (beta = 1).  f' is
+ * sigma(z) = exp(z) / (1 + exp(z)) from the same exp, and exactly 1 above
+ * the threshold.  (From a it would be -expm1(-a), as accurate, but a does
+ * not tell on which side of the threshold z was: log1p(exp(z)) passes 20
+ * from z = 20 - 2.1e-9 on, where PyTorch's derivative is sigma(z) =
+ * 1 - 2.1e-9.)  Beyond the threshold exp(z) may be inf and the quotient
+ * NaN: neither is selected.  NaN stays NaN, and its f' is 1.
+ */
+static MLPF_INLINE void MLPF_NAME(forward_softplus, SFX)(REAL *z, REAL *kept,
+                                                         ptrdiff_t n_rows, ptrdiff_t n_cols)
 {
-    EXP_INPLACE(x, n);
-    LOG1P_INPLACE(x, n);
+    const REAL bound = MLPF_NAME(softplus_threshold, SFX);
+    REAL t[MLPF_ACTIVATION_BLOCK];
+    MLPF_RUNS(start, count, n_rows * n_cols) {
+        REAL *x = z + start;
+        memcpy(t, x, (size_t)count * sizeof(REAL));
+        EXP_INPLACE(t, count);
+        if (kept != NULL) {
+            for (ptrdiff_t i = 0; i < count; i++) {
+                REAL sigma = t[i] / ((REAL)1 + t[i]);
+                kept[start + i] = x[i] <= bound ? sigma : (REAL)1;
+            }
+        }
+        LOG1P_INPLACE(t, count);
+        for (ptrdiff_t i = 0; i < count; i++) {
+            x[i] = x[i] <= bound ? t[i] : x[i];
+        }
+    }
 }
 
-/* log1p(exp(z)), and z itself above the threshold (beta = 1). */
-static MLPF_INLINE void MLPF_NAME(forward_softplus, SFX)(REAL *z, ptrdiff_t n_rows,
-                                                         ptrdiff_t n_cols)
+static inline void MLPF_NAME(derivative_identity, SFX)(const REAL *a, REAL *delta, ptrdiff_t n)
 {
-    MLPF_NAME(apply_up_to, SFX)(z, n_rows * n_cols, MLPF_NAME(softplus_threshold, SFX),
-                                MLPF_NAME(softplus_inplace, SFX));
+    (void)a, (void)delta, (void)n;  /* f' = 1 */
 }
 
-static inline void MLPF_NAME(derivative_identity, SFX)(const REAL *z, const REAL *a,
-                                                       REAL *delta, ptrdiff_t n)
+static inline void MLPF_NAME(derivative_logistic, SFX)(const REAL *a, REAL *delta, ptrdiff_t n)
 {
-    (void)z, (void)a, (void)delta, (void)n;  /* f' = 1 */
-}
-
-static inline void MLPF_NAME(derivative_logistic, SFX)(const REAL *z, const REAL *a,
-                                                       REAL *delta, ptrdiff_t n)
-{
-    (void)z;
     for (ptrdiff_t i = 0; i < n; i++) {
         delta[i] = (delta[i] * a[i]) * ((REAL)1 - a[i]);
     }
 }
 
-static inline void MLPF_NAME(derivative_tanh, SFX)(const REAL *z, const REAL *a, REAL *delta,
-                                                   ptrdiff_t n)
+static inline void MLPF_NAME(derivative_tanh, SFX)(const REAL *a, REAL *delta, ptrdiff_t n)
 {
-    (void)z;
     for (ptrdiff_t i = 0; i < n; i++) {
         delta[i] *= (REAL)1 - a[i] * a[i];
     }
@@ -294,147 +333,56 @@ static inline void MLPF_NAME(derivative_tanh, SFX)(const REAL *z, const REAL *a,
 
 /* Assigning +0 (not multiplying by a 0/1 mask) keeps the sign of zero that
    scikit-learn's masked assignment produces. */
-static inline void MLPF_NAME(derivative_relu, SFX)(const REAL *z, const REAL *a, REAL *delta,
-                                                   ptrdiff_t n)
+static inline void MLPF_NAME(derivative_relu, SFX)(const REAL *a, REAL *delta, ptrdiff_t n)
 {
-    (void)z;
     for (ptrdiff_t i = 0; i < n; i++) {
         delta[i] = a[i] == 0 ? (REAL)0 : delta[i];
     }
 }
 
 /* From a: a > 0 exactly where z > 0 (0.01 z is -0 or below for z <= 0). */
-static MLPF_INLINE void MLPF_NAME(derivative_leaky_relu, SFX)(const REAL *z, const REAL *a,
-                                                              REAL *delta, ptrdiff_t n)
+static MLPF_INLINE void MLPF_NAME(derivative_leaky_relu, SFX)(const REAL *a, REAL *delta,
+                                                              ptrdiff_t n)
 {
     const REAL slope = MLPF_NAME(leaky_relu_slope, SFX);
-    (void)z;
     for (ptrdiff_t i = 0; i < n; i++) {
         delta[i] *= a[i] > 0 ? (REAL)1 : slope;
     }
 }
 
-/*
- * delta *= g(z) where z <= bound, unchanged above, with g applied in place
- * over a scratch block by g_inplace: the derivatives of ELU and softplus
- * (apply_up_to's form).
- */
-static MLPF_INLINE void MLPF_NAME(scale_up_to, SFX)(const REAL *z, REAL *delta, ptrdiff_t n,
-                                                    REAL bound,
-                                                    void (*g_inplace)(REAL *, ptrdiff_t))
-{
-    REAL t[MLPF_ACTIVATION_BLOCK];
-    MLPF_RUNS(start, count, n) {
-        const REAL *x = z + start;
-        REAL *d = delta + start;
-        memcpy(t, x, (size_t)count * sizeof(REAL));
-        g_inplace(t, count);
-        for (ptrdiff_t i = 0; i < count; i++) {
-            d[i] *= x[i] <= bound ? t[i] : (REAL)1;
-        }
-    }
-}
-
-/*
- * exp(z) for z <= 0.  From z: a + 1 is exp(z) too, but cancels as a nears
- * -1, with relative error eps / exp(z): 1e-12 already at z = -8.4 in double.
- */
-static MLPF_INLINE void MLPF_NAME(derivative_elu, SFX)(const REAL *z, const REAL *a,
-                                                       REAL *delta, ptrdiff_t n)
-{
-    (void)a;
-    MLPF_NAME(scale_up_to, SFX)(z, delta, n, 0, EXP_INPLACE);
-}
-
-/*
- * g(z) of an activation a = z g(z) with g(0) = 1/2 (GELU's Phi, SiLU's
- * sigma), recovered from its output as a / z, to an ulp or two of the
- * forward pass's g: the derivative then needs no erfc or exp of g's own.
- * Within 2^-60 of 0, where a / z is 0/0 or a rounds in the subnormals,
- * g(z) is 1/2 to within half an ulp in both precisions (|g(z) - 1/2| is at
- * most 0.4 |z|).
- */
-static MLPF_INLINE REAL MLPF_NAME(gate_from_output, SFX)(REAL a, REAL z)
-{
-    const REAL tiny = (REAL)0x1p-60;
-    int small = z < tiny && z > -tiny;
-    return (small ? (REAL)0.5 : a) / (small ? (REAL)1 : z);
-}
-
-/*
- * Phi(z) + z phi(z), phi(z) = exp(-z^2 / 2) / sqrt(2 pi).  Needs z (Phi is
- * a / z, but z is not a function of a: GELU is not monotonic); exp is the
- * one transcendental function left.
- */
-static MLPF_INLINE void MLPF_NAME(derivative_gelu, SFX)(const REAL *z, const REAL *a,
-                                                        REAL *delta, ptrdiff_t n)
-{
-    const REAL inv_sqrt_2pi = (REAL)0.39894228040143267794;
-    REAL t[MLPF_ACTIVATION_BLOCK];
-    MLPF_RUNS(start, count, n) {
-        const REAL *x = z + start, *y = a + start;
-        REAL *d = delta + start;
-        for (ptrdiff_t i = 0; i < count; i++) {
-            t[i] = ((REAL)-0.5 * x[i]) * x[i];
-        }
-        EXP_INPLACE(t, count);
-        for (ptrdiff_t i = 0; i < count; i++) {
-            REAL cdf = MLPF_NAME(gate_from_output, SFX)(y[i], x[i]);
-            d[i] *= cdf + x[i] * (t[i] * inv_sqrt_2pi);
-        }
-    }
-}
-
-/* sigma(z) (1 + z (1 - sigma(z))), with sigma(z) = a / z: no exp at all. */
-static MLPF_INLINE void MLPF_NAME(derivative_silu, SFX)(const REAL *z, const REAL *a,
-                                                        REAL *delta, ptrdiff_t n)
+/* The backward pass of a keeps_derivative activation. */
+static MLPF_INLINE void MLPF_NAME(multiply_kept, SFX)(const REAL *kept, REAL *delta,
+                                                      ptrdiff_t n)
 {
     for (ptrdiff_t i = 0; i < n; i++) {
-        REAL sigma = MLPF_NAME(gate_from_output, SFX)(a[i], z[i]);
-        delta[i] = (delta[i] * sigma) * ((REAL)1 + z[i] * ((REAL)1 - sigma));
+        delta[i] *= kept[i];
     }
-}
-
-/*
- * sigma(z), and exactly 1 above the threshold.  From a it would be
- * -expm1(-a), as accurate, but a does not tell on which side of the
- * threshold z was: log1p(exp(z)) passes 20 from z = 20 - 2.1e-9 on, where
- * PyTorch's derivative is sigma(z) = 1 - 2.1e-9.
- */
-static MLPF_INLINE void MLPF_NAME(derivative_softplus, SFX)(const REAL *z, const REAL *a,
-                                                            REAL *delta, ptrdiff_t n)
-{
-    (void)a;
-    MLPF_NAME(scale_up_to, SFX)(z, delta, n, MLPF_NAME(softplus_threshold, SFX),
-                                LOGISTIC_INPLACE);
 }
 #undef MLPF_RUNS
 
-#define MLPF_FORWARD_CASE_(NAME, name, roles, needs_z)                         \
+#define MLPF_FORWARD_CASE_(NAME, name, roles, keeps)                           \
     case MLPF_##NAME:                                                          \
-        MLPF_NAME(forward_##name, SFX)(block, rows, n_cols);                   \
+        MLPF_NAME(forward_##name, SFX)(block, block_kept, rows, n_cols);       \
         break;
 
 /*
- * z = f(z + bias) in place; kept_z, unless NULL, receives z + bias (the
- * pre-activations a derivative_needs_z activation's backward pass reads).
+ * z = f(z + bias) in place; kept, unless NULL, receives f'(z + bias) (for
+ * a keeps_derivative activation's backward pass).
  */
 MLPF_DISPATCH void MLPF_NAME(mlpf_bias_activation, SFX)(REAL *z, const REAL *bias, ptrdiff_t n_rows,
-                                          ptrdiff_t n_cols, int activation, REAL *kept_z)
+                                          ptrdiff_t n_cols, int activation, REAL *kept)
 {
     if (n_cols <= 0) {
         return;
     }
-    /* Bias on a block of rows, then the activation over the whole block. */
+    /* Bias on a block of rows, then the activation over the whole block,
+       still in L1 cache. */
     ptrdiff_t block_rows = n_cols >= MLPF_ACTIVATION_BLOCK ? 1 : MLPF_ACTIVATION_BLOCK / n_cols;
     for (ptrdiff_t start = 0; start < n_rows; start += block_rows) {
         ptrdiff_t rows = n_rows - start < block_rows ? n_rows - start : block_rows;
         REAL *block = z + start * n_cols;
+        REAL *block_kept = kept != NULL ? kept + start * n_cols : NULL;
         MLPF_NAME(add_bias, SFX)(block, bias, rows, n_cols);
-        /* Copied from L1 cache: keeping z costs its write and no other pass. */
-        if (kept_z != NULL) {
-            memcpy(kept_z + start * n_cols, block, (size_t)(rows * n_cols) * sizeof(REAL));
-        }
         switch (activation) {
         MLPF_ACTIVATIONS(MLPF_FORWARD_CASE_)
         default:
@@ -444,17 +392,21 @@ MLPF_DISPATCH void MLPF_NAME(mlpf_bias_activation, SFX)(REAL *z, const REAL *bia
 }
 #undef MLPF_FORWARD_CASE_
 
-/* A case for each MLPF_HIDDEN line; output-only activations have none. */
-#define MLPF_DERIVATIVE_CASE_MLPF_HIDDEN(NAME, name)                           \
+/* A case for each MLPF_HIDDEN line: derivative_NAME, or the product with
+   the kept f'(z); output-only activations have none. */
+#define MLPF_DERIVATIVE_OF_0(name) MLPF_NAME(derivative_##name, SFX)(a, delta, n)
+#define MLPF_DERIVATIVE_OF_1(name) MLPF_NAME(multiply_kept, SFX)(kept, delta, n)
+#define MLPF_DERIVATIVE_CASE_MLPF_HIDDEN(NAME, name, keeps)                    \
     case MLPF_##NAME:                                                          \
-        MLPF_NAME(derivative_##name, SFX)(z, a, delta, n);                     \
+        MLPF_DERIVATIVE_OF_##keeps(name);                                      \
         break;
-#define MLPF_DERIVATIVE_CASE_MLPF_OUTPUT_ONLY(NAME, name)
-#define MLPF_DERIVATIVE_CASE_(NAME, name, roles, needs_z)                      \
-    MLPF_DERIVATIVE_CASE_##roles(NAME, name)
+#define MLPF_DERIVATIVE_CASE_MLPF_OUTPUT_ONLY(NAME, name, keeps)
+#define MLPF_DERIVATIVE_CASE_(NAME, name, roles, keeps)                        \
+    MLPF_DERIVATIVE_CASE_##roles(NAME, name, keeps)
 
-/* delta *= f'(z) for a hidden layer's activation (see derivative_NAME). */
-MLPF_DISPATCH void MLPF_NAME(mlpf_multiply_derivative, SFX)(const REAL *z, const REAL *a,
+/* delta *= f'(z) for a hidden layer's activation: from a (derivative_NAME),
+   or kept by the forward pass (keeps_derivative; NULL otherwise). */
+MLPF_DISPATCH void MLPF_NAME(mlpf_multiply_derivative, SFX)(const REAL *kept, const REAL *a,
                                                             REAL *delta, ptrdiff_t n,
                                                             int activation)
 {
@@ -467,6 +419,8 @@ MLPF_DISPATCH void MLPF_NAME(mlpf_multiply_derivative, SFX)(const REAL *z, const
 #undef MLPF_DERIVATIVE_CASE_
 #undef MLPF_DERIVATIVE_CASE_MLPF_OUTPUT_ONLY
 #undef MLPF_DERIVATIVE_CASE_MLPF_HIDDEN
+#undef MLPF_DERIVATIVE_OF_1
+#undef MLPF_DERIVATIVE_OF_0
 
 /* ---- Losses -------------------------------------------------------------
  * One pair of kernels per line of MLPF_LOSSES (mlpfast_tables.h):
@@ -926,12 +880,12 @@ MLPF_DISPATCH void MLPF_NAME(mlpf_adam_finish_update, SFX)(REAL *params, REAL *m
 
 /*
  * Inverted dropout of a block of a hidden layer's activations a (n_rows x
- * n_cols, row-major): kept[k] = 1 where unit k survives (mlpf_dropout_draw),
+ * n_cols, row-major): mask[k] = 1 where unit k survives (mlpf_dropout_draw),
  * dropped[k] = a[k] * scale there and 0 elsewhere.  `a` itself stays as it
  * is: the activation's derivative reads it.
  */
 MLPF_DISPATCH void MLPF_NAME(mlpf_dropout_forward, SFX)(const REAL *a, REAL *dropped,
-                                                  unsigned char *kept, ptrdiff_t n_rows,
+                                                  unsigned char *mask, ptrdiff_t n_rows,
                                                   ptrdiff_t n_cols,
                                                   const mlpf_dropout_draw *draw)
 {
@@ -943,24 +897,24 @@ MLPF_DISPATCH void MLPF_NAME(mlpf_dropout_forward, SFX)(const REAL *a, REAL *dro
         const uint32_t row_counter = (uint32_t)((draw->first_row + i) * n_cols);
         const REAL *a_row = a + i * n_cols;
         REAL *dropped_row = dropped + i * n_cols;
-        unsigned char *kept_row = kept + i * n_cols;
+        unsigned char *mask_row = mask + i * n_cols;
         for (ptrdiff_t j = 0; j < n_cols; j++) {
             uint32_t hash = mlpf_mix32(mlpf_mix32((row_counter + (uint32_t)j) ^ key_low)
                                        ^ key_high);
             unsigned char keep = hash >= threshold;
-            kept_row[j] = keep;
+            mask_row[j] = keep;
             dropped_row[j] = keep ? a_row[j] * scale : (REAL)0;
         }
     }
 }
 
-/* delta[k] times the dropout mask's factor: scale where kept[k], else 0. */
-MLPF_DISPATCH void MLPF_NAME(mlpf_dropout_backward, SFX)(REAL *delta, const unsigned char *kept,
+/* delta[k] times the dropout mask's factor: scale where mask[k], else 0. */
+MLPF_DISPATCH void MLPF_NAME(mlpf_dropout_backward, SFX)(REAL *delta, const unsigned char *mask,
                                                    ptrdiff_t n, double scale)
 {
     const REAL scale_r = (REAL)scale;
     for (ptrdiff_t i = 0; i < n; i++) {
-        delta[i] = kept[i] ? delta[i] * scale_r : (REAL)0;
+        delta[i] = mask[i] ? delta[i] * scale_r : (REAL)0;
     }
 }
 

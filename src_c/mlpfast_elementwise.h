@@ -85,8 +85,8 @@ void mlpf_dropout_draw_for(mlpf_dropout_draw *draw, uint64_t fit_key, uint64_t b
 #define MLPF_DECLARE(REAL, SFX)                                                  \
     void mlpf_bias_activation##SFX(REAL *z, const REAL *bias, ptrdiff_t n_rows,  \
                                    ptrdiff_t n_cols, int activation,             \
-                                   REAL *kept_z);                                \
-    void mlpf_multiply_derivative##SFX(const REAL *z, const REAL *a, REAL *delta, \
+                                   REAL *kept);                                  \
+    void mlpf_multiply_derivative##SFX(const REAL *kept, const REAL *a, REAL *delta, \
                                        ptrdiff_t n, int activation);            \
     double mlpf_loss_and_output_delta##SFX(const REAL *out, const REAL *y,       \
                                            const REAL *sample_weight,            \
@@ -117,10 +117,10 @@ void mlpf_dropout_draw_for(mlpf_dropout_draw *draw, uint64_t fit_key, uint64_t b
                                               const REAL *params, ptrdiff_t n,   \
                                               const mlpf_run_update *update);    \
     void mlpf_dropout_forward##SFX(const REAL *a, REAL *dropped,                 \
-                                   unsigned char *kept, ptrdiff_t n_rows,        \
+                                   unsigned char *mask, ptrdiff_t n_rows,        \
                                    ptrdiff_t n_cols,                             \
                                    const mlpf_dropout_draw *draw);               \
-    void mlpf_dropout_backward##SFX(REAL *delta, const unsigned char *kept,      \
+    void mlpf_dropout_backward##SFX(REAL *delta, const unsigned char *mask,      \
                                     ptrdiff_t n, double scale);
 
 MLPF_DECLARE(double, _f64)

@@ -8,8 +8,8 @@
  * its kernels there; a missing kernel is a build error, since the switches
  * name every kernel of every line.
  *
- * Adding an activation: one MLPF_ACTIVATIONS line, its forward_NAME and
- * derivative_NAME kernels in elementwise_impl.h, and one entry in
+ * Adding an activation: one MLPF_ACTIVATIONS line, its forward_NAME kernel
+ * (and derivative_NAME, unless it keeps its derivative) in elementwise_impl.h, and one entry in
  * mlpfast/_activations.py (README, "Development", says more).  Adding a
  * loss: one MLPF_LOSSES line, its loss_term_NAME and loss_scale_NAME
  * kernels there, and one LossFacts entry in mlpfast/_activations.py.
@@ -18,18 +18,21 @@
 #define MLPFAST_TABLES_H
 
 /*
- * X(NAME, name, roles, derivative_needs_z)
+ * X(NAME, name, roles, keeps_derivative)
  *   NAME, name   enum suffix (MLPF_NAME) and kernel suffix / Python name
  *   roles        MLPF_HIDDEN: a hidden layer may use it (its derivative is
  *                  back-propagated); MLPF_OUTPUT_ONLY: only as the output
  *                  activation of a loss (the loss gives the output delta,
  *                  so it has no derivative kernel)
- *   derivative_needs_z
+ *   keeps_derivative
  *                1 when f'(z) cannot be written from a = f(z) alone to a
  *                few ulps (ELU, GELU, SiLU, softplus: elementwise_impl.h
- *                says why for each): the forward pass then keeps the
- *                pre-activations z of the hidden layers for the backward
- *                pass; 0 costs nothing
+ *                says why for each): the forward pass of a hidden layer
+ *                then computes f'(z) next to f(z), from the intermediate
+ *                values they share, and keeps it for the backward pass,
+ *                which multiplies by it (no transcendental function left
+ *                there); 0: the backward pass's derivative_NAME works from
+ *                a alone, and nothing is kept
  *
  * The order fixes the codes; it is also the order of the enum that saved
  * models never store (they store names), so it may change freely.
@@ -71,7 +74,7 @@
 
 enum mlpf_activation_role { MLPF_HIDDEN = 1, MLPF_OUTPUT_ONLY = 2 };
 
-#define MLPF_ACTIVATION_ENUM_(NAME, name, roles, needs_z) MLPF_##NAME,
+#define MLPF_ACTIVATION_ENUM_(NAME, name, roles, keeps) MLPF_##NAME,
 enum mlpf_activation { MLPF_ACTIVATIONS(MLPF_ACTIVATION_ENUM_) MLPF_N_ACTIVATIONS };
 #undef MLPF_ACTIVATION_ENUM_
 
@@ -82,7 +85,7 @@ enum mlpf_loss { MLPF_LOSSES(MLPF_LOSS_ENUM_) MLPF_N_LOSSES };
 /* What the Python layer reads of the tables (defined in elementwise.c). */
 extern const char *const mlpf_activation_names[MLPF_N_ACTIVATIONS];
 extern const int mlpf_activation_roles[MLPF_N_ACTIVATIONS];
-extern const int mlpf_activation_needs_z[MLPF_N_ACTIVATIONS];
+extern const int mlpf_activation_keeps_derivative[MLPF_N_ACTIVATIONS];
 extern const char *const mlpf_loss_names[MLPF_N_LOSSES];
 extern const int mlpf_loss_outputs[MLPF_N_LOSSES];
 extern const int mlpf_loss_is_default[MLPF_N_LOSSES];

@@ -50,6 +50,14 @@
  * 1/8 and v = u P / Q is a quarter of F: v's own rounding errors are what
  * is left), 1.35 ulp from x = 1.2 on, 1.65 below 1; float 0.50 ulp over
  * every float in [-10.1, 10.1] (against scipy's double erfc).
+ *
+ * The normal distribution's tail (normal_kernel) uses erfc's F in double;
+ * float has a fit of its own, degrees 4 and 4, u in [1/113, 1] (x up to
+ * 15, past float's underflow of Phi), linearised weighted least squares
+ * with Sanathanan-Koerner and Lawson reweighting on 3000 Chebyshev points
+ * against scipy's erfcx, coefficients rounded to float from the lowest
+ * degree up with the others fitted again: 1.8e-9 relative (2.7 ulp of F as
+ * evaluated in float: its Horner sums round).
  */
 #include <math.h>
 #include <stdint.h>
@@ -180,30 +188,26 @@ static inline double erfc_scaled_f64(double d)
 /* u P(u) / Q(u) ~ a erfc(a) exp(a^2) - 1/sqrt(pi), u = 1 / a^2,
    1 <= a <= 27.3: fitted relative to a erfc(a) exp(a^2) (erfc's tail,
    a >= 1).  P < 0 < Q, u > 0: no sum cancels. */
+static const double erfc_big_p_f64[11] = {  /* highest degree first */
+    -0x1.54a3b123124ccp-2, -0x1.5c77a799020e9p+7, -0x1.25fc7f249dec4p+11,
+    -0x1.26e13c6847973p+13, -0x1.f26370518ffe3p+13, -0x1.9ccbcc9ef0ee3p+13,
+    -0x1.69903af36a765p+12, -0x1.595136b83b909p+10, -0x1.63574348686f7p+7,
+    -0x1.6c9ec89426cd4p+3, -0x1.20dd750429ac7p-2
+};
+static const double erfc_big_q_f64[11] = {
+    0x1.79b491073e470p+8, 0x1.b343a8457f042p+12, 0x1.2d22ea8563cdep+15,
+    0x1.67785c2fbda12p+16, 0x1.b053ea94efdcep+16, 0x1.1bd62d1c04e1bp+16,
+    0x1.a755f9adad964p+14, 0x1.699def1faee93p+12, 0x1.5874e88d20bd3p+9,
+    0x1.4f22e356d6716p+5, 1.0
+};
+
 static inline double erfc_big_f64(double u)
 {
-    double p = -0x1.54a3b123124ccp-2;
-    p = p * u - 0x1.5c77a799020e9p+7;
-    p = p * u - 0x1.25fc7f249dec4p+11;
-    p = p * u - 0x1.26e13c6847973p+13;
-    p = p * u - 0x1.f26370518ffe3p+13;
-    p = p * u - 0x1.9ccbcc9ef0ee3p+13;
-    p = p * u - 0x1.69903af36a765p+12;
-    p = p * u - 0x1.595136b83b909p+10;
-    p = p * u - 0x1.63574348686f7p+7;
-    p = p * u - 0x1.6c9ec89426cd4p+3;
-    p = p * u - 0x1.20dd750429ac7p-2;
-    double q = 0x1.79b491073e470p+8;
-    q = q * u + 0x1.b343a8457f042p+12;
-    q = q * u + 0x1.2d22ea8563cdep+15;
-    q = q * u + 0x1.67785c2fbda12p+16;
-    q = q * u + 0x1.b053ea94efdcep+16;
-    q = q * u + 0x1.1bd62d1c04e1bp+16;
-    q = q * u + 0x1.a755f9adad964p+14;
-    q = q * u + 0x1.699def1faee93p+12;
-    q = q * u + 0x1.5874e88d20bd3p+9;
-    q = q * u + 0x1.4f22e356d6716p+5;
-    q = q * u + 1.0;
+    double p = erfc_big_p_f64[0], q = erfc_big_q_f64[0];
+    for (int i = 1; i < 11; i++) {
+        p = p * u + erfc_big_p_f64[i];
+        q = q * u + erfc_big_q_f64[i];
+    }
     return u * (p / q);
 }
 
@@ -234,6 +238,9 @@ static inline double erfc_big_f64(double u)
 #define VM_SPLITTER 0x1.0000002p+27           /* 2^27 + 1 */
 #define VM_ERFC_MAX 27.3                      /* erfc(27.23) < 2^-1075: erfc is 0 */
 #define VM_INV_SQRT_PI 0x1.20dd750429b6dp-1
+#define VM_INV_SQRT_2PI 0x1.9884533d43651p-2
+#define VM_NORMAL_MAX 40.0                    /* exp(-800) rounds to 0 */
+#define VM_ERFC_BIG_DEGREE 10
 #include "vecmath_impl.h"
 #undef REAL
 #undef UINT
@@ -262,6 +269,9 @@ static inline double erfc_big_f64(double u)
 #undef VM_SPLITTER
 #undef VM_ERFC_MAX
 #undef VM_INV_SQRT_PI
+#undef VM_INV_SQRT_2PI
+#undef VM_NORMAL_MAX
+#undef VM_ERFC_BIG_DEGREE
 
 /* ---- float ------------------------------------------------------------- */
 
@@ -338,6 +348,19 @@ static inline float erfc_scaled_f32(float d)
     return q * d + 0x1.b5d878p-2f;
 }
 
+/* u P(u) / Q(u) ~ a erfc(a) exp(a^2) - 1/sqrt(pi), u = 1 / a^2,
+   1 <= a <= 10.6 (where float's erfc underflows), degrees 4 and 4,
+   Q(0) = 1: fitted relative to a erfc(a) exp(a^2) (the normal
+   distribution's tail; float has no erfc of its own).  P < 0 < Q, u > 0:
+   no sum cancels. */
+static const float erfc_big_p_f32[5] = {  /* highest degree first */
+    -0x1.fc91eap-6f, -0x1.0da096p+1f, -0x1.3348e8p+2f, -0x1.301caep+1f, -0x1.20dd60p-2f
+};
+static const float erfc_big_q_f32[5] = {
+    0x1.6a4e82p+2f, 0x1.9828e2p+4f, 0x1.c28938p+4f, 0x1.3d821ep+3f, 1.0f
+};
+
+
 #define REAL float
 #define UINT uint32_t
 #define SFX _f32
@@ -363,6 +386,10 @@ static inline float erfc_scaled_f32(float d)
 #define VM_ERF_MAX 4.0f                       /* erfc(3.92) < 2^-25: erf is 1 */
 #define VM_ERF_CENTER 1.0f
 #define VM_SPLITTER 0x1.002p+12f              /* 2^12 + 1 */
+#define VM_INV_SQRT_PI 0x1.20dd76p-1f
+#define VM_INV_SQRT_2PI 0x1.988454p-2f
+#define VM_NORMAL_MAX 15.0f                   /* exp(-112.5) rounds to 0; 2^k's halves stay normal */
+#define VM_ERFC_BIG_DEGREE 4
 #include "vecmath_impl.h"
 
 /*

@@ -21,7 +21,8 @@
  *   VM_SPLITTER     2^s + 1 splitting a number into two s-bit halves (Dekker)
  *   VM_ERFC_MAX     (double only) from it on erfc is 0; defines erfc_kernel
  *                   and mlpf_erfc_inplace (float's is in vecmath.c)
- *   VM_INV_SQRT_PI  1 / sqrt(pi), with VM_ERFC_MAX
+ *   VM_INV_SQRT_PI, VM_INV_SQRT_2PI   1 / sqrt(pi), 1 / sqrt(2 pi)
+ *   VM_NORMAL_MAX   from it on (in magnitude) Phi is 0 or 1 and phi 0
  *   static inline helpers, suffixed with SFX:
  *     exp_tail(r)   exp(r) - 1 - r  for |r| <= ln2 / 2
  *     tanh_num(z), tanh_den(z)      (tanh(x) / x - 1) / z ~ num / den, z = x*x
@@ -29,8 +30,11 @@
  *     log1p_poly(z) (2 atanh(s) / s - 2) / z, z = s^2 <= 0.0295
  *     erf_small_poly(w)             erf(x) / x - 1, w = x^2 - 1/2, |x| <= 1
  *     erfc_scaled(d)                erfc(a) exp(a^2), d = a - VM_ERF_CENTER
- *     erfc_big(u)   (with VM_ERFC_MAX) a erfc(a) exp(a^2) - VM_INV_SQRT_PI,
- *                   u = 1 / a^2
+ *     erfc_big(u)   (double) a erfc(a) exp(a^2) - VM_INV_SQRT_PI, u = 1 / a^2,
+ *                   for a >= 1 up to erfc's underflow
+ *   erfc_big_p, erfc_big_q (SFX-suffixed tables, highest degree first),
+ *   VM_ERFC_BIG_DEGREE              erfc_big's rational (float: for the
+ *                   normal distribution alone), and its degree
  *   MLPF_DISPATCH   attribute giving the array loops their per-CPU clones
  *
  * Every function is straight-line code (no branches, no libm calls) so the
@@ -84,6 +88,17 @@ static inline REAL MLPF_VM(exp_reduced)(REAL x, REAL x_lo, REAL kd)
     return s + (s_lo + (r_lo + MLPF_VM(exp_tail)(r)));
 }
 
+/* 2^k as two factors 2^k1 * 2^k2, k1 = round(k / 2), k2 = k - k1, for k
+   in kd's low bits (see exp_kernel). */
+static inline void MLPF_VM(two_factors)(REAL kd, REAL *scale1, REAL *scale2)
+{
+    REAL hd = (kd - VM_SHIFTER) * (REAL)0.5 + VM_SHIFTER;   /* k1 = round(k / 2) */
+    UINT k_bits = MLPF_VM(bits)(kd), k1_bits = MLPF_VM(bits)(hd);
+    *scale1 = MLPF_VM(from_bits)((k1_bits - (UINT)VM_SHIFTER_BITS + (UINT)VM_EXP_BIAS)
+                                 << VM_MANT_BITS);
+    *scale2 = MLPF_VM(from_bits)((k_bits - k1_bits + (UINT)VM_EXP_BIAS) << VM_MANT_BITS);
+}
+
 /*
  * exp(x) for every x.  2^k is applied as two factors 2^k1 * 2^k2, k1 ~ k/2,
  * each a normal number once x is clamped to [VM_EXP_MIN, VM_EXP_MAX]: the
@@ -97,12 +112,10 @@ static inline REAL MLPF_VM(exp_kernel)(REAL x)
     REAL xc = x > VM_EXP_MAX ? VM_EXP_MAX : x;
     xc = x < VM_EXP_MIN ? VM_EXP_MIN : xc;
     REAL kd = xc * VM_LOG2E + VM_SHIFTER;
-    REAL hd = (kd - VM_SHIFTER) * (REAL)0.5 + VM_SHIFTER;   /* k1 = round(k / 2) */
-    UINT k_bits = MLPF_VM(bits)(kd), k1_bits = MLPF_VM(bits)(hd);
-    UINT scale1 = (k1_bits - (UINT)VM_SHIFTER_BITS + (UINT)VM_EXP_BIAS) << VM_MANT_BITS;
-    UINT scale2 = (k_bits - k1_bits + (UINT)VM_EXP_BIAS) << VM_MANT_BITS;
+    REAL scale1, scale2;
+    MLPF_VM(two_factors)(kd, &scale1, &scale2);
     REAL p = MLPF_VM(exp_reduced)(xc, (REAL)0, kd);
-    return (p * MLPF_VM(from_bits)(scale1)) * MLPF_VM(from_bits)(scale2);
+    return (p * scale1) * scale2;
 }
 
 /*
@@ -191,20 +204,26 @@ static inline REAL MLPF_VM(two_prod_err)(REAL a, REAL b, REAL prod)
  * VM_EXPM1_MIN it is -1 (exp(x) is under a quarter ulp of 1); NaN fails
  * both tests and propagates.
  */
-static inline REAL MLPF_VM(expm1_kernel)(REAL x)
+/* expm1's reduction of a clamped xc: kd (k in its low bits), r + r_lo and
+   tail(r), exp(r) = 1 + r + tail. */
+static inline REAL MLPF_VM(expm1_reduce)(REAL xc, REAL *r, REAL *r_lo, REAL *tail)
 {
-    REAL xc = x > VM_EXP_MAX ? VM_EXP_MAX : x;
-    xc = x < VM_EXPM1_MIN ? VM_EXPM1_MIN : xc;
     REAL kd = xc * VM_LOG2E + VM_SHIFTER;
     REAL k = kd - VM_SHIFTER;
     REAL r_hi = xc - k * VM_LN2_HI;
     REAL k_lo = k * VM_LN2_LO;
-    REAL r = r_hi - k_lo;
-    REAL r_lo = (r_hi - r) - k_lo;
+    *r = r_hi - k_lo;
+    *r_lo = (r_hi - *r) - k_lo;
     /* tail = r^2 / 2 + r^2 (c3 r + ...): the rounding errors of the smaller
        term are scaled by r / 3. */
-    REAL r2 = r * r;
-    REAL tail = (REAL)0.5 * r2 + r2 * MLPF_VM(expm1_poly)(r);
+    REAL r2 = *r * *r;
+    *tail = (REAL)0.5 * r2 + r2 * MLPF_VM(expm1_poly)(*r);
+    return kd;
+}
+
+/* 2 (h - 1/2 + h r + h tail), h = 2^(k-1), for 2^(k-1) normal. */
+static inline REAL MLPF_VM(expm1_finish)(REAL kd, REAL r, REAL r_lo, REAL tail)
+{
     UINT h_bits = (MLPF_VM(bits)(kd) - (UINT)VM_SHIFTER_BITS + (UINT)(VM_EXP_BIAS - 1))
                   << VM_MANT_BITS;
     REAL h = MLPF_VM(from_bits)(h_bits);                       /* 2^(k-1) */
@@ -213,8 +232,45 @@ static inline REAL MLPF_VM(expm1_kernel)(REAL x)
     REAL b = h * r;
     REAL sum = a + b;
     REAL err = MLPF_VM(two_sum_err)(a, b, sum);
-    REAL e = (REAL)2 * (sum + (err + (a_err + h * (r_lo + tail))));
+    return (REAL)2 * (sum + (err + (a_err + h * (r_lo + tail))));
+}
+
+static inline REAL MLPF_VM(expm1_kernel)(REAL x)
+{
+    REAL xc = x > VM_EXP_MAX ? VM_EXP_MAX : x;
+    xc = x < VM_EXPM1_MIN ? VM_EXPM1_MIN : xc;
+    REAL r, r_lo, tail;
+    REAL kd = MLPF_VM(expm1_reduce)(xc, &r, &r_lo, &tail);
+    REAL e = MLPF_VM(expm1_finish)(kd, r, r_lo, tail);
     return VM_FABS(x) < VM_TINY ? x : e;
+}
+
+/*
+ * expm1(x), returned with expm1_kernel's bits, and exp(x) in *e, from one
+ * argument reduction: what ELU and its derivative need.  exp(x) =
+ * 2^k (1 + r + tail) with expm1's tail (a fit of the same function as
+ * exp_tail), carried as in exp_reduced and scaled in two factors as in
+ * exp_kernel, so that it rounds into the subnormals.  The reduction is
+ * clamped to exp's range rather than expm1's: below VM_EXPM1_MIN, where
+ * expm1_kernel's h = 2^(k-1) would leave the normal numbers (and its
+ * result is -1), -1 is selected instead.
+ */
+static inline REAL MLPF_VM(expm1_exp_kernel)(REAL x, REAL *e)
+{
+    REAL xc = x > VM_EXP_MAX ? VM_EXP_MAX : x;
+    xc = x < VM_EXP_MIN ? VM_EXP_MIN : xc;
+    REAL r, r_lo, tail;
+    REAL kd = MLPF_VM(expm1_reduce)(xc, &r, &r_lo, &tail);
+    /* exp */
+    REAL scale1, scale2;
+    MLPF_VM(two_factors)(kd, &scale1, &scale2);
+    REAL s = (REAL)1 + r;
+    REAL s_lo = ((REAL)1 - s) + r;
+    REAL p = s + (s_lo + (r_lo + tail));
+    *e = (p * scale1) * scale2;
+    REAL em1 = MLPF_VM(expm1_finish)(kd, r, r_lo, tail);
+    em1 = x < VM_EXPM1_MIN ? (REAL)-1 : em1;
+    return VM_FABS(x) < VM_TINY ? x : em1;
 }
 
 /*
@@ -330,10 +386,8 @@ static inline REAL MLPF_VM(erfc_kernel)(REAL x)
     /* a >= 1 */
     REAL z = z_hi + z_lo;
     REAL kd = -z * VM_LOG2E + VM_SHIFTER;
-    REAL hd = (kd - VM_SHIFTER) * (REAL)0.5 + VM_SHIFTER;   /* k1 = round(k / 2) */
-    UINT k_bits = MLPF_VM(bits)(kd), k1_bits = MLPF_VM(bits)(hd);
-    UINT scale1 = (k1_bits - (UINT)VM_SHIFTER_BITS + (UINT)VM_EXP_BIAS) << VM_MANT_BITS;
-    UINT scale2 = (k_bits - k1_bits + (UINT)VM_EXP_BIAS) << VM_MANT_BITS;
+    REAL scale1, scale2;
+    MLPF_VM(two_factors)(kd, &scale1, &scale2);
     /* exp(-a^2) / 2^k = s + e_lo unrounded: exp_reduced's steps. */
     REAL k = kd - VM_SHIFTER;
     REAL r_hi = -z_hi - k * VM_LN2_HI;
@@ -354,7 +408,7 @@ static inline REAL MLPF_VM(erfc_kernel)(REAL x)
     REAL g_lo = (((f - ga) - MLPF_VM(two_prod_err)(g, ac, ga)) + f_lo) / ac;
     REAL p_hi = s1 * g;
     REAL p = p_hi + (MLPF_VM(two_prod_err)(s1, g, p_hi) + (s1 * g_lo + e_lo * g));
-    REAL big = (p * MLPF_VM(from_bits)(scale1)) * MLPF_VM(from_bits)(scale2);
+    REAL big = (p * scale1) * scale2;
     REAL t = ac < (REAL)1 ? small : big;
     t = a > VM_ERFC_MAX ? (REAL)0 : t;
     t = x < 0 ? (REAL)2 - t : t;
@@ -363,6 +417,119 @@ static inline REAL MLPF_VM(erfc_kernel)(REAL x)
     return x == x ? t : x + x;
 }
 #endif
+
+/*
+ * erfc_big's rational in y = 1 / u, without the division: returns
+ * y^n P(1 / y) and puts y^n Q(1 / y) in *q_out (u P / Q is their quotient
+ * over y), n = VM_ERFC_BIG_DEGREE, Horner's order from the other end of
+ * the coefficient tables erfc_big_p, erfc_big_q.  For y >= 1 no sum
+ * cancels either (P < 0 < Q).
+ */
+static inline REAL MLPF_VM(erfc_big_reversed)(REAL y, REAL *q_out)
+{
+    REAL p = MLPF_VM(erfc_big_p)[VM_ERFC_BIG_DEGREE];
+    REAL q = MLPF_VM(erfc_big_q)[VM_ERFC_BIG_DEGREE];
+    for (int i = VM_ERFC_BIG_DEGREE - 1; i >= 0; i--) {
+        p = p * y + MLPF_VM(erfc_big_p)[i];
+        q = q * y + MLPF_VM(erfc_big_q)[i];
+    }
+    *q_out = q;
+    return p;
+}
+
+/*
+ * The standard normal distribution function Phi(x), returned, and its
+ * density phi(x) = exp(-x^2 / 2) / sqrt(2 pi), in *pdf: what GELU and its
+ * derivative need, from one exponential.
+ *   y = x^2 / 2 is carried exactly as y_hi + y_lo (Dekker's split, as in
+ *   erfc), so that the exponential sees the true argument: with w = |x| /
+ *   sqrt 2, w^2 is y and exp(-y) is both phi's factor and erfc(w)'s.
+ *   h = Phi(-|x|) = erfc(w) / 2, then Phi(x) = h for x < 0, 1 - h above:
+ *     y < 1 (w < 1): h = 1/2 - m (1 + Q(y - 1/2)), m = |x| / (2 sqrt 2),
+ *       Q as in erf; m carried as m + m_lo (c_hi + c_lo: the constant's
+ *       rounding alone would be 1.5 ulp of h at w = 1), and
+ *       1/2 - m by TwoSum: h >= 0.078 there, and the rounding of m Q
+ *       reaches it at most as is;
+ *     y >= 1: h = exp(-y) F(u) / (2 w), u = 1 / y, F = w erfc(w) exp(w^2)
+ *       = 1/sqrt(pi) + u P(u) / Q(u), erfc_big's rational (double: erfc's
+ *       own fit; float: a fit of its own, vecmath.c), evaluated in y as
+ *       erfc_big_reversed, and 1 / w = w / y: one division where erfc has
+ *       four, for an error of a few ulps of h.
+ *   2^k of the exponential is applied in two factors after the products,
+ *   as in erfc, so that h and phi round into the subnormals.
+ * |x| is clamped to VM_NORMAL_MAX, where h and phi have underflowed to 0:
+ * Phi(+inf) = 1, Phi(-inf) = 0, phi(±inf) = 0.  NaN gives NaN for both.
+ * Measured against mpmath (double) and against the double kernel (float):
+ * Phi within 4.0 ulp, phi within 2.0 (double; near x = -1.86, where the
+ * tail form's roundings add up), float 5.1 and 1.7; see
+ * tests/test_vecmath.py.
+ */
+
+/* What both forms share, in normal_parts: |x| clamped (ac) and split
+   exactly (a_hi + a_lo, a_hi of half the digits), y = y_hi + y_lo, and
+   exp(-y) = p * scale1 * scale2.  Returns phi. */
+typedef struct {
+    REAL ac, a_hi, a_lo, y_hi, y_lo, p, scale1, scale2;
+} MLPF_VM(normal_parts);
+
+static inline REAL MLPF_VM(normal_common)(REAL x, MLPF_VM(normal_parts) *n)
+{
+    REAL a = VM_FABS(x);
+    n->ac = a > VM_NORMAL_MAX ? VM_NORMAL_MAX : a;
+    REAL split = n->ac * VM_SPLITTER;
+    n->a_hi = split - (split - n->ac);
+    n->a_lo = n->ac - n->a_hi;
+    n->y_hi = (REAL)0.5 * (n->a_hi * n->a_hi);
+    n->y_lo = (REAL)0.5 * (n->a_lo * (n->ac + n->a_hi));
+    REAL kd = -(n->y_hi + n->y_lo) * VM_LOG2E + VM_SHIFTER;
+    MLPF_VM(two_factors)(kd, &n->scale1, &n->scale2);
+    n->p = MLPF_VM(exp_reduced)(-n->y_hi, -n->y_lo, kd);
+    return ((n->p * VM_INV_SQRT_2PI) * n->scale1) * n->scale2;
+}
+
+/* h = Phi(-|x|) for y < 1 (see normal_kernel).  m = |x| c, c = 1/(2 sqrt 2)
+   = c_hi + c_lo with c_hi of 9 bits: a_hi c_hi is exact in both
+   precisions, and the rest is below 2^-11 of m. */
+static inline REAL MLPF_VM(normal_small_tail)(const MLPF_VM(normal_parts) *n)
+{
+    const REAL c_hi = (REAL)0x1.6ap-2, c_lo = (REAL)0x1.3cccfe7799211p-15;
+    REAL m = n->a_hi * c_hi;
+    REAL m_lo = n->a_lo * c_hi + n->ac * c_lo;
+    REAL mq = (m + m_lo) * MLPF_VM(erf_small_poly)((n->y_hi - (REAL)0.5) + n->y_lo);
+    REAL s = (REAL)0.5 - m;
+    REAL s_err = MLPF_VM(two_sum_err)((REAL)0.5, -m, s);
+    return s + (s_err - (m_lo + mq));
+}
+
+/* normal_kernel where y < 1 is known, with the same bits. */
+static inline REAL MLPF_VM(normal_small)(REAL x, REAL *pdf)
+{
+    MLPF_VM(normal_parts) n;
+    *pdf = MLPF_VM(normal_common)(x, &n);
+    REAL h = MLPF_VM(normal_small_tail)(&n);
+    return x < 0 ? h : (REAL)1 - h;
+}
+
+static inline REAL MLPF_VM(normal_kernel)(REAL x, REAL *pdf)
+{
+    MLPF_VM(normal_parts) n;
+    REAL phi = MLPF_VM(normal_common)(x, &n);
+    REAL h_small = MLPF_VM(normal_small_tail)(&n);
+    /* F / (2 w) = (w / 2) (1/sqrt(pi) + P~ / (y Q~)) / y with P~, Q~ the
+       reversed polynomials: one division. */
+    REAL y = n.y_hi + n.y_lo;
+    REAL q;
+    REAL p = MLPF_VM(erfc_big_reversed)(y, &q);
+    REAL yq = y * q;
+    REAL w = n.ac * (REAL)0.70710678118654752440;
+    REAL g = (VM_INV_SQRT_PI * yq + p) / (y * yq);
+    REAL h_big = ((n.p * (((REAL)0.5 * w) * g)) * n.scale1) * n.scale2;
+    REAL h = n.y_hi < (REAL)1 ? h_small : h_big;
+    REAL cdf = x < 0 ? h : (REAL)1 - h;
+    /* NaN: x itself (quieted), as erfc does. */
+    *pdf = x == x ? phi : x + x;
+    return x == x ? cdf : x + x;
+}
 
 /* The array functions, mlpf_<name>_inplace<SFX>: <name>_kernel on each
    element, in place. */
@@ -383,6 +550,49 @@ MLPF_VM_ARRAY_FUNCTION(erf)
 #ifdef VM_ERFC_MAX
 MLPF_VM_ARRAY_FUNCTION(erfc)
 #endif
+
+/* x = expm1(x) and e = exp(x) over arrays (expm1_exp_kernel). */
+MLPF_DISPATCH void MLPF_VM(mlpf_expm1_exp)(REAL *restrict x, REAL *restrict e, ptrdiff_t n)
+{
+    for (ptrdiff_t i = 0; i < n; i++) {
+        x[i] = MLPF_VM(expm1_exp_kernel)(x[i], &e[i]);
+    }
+}
+
+/*
+ * x = Phi(x) and pdf = phi(x) over arrays (normal_kernel).  Runs of
+ * VM_NORMAL_RUN values all below 1.4 in magnitude (y < 0.98) take
+ * normal_small, with normal_kernel's bits but without the tail's form:
+ * the common case of pre-activations near 0 then costs little more than
+ * one exponential.  The run's length is the same for every instruction
+ * set, and each value's result does not depend on the branch taken, so
+ * every dispatch target and every mix of values gives the same bits.
+ */
+#define VM_NORMAL_RUN 16
+MLPF_DISPATCH void MLPF_VM(mlpf_normal_cdf_pdf)(REAL *restrict x, REAL *restrict pdf, ptrdiff_t n)
+{
+    ptrdiff_t start = 0;
+    for (; start + VM_NORMAL_RUN <= n; start += VM_NORMAL_RUN) {
+        REAL *xs = x + start, *ps = pdf + start;
+        int all_small = 1;
+        for (int i = 0; i < VM_NORMAL_RUN; i++) {
+            all_small &= VM_FABS(xs[i]) < (REAL)1.4;
+        }
+        if (all_small) {
+            for (int i = 0; i < VM_NORMAL_RUN; i++) {
+                xs[i] = MLPF_VM(normal_small)(xs[i], &ps[i]);
+            }
+        } else {
+            for (int i = 0; i < VM_NORMAL_RUN; i++) {
+                xs[i] = MLPF_VM(normal_kernel)(xs[i], &ps[i]);
+            }
+        }
+    }
+    for (ptrdiff_t i = start; i < n; i++) {
+        x[i] = MLPF_VM(normal_kernel)(x[i], &pdf[i]);
+    }
+}
+#undef VM_NORMAL_RUN
 
 #undef MLPF_VM_ARRAY_FUNCTION
 #undef MLPF_VM

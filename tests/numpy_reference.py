@@ -36,7 +36,7 @@ HIDDEN_ACTIVATIONS = _activations.HIDDEN_ACTIVATIONS
 OUTPUT_ACTIVATIONS = ("identity", "logistic", "softmax")
 # The activations whose derivative this reference computes from the
 # pre-activation z (derivative_from_pre_activation); tests/test_tables.py
-# checks that the kernels keep z for exactly these.
+# checks that the kernels keep f'(z) for exactly these.
 DERIVATIVE_NEEDS_Z = ("elu", "gelu", "silu", "softplus")
 # PyTorch's defaults for the activations scikit-learn lacks.
 LEAKY_RELU_SLOPE = 0.01

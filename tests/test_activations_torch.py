@@ -93,7 +93,7 @@ def points(dtype):
     """Points spanning [-1e30, 1e30] of ``dtype``, sorted."""
     info = np.finfo(dtype)
     special = [
-        0.0, info.smallest_subnormal, info.tiny, 2.0**-60, 1e-8,   # 2^-60: gate_from_output
+        0.0, info.smallest_subnormal, info.tiny, 2.0**-60, 1e-8,   # 2^-60: Phi, sigma ~ 1/2
         0.5, 1.0, 3.0, 4.0, 5.0, 8.0, 8.3, 13.0, 26.0, 37.5, 38.0, 38.5, 40.0,
         88.7, 103.9, 708.4, 709.78, 745.1, 1e4, 1e10, 1e20, 1e30,
         -GELU_ROOT, -SILU_ROOT,

@@ -830,11 +830,11 @@ def _peak_traced_bytes(call):
 
 
 @pytest.mark.parametrize("hidden", HIDDEN)
-def test_pre_activations_are_kept_only_where_a_derivative_needs_them(hidden):
-    """The workspace holds z of the hidden layers for the activations whose
-    derivative needs it (derivative_needs_z), at least one z per row of a
-    chunk and at most two (a chunk and its second half have workspaces of
-    their own); predict keeps none."""
+def test_derivatives_are_kept_only_where_they_need_the_pre_activations(hidden):
+    """The workspace holds f'(z) of the hidden layers for the activations
+    whose derivative needs z (keeps_derivative), at least one f'(z) per row
+    of a chunk and at most two (a chunk and its second half have workspaces
+    of their own); predict keeps none."""
     layer_units = (6, 40, 30, 3)
     X, Y, params = make_problem(layer_units, "softmax", 500, np.float64, seed=0)
     grad = np.empty_like(params)

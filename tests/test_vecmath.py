@@ -1,6 +1,7 @@
-"""Accuracy of the vectorised exp, tanh and logistic of src_c/vecmath.c, and
-of its expm1, log1p, erf and erfc (called directly, through the test hook
-``_kernels.vecmath_inplace``).
+"""Accuracy of the vectorised exp, tanh and logistic of src_c/vecmath.c, of
+its expm1, log1p, erf and erfc (called directly, through the test hook
+``_kernels.vecmath_inplace``), and of its normal_cdf_pdf and expm1_exp
+(called in builds of vecmath.c through ctypes).
 
 exp, tanh and logistic are reached through the public kernel ``_kernels.forward``: in a
 network of 1-wide layers with unit weights and zero biases every product and
@@ -39,7 +40,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
-from scipy.special import erf, erfc, expit
+from scipy.special import erf, erfc, expit, ndtr
 
 from mlpfast import _kernels
 from mlpfast._network import NetworkLayout
@@ -567,17 +568,213 @@ def call_library(lib, kind, x):
     return y
 
 
+def dispatch_inputs(dtype, rng, *parts):
+    """Random bit patterns, values in [-40, 40], the given parts and special
+    values; odd lengths, so that vector loops leave remainders."""
+    return np.concatenate([random_bits(dtype, 100001, rng),
+                           rng.uniform(-40, 40, 100001).astype(dtype), *parts,
+                           np.array([0.0, -0.0, np.inf, -np.inf, np.nan, -1], dtype=dtype)])
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("kind", VECMATH_KINDS)
 def test_dispatch_targets_agree(single_target_builds, kind, dtype):
     # The installed module runs the best clone for this CPU; each library
-    # here one instruction set, SSE2 included.  Odd lengths leave vector
-    # remainders.  Compared as bits, so NaN payloads and signed zeros count.
-    rng = np.random.default_rng(3)
-    x = np.concatenate([random_bits(dtype, 100001, rng),
-                        rng.uniform(-40, 40, 100001).astype(dtype),
-                        np.array([0.0, -0.0, np.inf, -np.inf, np.nan, -1], dtype=dtype)])
+    # here one instruction set, SSE2 included.  Compared as bits, so NaN
+    # payloads and signed zeros count.
+    x = dispatch_inputs(dtype, np.random.default_rng(3))
     uint = np.uint64 if dtype == np.float64 else np.uint32
     expected = direct(kind, x).view(uint)
     for target, lib in single_target_builds.items():
         assert_array_equal(call_library(lib, kind, x).view(uint), expected, err_msg=target)
+
+
+# ---- two results from one reduction: normal_cdf_pdf (GELU), expm1_exp (ELU) ----
+# Not behind the test hook (which takes one array): called in the libraries
+# built above, whose bits the installed module's are (GELU's and ELU's
+# values through forward() below, and test_pair_functions_dispatch_targets_agree).
+
+PAIR_FUNCTIONS = ("normal_cdf_pdf", "expm1_exp")
+
+
+def call_pair(lib, name, x):
+    """mlpf_<name>_f64/_f32 of the library on a copy of x: (x's result, the
+    second array's)."""
+    y = np.array(x, copy=True, order="C")
+    second = np.empty_like(y)
+    suffix = "f64" if y.dtype == np.float64 else "f32"
+    function = getattr(lib, f"mlpf_{name}_{suffix}")
+    function.restype = None
+    function(y.ctypes.data_as(ctypes.c_void_p), second.ctypes.data_as(ctypes.c_void_p),
+             ctypes.c_ssize_t(y.size))
+    return y, second
+
+
+@pytest.fixture(scope="module")
+def baseline_library(single_target_builds):
+    return single_target_builds["sse2"]
+
+
+def normal_points(dtype):
+    """Random bit patterns, dense around 0, both sides of the change of form
+    at |x| = sqrt 2, across the lower tail down to Phi's underflow (38.5,
+    float 14.2) and past it."""
+    rng = np.random.default_rng(21)
+    n = 3000 if dtype == np.float64 else 100000
+    zero = 38.6 if dtype == np.float64 else 14.3
+    x = np.concatenate([
+        random_bits(dtype, n, rng),
+        both_signs(10 ** rng.uniform(-30, 0, n // 2)),
+        rng.uniform(-1.5, 1.5, n),
+        np.sqrt(2) + rng.uniform(-0.05, 0.05, n // 4),
+        -np.sqrt(2) + rng.uniform(-0.05, 0.05, n // 4),
+        rng.uniform(-zero, zero, n),
+        -np.geomspace(1.5, zero, n),
+    ])
+    return x.astype(dtype)
+
+
+def normal_reference(x):
+    """Phi(x) and phi(x) as hi + lo pairs (see reference_hi_lo): mpmath for
+    float64; scipy's float64 ndtr and exp for float32 (errors near 2^-52
+    relative, far below float32's ulp)."""
+    if x.dtype == np.float32:
+        x64 = x.astype(np.float64)
+        cdf, pdf = ndtr(x64), np.exp(-0.5 * x64 * x64) / np.sqrt(2 * np.pi)
+        pairs = []
+        for ref in (cdf, pdf):
+            hi = ref.astype(np.float32)
+            pairs.append((hi, ref - hi.astype(np.float64)))
+        return pairs
+    mpmath = pytest.importorskip("mpmath")
+    out = [(np.empty(x.shape), np.zeros(x.shape)) for _ in range(2)]
+    with mpmath.workdps(40):
+        for i, v in enumerate(x.tolist()):
+            if np.isnan(v):
+                for hi, _ in out:
+                    hi[i] = np.nan
+                continue
+            if abs(v) > 40:            # mpmath is slow out there; both underflowed
+                out[0][0][i], out[1][0][i] = (1.0 if v > 0 else 0.0), 0.0
+                continue
+            for (hi, lo), exact in zip(out, (mpmath.ncdf(v), mpmath.npdf(v))):
+                hi[i] = float(exact)
+                lo[i] = float(exact - hi[i])
+    return out
+
+
+# Measured (src_c/vecmath_impl.h, normal_kernel): Phi within 4.0 ulp in
+# double, 5.1 in float, phi within 2.0 and 1.7.  The bound is the rounding
+# budget of the tail form, |x| >= sqrt 2: w = |x| / sqrt 2, y Q~, the sum
+# over it, y (y Q~), the division, two products and exp's own 0.8 ulp,
+# each at most half an ulp or so of h, about 5 ulp; float's rational adds
+# its 2.7 ulp of F, measured as evaluated in float (its Horner sums round
+# at float's precision).  phi: exp, the constant's rounding and one
+# product.
+NORMAL_MAX_ULP = {np.float64: (5.0, 2.5), np.float32: (6.5, 2.5)}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_normal_cdf_pdf_within_bound(baseline_library, dtype):
+    x = normal_points(dtype)
+    cdf, pdf = call_pair(baseline_library, "normal_cdf_pdf", x)
+    for what, got, (hi, lo), bound in zip(("Phi", "phi"), (cdf, pdf), normal_reference(x),
+                                          NORMAL_MAX_ULP[dtype]):
+        err = ulp_error_hi_lo(got, hi, lo)
+        # Subnormal results keep fewer digits: checked to their spacing.
+        sub = np.abs(hi) < np.finfo(dtype).smallest_normal
+        spacing = np.finfo(dtype).smallest_subnormal
+        err = np.where(sub, np.abs(got.astype(np.float64) - hi) / spacing, err)
+        worst = int(np.argmax(err))
+        assert err[worst] <= bound, (
+            f"{what}: {err[worst]:.3g} ulp at x={x[worst]!r}: got {got[worst]!r}, "
+            f"expected {hi[worst]!r}")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_normal_cdf_pdf_special_values(baseline_library, dtype):
+    info = np.finfo(dtype)
+    inf, nan = np.inf, np.nan
+    x = np.array([0.0, -0.0, inf, -inf, nan, 1e30, -1e30, info.max, -info.max,
+                  info.smallest_subnormal, -info.smallest_subnormal], dtype=dtype)
+    cdf, pdf = call_pair(baseline_library, "normal_cdf_pdf", x)
+    density_at_0 = dtype(1 / np.sqrt(2 * np.pi))
+    assert_array_equal(cdf, np.array([0.5, 0.5, 1, 0, nan, 1, 0, 1, 0, 0.5, 0.5], dtype=dtype))
+    assert_array_equal(pdf, np.array([density_at_0] * 2 + [0, 0, nan] + [0] * 4
+                                     + [density_at_0] * 2, dtype=dtype))
+    assert not np.signbit(cdf[~np.isnan(cdf)]).any()
+    assert not np.signbit(pdf[~np.isnan(pdf)]).any()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("offset", [0, 5, 16])
+def test_normal_cdf_pdf_does_not_depend_on_the_neighbours(baseline_library, dtype, offset):
+    # Runs of 16 values all below 1.4 in magnitude take the short form:
+    # the same values again, each run with one value of the tail form among
+    # them (every 16th, shifted by offset), must give the same bits.
+    rng = np.random.default_rng(offset)
+    x = rng.uniform(-1.399, 1.399, 16 * 64 + 7).astype(dtype)
+    mixed = x.copy()
+    mixed[offset::16] = 3.0
+    kept = np.ones(x.shape, dtype=bool)
+    kept[offset::16] = False
+    uint = np.uint64 if dtype == np.float64 else np.uint32
+    for got, mixed_got in zip(call_pair(baseline_library, "normal_cdf_pdf", x),
+                              call_pair(baseline_library, "normal_cdf_pdf", mixed)):
+        assert_array_equal(got[kept].view(uint), mixed_got[kept].view(uint))
+
+
+def expm1_exp_points(dtype):
+    rng = np.random.default_rng(22)
+    info = np.finfo(dtype)
+    top = 710 if dtype == np.float64 else 89
+    x = np.concatenate([random_bits(dtype, 20000, rng),
+                        rng.uniform(-top - 40, top, 20000),
+                        both_signs(np.geomspace(info.smallest_subnormal, 1, 2000)),
+                        np.array([0.0, -0.0, np.inf, -np.inf, np.nan, -40, -20, info.max,
+                                  -info.max])])
+    return x.astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_expm1_exp_has_expm1s_bits_and_exp_within_2_ulp(baseline_library, dtype):
+    x = expm1_exp_points(dtype)
+    em1, e = call_pair(baseline_library, "expm1_exp", x)
+    uint = np.uint64 if dtype == np.float64 else np.uint32
+    assert_array_equal(em1.view(uint), direct("expm1", x).view(uint))
+    # exp against the truth (long double / double, see true_values), as
+    # exp itself is checked.
+    if dtype == np.float64 and not HAVE_LONG_DOUBLE:
+        return
+    with np.errstate(over="ignore"):
+        truth = true_values("exp", x)
+    assert_within_ulps(e, truth, x)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", PAIR_FUNCTIONS)
+def test_pair_functions_dispatch_targets_agree(single_target_builds, name, dtype):
+    # Values below 1.4 in magnitude: normal_cdf_pdf's runs of the short form.
+    rng = np.random.default_rng(4)
+    x = dispatch_inputs(dtype, rng, rng.uniform(-1.4, 1.4, 100001).astype(dtype))
+    uint = np.uint64 if dtype == np.float64 else np.uint32
+    expected = call_pair(single_target_builds["sse2"], name, x)
+    for target, lib in single_target_builds.items():
+        for got, want in zip(call_pair(lib, name, x), expected):
+            assert_array_equal(got.view(uint), want.view(uint), err_msg=target)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_installed_gelu_and_elu_use_these_bits(baseline_library, dtype):
+    # The installed module runs the best clone for this CPU: GELU's value is
+    # x Phi(x) (one product) and ELU's expm1(x) below 0, so its forward pass
+    # shows the clone's bits.  (The output layer's "* 1 + 0" turns -0, GELU's
+    # value far below 0, into +0: hence the + 0 here.)
+    rng = np.random.default_rng(5)
+    x = np.concatenate([rng.uniform(-40, 40, 3001), rng.uniform(-1.4, 1.4, 3001)]).astype(dtype)
+    uint = np.uint64 if dtype == np.float64 else np.uint32
+    zero = dtype(0)
+    cdf, _ = call_pair(baseline_library, "normal_cdf_pdf", x)
+    assert_array_equal(apply("gelu", x).view(uint), (x * cdf + zero).view(uint))
+    em1, _ = call_pair(baseline_library, "expm1_exp", x)
+    assert_array_equal(apply("elu", x).view(uint), (np.where(x <= 0, em1, x) + zero).view(uint))
