@@ -10,6 +10,7 @@ developer with an in-place build sets ``PYTHONPATH`` to the checkout instead.
 The build runs the gallery's examples, so their figures and printed output
 are those of the documented version.
 """
+import importlib.util
 import re
 from pathlib import Path
 
@@ -109,7 +110,23 @@ def plain_foreign_roles(app, what, name, obj, options, lines):
     lines[:] = [ROLE.sub(lambda match: f"``{match.group(1)}``", line) for line in lines]
 
 
+def draw_benchmark_chart(app):
+    """The Benchmarks page's bar chart, drawn from the table on that page by
+    bench/plot_speedups.py, so that the two cannot disagree."""
+    script = DOCS_DIR.parent / "bench" / "plot_speedups.py"
+    spec = importlib.util.spec_from_file_location("plot_speedups", script)
+    plot_speedups = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(plot_speedups)
+    BENCHMARK_CHART.parent.mkdir(parents=True, exist_ok=True)
+    table = (DOCS_DIR / "benchmarks.md").read_text(encoding="utf-8")
+    plot_speedups.draw(plot_speedups.read_table(table), BENCHMARK_CHART)
+
+
+BENCHMARK_CHART = DOCS_DIR / "generated" / "bench_speedups.png"
+
+
 def setup(app):
+    app.connect("builder-inited", draw_benchmark_chart)
     app.connect("missing-reference", link_scikit_learn_names)
     # Before numpydoc (priority 500) turns the docstring into reST.
     app.connect("autodoc-process-docstring", plain_foreign_roles, priority=400)
