@@ -697,6 +697,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     Attributes
     ----------
     classes_ : ndarray or list of ndarray
+        The class labels seen by ``fit`` (or given as ``classes`` to the first
+        ``partial_fit``), as scikit-learn's ``classes_``.
     loss_ : float
         The training loss after the last epoch or iteration, the data loss
         plus the ``alpha`` term.
