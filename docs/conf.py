@@ -37,7 +37,7 @@ extensions = [
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 root_doc = "index"
 templates_path = ["_templates"]
-exclude_patterns = ["_build", "test_*.py", "**/.pytest_cache", "README.md"]
+exclude_patterns = ["_build"]
 
 # Every cross-reference must resolve: an unresolved one fails the build (-n
 # with -W), which is the site's check of its internal references.
@@ -133,8 +133,8 @@ def setup(app):
 
 
 # -- Markdown pages ------------------------------------------------------------
-myst_enable_extensions = ["colon_fence"]
-# The pages link to their sections by explicit labels, not by generated anchors.
+# Headings down to level 3 get anchors from their text (#threads), as on
+# GitHub, so that links into a page keep working when a section moves.
 myst_heading_anchors = 3
 
 # -- Example gallery -----------------------------------------------------------
