@@ -1,4 +1,8 @@
-"""mlpfast on a dask cluster: block-wise training and a distributed grid search.
+"""
+mlpfast on a dask cluster
+=========================
+
+mlpfast on a dask cluster: block-wise training and a distributed grid search.
 
 A ``distributed.LocalCluster`` with two worker processes, listening on
 127.0.0.1 only, stands in for a real cluster (point ``Client`` at a

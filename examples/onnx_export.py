@@ -1,4 +1,8 @@
-"""Export an mlpfast classifier to ONNX and run it with onnxruntime.
+"""
+Export to ONNX and run with onnxruntime
+=======================================
+
+Export an mlpfast classifier to ONNX and run it with onnxruntime.
 
 A classifier trained on scikit-learn's digits is exported with
 ``mlpfast.to_onnx``; onnxruntime then computes labels and probabilities for

@@ -1,4 +1,8 @@
-"""Learn from a stream of mini-batches with ``partial_fit``.
+"""
+Learning from a stream with partial_fit
+=======================================
+
+Learn from a stream of mini-batches with ``partial_fit``.
 
 The training data arrives chunk by chunk from a generator, as it would from a
 file or a queue too large to hold at once. Each chunk is one ``partial_fit``

@@ -1,4 +1,8 @@
-"""Tune an mlpfast classifier inside a scikit-learn Pipeline with GridSearchCV.
+"""
+Tuning in a Pipeline with GridSearchCV
+======================================
+
+Tune an mlpfast classifier inside a scikit-learn Pipeline with GridSearchCV.
 
 mlpfast's ``MLPClassifier`` is a scikit-learn estimator, so it fits in a
 ``Pipeline`` after a ``StandardScaler`` and ``GridSearchCV`` clones and tunes

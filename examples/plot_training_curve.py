@@ -1,4 +1,8 @@
-"""Training curves of two MLPs on scikit-learn's digits, with early stopping.
+"""
+Training curves with early stopping
+===================================
+
+Training curves of two MLPs on scikit-learn's digits, with early stopping.
 
 Two classifiers differing only in their learning rate are fitted with
 ``early_stopping=True``; ``TrainingCurveDisplay`` draws both training-loss

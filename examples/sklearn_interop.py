@@ -1,4 +1,8 @@
-"""Move a fitted model between mlpfast and scikit-learn.
+"""
+Converting to and from scikit-learn
+===================================
+
+Move a fitted model between mlpfast and scikit-learn.
 
 A classifier trained with mlpfast on scikit-learn's digits becomes a genuine
 ``sklearn.neural_network.MLPClassifier`` with ``mlpfast.to_sklearn``, for code

@@ -698,10 +698,19 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     Attributes
     ----------
     classes_ : ndarray or list of ndarray
+        The class labels seen by ``fit`` (or given as ``classes`` to the first
+        ``partial_fit``), as scikit-learn's ``classes_``.
     loss_ : float
+        The training loss after the last epoch or iteration, the data loss
+        plus the ``alpha`` term.
     best_loss_ : float or None
+        The lowest training loss seen, which the stopping rule compares
+        with; None with early stopping, which watches the validation score.
     loss_curve_ : list of float
+        The training loss after each epoch (not set by 'lbfgs').
     validation_scores_ : list of float or None
+        With early stopping, the score of the validation rows after each
+        epoch (accuracy; R^2 for the regressor); None without it.
     validation_loss_curve_ : list of float or None
         With early stopping, the loss of the validation rows after each
         epoch, measured as ``loss_curve_``'s: the (weighted) mean data loss
@@ -713,6 +722,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         appends to it, as to ``validation_scores_``; epochs trained without
         the record (by a model converted from scikit-learn's) have NaN.
     best_validation_score_ : float or None
+        With early stopping, the best entry of ``validation_scores_``, that
+        of the kept weights; None without it.
     t_ : int
         Training samples seen.
     coefs_ : list of ndarray of shape (n_fan_in, n_fan_out)
@@ -720,11 +731,42 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     intercepts_ : list of ndarray of shape (n_fan_out,)
         Bias vectors (views into the same vector).
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
+        Names of the features seen during ``fit``, when X has string column
+        names (a pandas DataFrame); not set otherwise.
     n_iter_ : int
+        Epochs (or L-BFGS iterations) run by the last ``fit``; 1 after a
+        ``partial_fit`` call.
     n_layers_ : int
+        Number of layers, the input and output layers included.
     n_outputs_ : int
+        Number of outputs: 1 for binary targets, else one per class, or one
+        per label of a multilabel target.
     out_activation_ : str
+        The output layer's activation: 'logistic' (binary and multilabel)
+        or 'softmax' (multiclass).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.neural_network import MLPClassifier as SklearnMLPClassifier
+    >>> import numpy as np
+    >>> from mlpfast import MLPClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> params = dict(hidden_layer_sizes=(16,), learning_rate_init=0.01, max_iter=500,
+    ...               random_state=0)
+    >>> clf = MLPClassifier(**params).fit(X, y)
+    >>> clf.predict(X[[0, 60, 120]])
+    array([0, 1, 2])
+    >>> [weights.shape for weights in clf.coefs_]
+    [(4, 16), (16, 3)]
+
+    scikit-learn's MLP with the same parameters ends on the same weights:
+
+    >>> reference = SklearnMLPClassifier(**params).fit(X, y)
+    >>> np.allclose(clf.coefs_[0], reference.coefs_[0], rtol=1e-9, atol=0)
+    True
     """
 
     _parameter_constraints = {
@@ -1119,6 +1161,19 @@ best_validation_score_, t_, coefs_, intercepts_, n_features_in_, feature_names_i
 n_iter_, n_layers_, n_outputs_, out_activation_
         As in :class:`MLPClassifier`; ``out_activation_`` is 'identity', or
         'exp' for the Poisson loss.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_regression
+    >>> from mlpfast import MLPRegressor
+    >>> X, y = make_regression(n_samples=200, n_features=5, noise=0.1, random_state=0)
+    >>> y = y / y.std()
+    >>> reg = MLPRegressor(hidden_layer_sizes=(32,), learning_rate_init=0.01,
+    ...                    random_state=0).fit(X, y)
+    >>> reg.predict(X[:3]).shape
+    (3,)
+    >>> round(reg.score(X, y), 2)
+    1.0
     """
 
     _parameter_constraints = {

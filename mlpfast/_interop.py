@@ -169,6 +169,19 @@ def from_sklearn(
     targets' dtype). mlpfast keeps them in the dtype of the weights, so they
     are rounded to float32 here, and training continues as mlpfast's own
     float32 training does: within float32 rounding of scikit-learn's.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.neural_network import MLPClassifier
+    >>> import mlpfast
+    >>> X, y = load_iris(return_X_y=True)
+    >>> reference = MLPClassifier(learning_rate_init=0.01, random_state=0).fit(X, y)
+    >>> fast = mlpfast.from_sklearn(reference)
+    >>> type(fast).__name__, fast.n_iter_ == reference.n_iter_
+    ('MLPClassifier', True)
+    >>> bool((fast.predict(X) == reference.predict(X)).all())
+    True
     """
     target_class = _counterpart(estimator, _MLPFAST_COUNTERPART, "from_sklearn")
     coefs, intercepts = _copied_weights(estimator)

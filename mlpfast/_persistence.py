@@ -350,6 +350,7 @@ def save(estimator: MLPClassifier | MLPRegressor, path: ModelFile) -> None:
     Parameters
     ----------
     estimator : fitted mlpfast.MLPClassifier or mlpfast.MLPRegressor
+        The model to save, with its optimizer state.
     path : str, os.PathLike or writable binary file object
         Written as given (no extension is added); a path is replaced
         atomically, so a failed save never leaves half a file behind.
@@ -361,6 +362,21 @@ def save(estimator: MLPClassifier | MLPRegressor, path: ModelFile) -> None:
     ValueError
         If its class labels are objects that cannot be stored without
         pickle.
+
+    Examples
+    --------
+    A file object works as a path does (``mlpfast.save(clf, "model.mlpfast")``):
+
+    >>> import io
+    >>> from sklearn.datasets import load_iris
+    >>> import mlpfast
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = mlpfast.MLPClassifier(learning_rate_init=0.01, random_state=0).fit(X, y)
+    >>> buffer = io.BytesIO()
+    >>> mlpfast.save(clf, buffer)
+    >>> _ = buffer.seek(0)
+    >>> bool((mlpfast.load(buffer).predict_proba(X) == clf.predict_proba(X)).all())
+    True
     """
     header, arrays = _gather(estimator)
     if hasattr(path, "write"):
@@ -722,6 +738,7 @@ def load(path: ModelFile) -> MLPClassifier | MLPRegressor:
     Parameters
     ----------
     path : str, os.PathLike or readable, seekable binary file object
+        The file written by :func:`mlpfast.save`.
 
     Returns
     -------
@@ -734,6 +751,22 @@ def load(path: ModelFile) -> MLPClassifier | MLPRegressor:
     ValueError
         If the file is not an mlpfast model file, or is truncated, corrupt,
         modified or inconsistent. Loading never executes code from the file.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from sklearn.datasets import load_iris
+    >>> import mlpfast
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = mlpfast.MLPClassifier(learning_rate_init=0.01, random_state=0).fit(X, y)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = os.path.join(folder, "iris.mlpfast")
+    ...     mlpfast.save(clf, path)
+    ...     loaded = mlpfast.load(path)
+    >>> type(loaded).__name__, loaded.get_params() == clf.get_params()
+    ('MLPClassifier', True)
+    >>> bool((loaded.predict_proba(X) == clf.predict_proba(X)).all())
+    True
     """
     if hasattr(path, "read"):
         return _load_file(path)
