@@ -2,8 +2,10 @@
 # Builds mlpfast for Linux aarch64 and runs a subset of its tests there under
 # user-mode emulation (qemu-aarch64 through proot), on an x86-64 Linux host.
 #
-# Too slow for CI (emulated Python runs about 30x slower than native), so it
-# is run by hand; the README quotes its last output with the date.
+# Not part of CI: on a fresh machine the root file system alone takes about
+# ten minutes and the aarch64 packages three before the tests start, and the
+# tests run about 30x slower than natively. It is run by hand; the README
+# quotes its last output with the date.
 #
 #   sudo apt-get install qemu-user proot debootstrap gcc-aarch64-linux-gnu
 #   bash tools/aarch64_emulated_tests.sh            # everything below, in order
@@ -26,7 +28,8 @@
 #             root's aarch64 Python against that build.
 #
 # Environment:
-#   MLPFAST_AARCH64_CACHE   where root and wheels are kept (default /var/cache/mlpfast-aarch64)
+#   MLPFAST_AARCH64_CACHE   where the root (wheels and venv inside it), the host's build
+#                           venv and the build tree are kept (default /var/cache/mlpfast-aarch64)
 #   MLPFAST_AARCH64_MIRROR  Debian mirror (default: the first deb.debian.org-style URI apt uses)
 #   MLPFAST_AARCH64_TESTS   pytest arguments (default: kernel, parity and property tests)
 set -euo pipefail
@@ -35,7 +38,6 @@ START_SECONDS=$SECONDS
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 CACHE="${MLPFAST_AARCH64_CACHE:-/var/cache/mlpfast-aarch64}"
 ROOT="$CACHE/root"
-WHEELS="$CACHE/wheels"
 SUITE=bookworm
 # The root's Python (bookworm ships 3.11); the host builds for this version.
 TARGET_PY=3.11
@@ -54,8 +56,8 @@ die() {
 
 # Runs a command inside the root under emulation, in the folder IN_ROOT_CWD
 # (default /). -0 (fake root) lets apt, dpkg and pip believe they own the
-# files. The host's environment stays out (its PIP_* settings name host
-# paths), apart from what the second stage of debootstrap needs.
+# files. The host's environment stays out: its PIP_* settings name host
+# paths.
 in_root() {
     proot -0 -q qemu-aarch64 -r "$ROOT" -b /proc -b /dev -b /sys -w "${IN_ROOT_CWD:-/}" \
         /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
