@@ -166,13 +166,22 @@ def test_callbacks_see_the_model_after_each_subtask(kind, solver):
                     _independent_score(kind, est, X, y, sample_weight), rtol=1e-12)
 
 
-@pytest.mark.parametrize("kind, solver, early_stopping", [
-    ("classifier", "adam", False), ("classifier", "sgd", True), ("classifier", "lbfgs", False),
-    ("regressor", "adam", True), ("regressor", "sgd", False), ("regressor", "lbfgs", False),
+# mlpfast's training rules, all on (the callbacks' fitted copies carry the
+# optimizer's step rules; dropout's masks depend on no callback).
+_RULES = {"dropout": 0.2, "weight_decay": 0.01, "max_grad_norm": 1.0,
+          "learning_rate": "cosine"}
+
+
+@pytest.mark.parametrize("kind, solver, early_stopping, rules", [
+    ("classifier", "adam", False, {}), ("classifier", "sgd", True, {}),
+    ("classifier", "lbfgs", False, {}), ("regressor", "adam", True, {}),
+    ("regressor", "sgd", False, {}), ("regressor", "lbfgs", False, {}),
+    ("classifier", "adam", True, _RULES), ("regressor", "sgd", False, _RULES),
 ])
-def test_callbacks_leave_results_unchanged(kind, solver, early_stopping):
+def test_callbacks_leave_results_unchanged(kind, solver, early_stopping, rules):
     X, y = _data(kind)
-    params = {"max_iter": 15, "early_stopping": early_stopping, "n_iter_no_change": 3}
+    params = {"max_iter": 15, "early_stopping": early_stopping, "n_iter_no_change": 3,
+              **rules}
     plain = fit_quiet(_estimator(kind, solver, **params), X, y)
     monitor = ScoringMonitor(scoring="neg_log_loss" if kind == "classifier" else "r2")
     watched = _estimator(kind, solver, **params).set_callbacks(RecordingCallback(), monitor)

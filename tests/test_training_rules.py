@@ -21,11 +21,13 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 import mlpfast
 import numpy_reference as ref
-from conftest import assert_weights_close
+from conftest import assert_weights_close, engine_only
 from mlpfast import MLPClassifier, MLPRegressor, _kernels, _training
 from mlpfast._network import NetworkLayout, glorot_uniform_params
 
-pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+# scikit-learn's MLP has none of these rules.
+pytestmark = [engine_only,
+              pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")]
 
 HIDDEN = (8, 6)
 

@@ -27,9 +27,11 @@ import pytest
 from numpy.testing import assert_allclose
 from sklearn.exceptions import ConvergenceWarning
 
+from conftest import engine_only
 from mlpfast import MLPClassifier, _kernels, _training
 from mlpfast._network import NetworkLayout, glorot_uniform_params
 
+pytestmark = engine_only  # scikit-learn's MLP has none of these rules
 torch = pytest.importorskip("torch")
 functional = torch.nn.functional
 
