@@ -32,8 +32,8 @@ Data path of one training batch (``train_epoch`` -> ``train_batches``)::
                      grad W = a^T delta, grad b = sum(delta), delta @ W^T,
                      times the mask and f' (multiply_derivative), layer by
                      layer
-    clip_gradient:   with max_grad_norm only: the finished gradient and
-                     its norm, a pass of its own before the step
+    clip_gradient:   with max_grad_norm only: the norm of the finished
+                     gradient, a pass of its own before the step
     step_range:      L2 term, mean over the batch's weight sum, weight
                      decay and the optimizer step, fused over the flat
                      vector (StepState)
@@ -76,7 +76,7 @@ from mlpfast._blas cimport (
 )
 from mlpfast._elementwise cimport (
     adam_finish_update, all_finite, bias_activation, column_sums, divide, dropout_backward,
-    dropout_forward, finish_gradient_in_place, finish_weight_gradient, loss_and_output_delta,
+    dropout_forward, finish_weight_gradient, finished_gradient_squares, loss_and_output_delta,
     mlpf_adam_step, mlpf_dropout_draw, mlpf_dropout_draw_for, mlpf_flush_subnormals_begin,
     mlpf_flush_subnormals_end, mlpf_run_update, mlpf_sgd_step, multiply_derivative,
     sgd_finish_update, transpose, vector_sum,
@@ -1102,8 +1102,7 @@ cdef struct ParamRange:
     void *moment_2
     Py_ssize_t start, end
     double weight_sum
-    bint finish_only             # the pass finishes the gradient only (clipping's first)
-    bint gradient_finished       # grad holds the finished gradient (after that pass)
+    bint squares_only            # the pass sums the gradient's squares only (clipping's first)
     double gradient_scale        # clipping's factor of this batch, 1: none
     double squared_gradient      # out: sum of squares of the finished gradient (clipping)
     double squared_weights       # out: sum of squares of this range's weights
@@ -1113,14 +1112,10 @@ cdef void set_run_update(const ParamRange *part, bint is_weights,
                          mlpf_run_update *update) noexcept nogil:
     """How one run of part's parameters (weights or biases) is finished and decayed."""
     update.alpha = part.shape.alpha
+    update.add_l2 = is_weights
+    update.weight_sum = part.weight_sum
     update.scale = part.gradient_scale
     update.decay_factor = weight_decay_factor(part.step) if is_weights else 1.0
-    if part.gradient_finished:
-        update.add_l2 = False
-        update.weight_sum = 1.0
-    else:
-        update.add_l2 = is_weights
-        update.weight_sum = part.weight_sum
 
 
 cdef void update_run(ParamRange *part, floating *params, Py_ssize_t first, Py_ssize_t end,
@@ -1131,7 +1126,7 @@ cdef void update_run(ParamRange *part, floating *params, Py_ssize_t first, Py_ss
     set_run_update(part, is_weights, &update)
     cdef const floating *grad = <const floating *> part.grad + first
     cdef const floating *grad_second = NULL
-    if part.grad_second != NULL and not part.gradient_finished:
+    if part.grad_second != NULL:
         grad_second = <const floating *> part.grad_second + first
     if part.step.is_adam:
         adam_finish_update(params + first, <floating *> part.moment_1 + first,
@@ -1142,17 +1137,18 @@ cdef void update_run(ParamRange *part, floating *params, Py_ssize_t first, Py_ss
                           grad_second, end - first, &update, &part.step.sgd)
 
 
-cdef void finish_run(ParamRange *part, floating *params, Py_ssize_t first, Py_ssize_t end,
-                     bint is_weights) noexcept nogil:
-    """Write the finished gradient of params[first:end] over its raw sums and
-    add its sum of squares to part.squared_gradient."""
+cdef void squares_run(ParamRange *part, floating *params, Py_ssize_t first, Py_ssize_t end,
+                      bint is_weights) noexcept nogil:
+    """Add the sum of squares of the finished gradient of params[first:end]
+    to part.squared_gradient."""
     cdef mlpf_run_update update
     set_run_update(part, is_weights, &update)
     cdef const floating *grad_second = NULL
     if part.grad_second != NULL:
         grad_second = <const floating *> part.grad_second + first
-    part.squared_gradient += finish_gradient_in_place(
-        <floating *> part.grad + first, grad_second, params + first, end - first, &update)
+    part.squared_gradient += finished_gradient_squares(
+        <const floating *> part.grad + first, grad_second, params + first, end - first,
+        &update)
 
 
 cdef inline bint weights_run(const ParamRange *part, Py_ssize_t l, Py_ssize_t *first,
@@ -1164,19 +1160,19 @@ cdef inline bint weights_run(const ParamRange *part, Py_ssize_t l, Py_ssize_t *f
     return first[0] < end[0]
 
 
-cdef void finish_range(ParamRange *part, floating *params) noexcept nogil:
-    """Gradient clipping's first pass over one range: its finished gradient,
-    in place, and its sum of squares in part.squared_gradient."""
+cdef void squares_range(ParamRange *part, floating *params) noexcept nogil:
+    """Gradient clipping's first pass over one range: the sum of squares of
+    its finished gradient, in part.squared_gradient."""
     cdef const NetShape *net = part.shape
     cdef Py_ssize_t l, first, end
     part.squared_gradient = 0.0
     for l in range(net.n_layers):
         if weights_run(part, l, &first, &end):
-            finish_run(part, params, first, end, True)
+            squares_run(part, params, first, end, True)
         first = max(part.start, net.intercept_offset[l])
         end = min(part.end, net.intercept_offset[l] + net.units[l + 1])
         if first < end:
-            finish_run(part, params, first, end, False)
+            squares_run(part, params, first, end, False)
 
 
 cdef void step_range(ParamRange *part, floating *params) noexcept nogil:
@@ -1206,9 +1202,9 @@ cdef void step_range(ParamRange *part, floating *params) noexcept nogil:
 
 
 cdef void update_range(ParamRange *part, floating *params) noexcept nogil:
-    """The pass over one range that part.finish_only asks for."""
-    if part.finish_only:
-        finish_range(part, params)
+    """The pass over one range that part.squares_only asks for."""
+    if part.squares_only:
+        squares_range(part, params)
     else:
         step_range(part, params)
 
@@ -1267,8 +1263,8 @@ cdef struct EpochRun:
 
 
 cdef void clip_gradient(EpochRun *run, floating *params) noexcept nogil:
-    """Gradient clipping of a batch: finish its gradient in place (both
-    ranges), then set the ranges' scale from the whole gradient's norm.
+    """Gradient clipping of a batch: the norm of its finished gradient (both
+    ranges), and from it the scale the step multiplies the gradient by.
 
     The norm adds the two ranges' sums of squares in a fixed order, so the
     result does not depend on the thread count.
@@ -1278,13 +1274,12 @@ cdef void clip_gradient(EpochRun *run, floating *params) noexcept nogil:
                                      else update_range_f32)
     cdef Py_ssize_t i
     for i in range(2):
-        ranges[i].finish_only = True
+        ranges[i].squares_only = True
     run_parts(run.pair, update_part, ranges)
     cdef double norm = sqrt(ranges[0].squared_gradient + ranges[1].squared_gradient)
     cdef double scale = run.step.max_grad_norm / (norm + 1e-6)
     for i in range(2):
-        ranges[i].finish_only = False
-        ranges[i].gradient_finished = True
+        ranges[i].squares_only = False
         # Within the bound (or a NaN norm): the gradient as it is, as
         # clip_grad_norm_'s factor clamped at 1 leaves it.
         ranges[i].gradient_scale = scale if scale < 1.0 else 1.0
@@ -1294,9 +1289,10 @@ cdef int train_batches(EpochRun *run, floating *params) except -1 nogil:
     """The batch loop of train_epoch: each batch's gradient, then its step.
 
     A batch of SPLIT_MIN_ROWS rows or more is computed as two halves,
-    whose gradients the step adds (or clip_gradient, first, with clipping).  Stops before a batch whose sample
-    weights sum to zero, and on Ctrl-C (checked every SIGNAL_CHECK_BATCHES
-    batches; raises KeyboardInterrupt), after the last step taken.
+    whose gradients the step adds (clip_gradient too, first, with
+    clipping).  Stops before a batch whose sample weights sum to zero, and
+    on Ctrl-C (checked every SIGNAL_CHECK_BATCHES batches; raises
+    KeyboardInterrupt), after the last step taken.
     """
     cdef BatchHalf *halves = run.halves
     cdef ParamRange *ranges = run.ranges
@@ -1337,7 +1333,6 @@ cdef int train_batches(EpochRun *run, floating *params) except -1 nogil:
         for i in range(2):
             ranges[i].weight_sum = weight_sum
             ranges[i].grad_second = grad_second if first_rows < n_rows else NULL
-            ranges[i].gradient_finished = False
             ranges[i].gradient_scale = 1.0
         advance_step(run.step)
         if run.step.max_grad_norm > 0:

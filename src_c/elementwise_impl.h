@@ -741,8 +741,7 @@ MLPF_DISPATCH void MLPF_NAME(mlpf_divide, SFX)(REAL *x, ptrdiff_t n, double divi
 /*
  * The gradient of a block from its raw sums: the second batch half's sum
  * added (grad_second, or NULL), then update's L2 term and mean, in
- * finish_weight_gradient's order, then its clipping scale.  `out` may be
- * `grad` itself.
+ * finish_weight_gradient's order, then its clipping scale.
  */
 static inline void MLPF_NAME(finished_gradient, SFX)(REAL *out, const REAL *grad,
                                                      const REAL *grad_second,
@@ -753,16 +752,14 @@ static inline void MLPF_NAME(finished_gradient, SFX)(REAL *out, const REAL *grad
         for (ptrdiff_t i = 0; i < n; i++) {
             out[i] = grad[i] + grad_second[i];
         }
-    } else if (out != grad) {
+    } else {
         memcpy(out, grad, (size_t)n * sizeof(REAL));
     }
     if (update->add_l2) {
         MLPF_NAME(add_l2_term, SFX)(out, params, n, update->alpha);
     }
-    /* Dividing or multiplying by 1 changes nothing: skipped. */
-    if (update->weight_sum != 1.0) {
-        MLPF_NAME(divide_in_place, SFX)(out, n, update->weight_sum);
-    }
+    MLPF_NAME(divide_in_place, SFX)(out, n, update->weight_sum);
+    /* Multiplying by 1 changes nothing: skipped. */
     if (update->scale != 1.0) {
         const REAL scale = (REAL)update->scale;
         for (ptrdiff_t i = 0; i < n; i++) {
@@ -784,31 +781,40 @@ static inline void MLPF_NAME(decay, SFX)(REAL *params, ptrdiff_t n,
 }
 
 /*
- * The finished gradient of a run (finished_gradient, without clipping)
- * written over its raw sums, and its sum of squares, accumulated in double:
- * gradient clipping needs the norm of the whole gradient before any step.
- * Eight running sums (element i into sum i % 8, added pairwise at the end)
- * fix the order, so every clone gives the same bits, and let the compiler
- * use vectors: one running sum is a chain of dependent additions, which
- * made clipping cost a tenth of a float32 epoch.
+ * The sum of squares of a run's finished gradient (finished_gradient,
+ * without clipping), accumulated in double, block by block through a
+ * buffer in L1 cache: gradient clipping needs the norm of the whole
+ * gradient before any step, which then finishes the gradient again rather
+ * than store it (writing it back would cost more memory traffic than the
+ * recomputation). Eight running sums (element i into sum i % 8, added
+ * pairwise at the end) fix the order, so every clone gives the same bits,
+ * and let the compiler use vectors: one running sum is a chain of
+ * dependent additions, which made clipping cost a tenth of a float32 epoch.
  */
-MLPF_DISPATCH double MLPF_NAME(mlpf_finish_gradient_in_place, SFX)(REAL *grad,
-                                                             const REAL *grad_second,
-                                                             const REAL *params, ptrdiff_t n,
-                                                             const mlpf_run_update *update)
+MLPF_DISPATCH double MLPF_NAME(mlpf_finished_gradient_squares, SFX)(const REAL *grad,
+                                                              const REAL *grad_second,
+                                                              const REAL *params, ptrdiff_t n,
+                                                              const mlpf_run_update *update)
 {
     mlpf_run_update unscaled = *update;
     unscaled.scale = 1.0;
-    MLPF_NAME(finished_gradient, SFX)(grad, grad, grad_second, params, n, &unscaled);
     double partial[8] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
-    ptrdiff_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        for (int j = 0; j < 8; j++) {
-            partial[j] += (double)grad[i + j] * (double)grad[i + j];
+    REAL g[MLPF_STEP_BLOCK];
+    /* MLPF_STEP_BLOCK is a multiple of 8: element i of the run goes to sum i % 8. */
+    for (ptrdiff_t start = 0; start < n; start += MLPF_STEP_BLOCK) {
+        ptrdiff_t count = n - start < MLPF_STEP_BLOCK ? n - start : MLPF_STEP_BLOCK;
+        MLPF_NAME(finished_gradient, SFX)(g, grad + start,
+                                          grad_second ? grad_second + start : NULL,
+                                          params + start, count, &unscaled);
+        ptrdiff_t i = 0;
+        for (; i + 8 <= count; i += 8) {
+            for (int j = 0; j < 8; j++) {
+                partial[j] += (double)g[i + j] * (double)g[i + j];
+            }
         }
-    }
-    for (int j = 0; i < n; i++, j++) {
-        partial[j] += (double)grad[i] * (double)grad[i];
+        for (int j = 0; i < count; i++, j++) {
+            partial[j] += (double)g[i] * (double)g[i];
+        }
     }
     return ((partial[0] + partial[1]) + (partial[2] + partial[3])) +
            ((partial[4] + partial[5]) + (partial[6] + partial[7]));

@@ -41,9 +41,9 @@ typedef struct {
  */
 typedef struct {
     double alpha;         /* L2 penalty strength */
-    int add_l2;           /* 1: add alpha * W (weights); 0: biases, or a finished gradient */
+    int add_l2;           /* 1: add alpha * W (weights); 0: biases */
     double weight_sum;    /* divide by: the batch's sample-weight sum (its row count
-                             unweighted); 1 for a gradient already finished */
+                             unweighted) */
     double scale;         /* gradient clipping's factor, 1 when the norm is within bounds */
     double decay_factor;  /* 1 - rate * weight_decay for weights, 1 for biases */
 } mlpf_run_update;
@@ -113,9 +113,10 @@ void mlpf_dropout_draw_for(mlpf_dropout_draw *draw, uint64_t fit_key, uint64_t b
                                       ptrdiff_t n,                               \
                                       const mlpf_run_update *finish,        \
                                       const mlpf_adam_step *step);                \
-    double mlpf_finish_gradient_in_place##SFX(REAL *grad, const REAL *grad_second, \
-                                              const REAL *params, ptrdiff_t n,   \
-                                              const mlpf_run_update *update);    \
+    double mlpf_finished_gradient_squares##SFX(const REAL *grad,                 \
+                                               const REAL *grad_second,          \
+                                               const REAL *params, ptrdiff_t n,  \
+                                               const mlpf_run_update *update);   \
     void mlpf_dropout_forward##SFX(const REAL *a, REAL *dropped,                 \
                                    unsigned char *mask, ptrdiff_t n_rows,        \
                                    ptrdiff_t n_cols,                             \
