@@ -79,8 +79,9 @@ MLPF_DECLARE(float, _f32)
 /*
  * Subnormal numbers flushed to zero by the calling thread's floating-point
  * unit until mlpf_flush_subnormals_end(saved) restores its previous mode
- * (x86 with SSE: MXCSR's flush-to-zero and denormals-are-zero bits; a
- * no-op elsewhere).  For the optimizer step, see elementwise.c.
+ * (x86 with SSE: MXCSR's flush-to-zero and denormals-are-zero bits;
+ * aarch64: FPCR's FZ bit; a no-op elsewhere).  For the optimizer step, see
+ * elementwise.c.
  */
 unsigned mlpf_flush_subnormals_begin(void);
 void mlpf_flush_subnormals_end(unsigned saved);
