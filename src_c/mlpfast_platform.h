@@ -138,49 +138,20 @@ static inline void mlpf_thread_join(mlpf_thread thread)
     CloseHandle(thread);
 }
 
-/* SRW locks and condition variables cannot fail to initialise, nor need freeing. */
-static inline int mlpf_mutex_init(mlpf_mutex *mutex)
-{
-    InitializeSRWLock(mutex);
-    return 0;
-}
-
-static inline void mlpf_mutex_destroy(mlpf_mutex *mutex)
-{
-    (void)mutex;
-}
-
-static inline void mlpf_mutex_lock(mlpf_mutex *mutex)
-{
-    AcquireSRWLockExclusive(mutex);
-}
-
-static inline void mlpf_mutex_unlock(mlpf_mutex *mutex)
-{
-    ReleaseSRWLockExclusive(mutex);
-}
-
-static inline int mlpf_cond_init(mlpf_cond *cond)
-{
-    InitializeConditionVariable(cond);
-    return 0;
-}
-
-static inline void mlpf_cond_destroy(mlpf_cond *cond)
-{
-    (void)cond;
-}
-
-/* May wake spuriously, as pthread_cond_wait may: callers loop on their condition. */
-static inline void mlpf_cond_wait(mlpf_cond *cond, mlpf_mutex *mutex)
-{
-    SleepConditionVariableSRW(cond, mutex, INFINITE, 0);
-}
-
-static inline void mlpf_cond_signal(mlpf_cond *cond)
-{
-    WakeConditionVariable(cond);
-}
+/*
+ * Locks and condition variables: each call maps to one Win32 call.  SRW
+ * locks and condition variables cannot fail to initialise (0: success, as
+ * pthreads report it) and need no freeing.  A wait may wake spuriously, as
+ * pthread_cond_wait may: callers loop on their condition.
+ */
+#define mlpf_mutex_init(mutex) (InitializeSRWLock(mutex), 0)
+#define mlpf_mutex_destroy(mutex) ((void)(mutex))
+#define mlpf_mutex_lock(mutex) AcquireSRWLockExclusive(mutex)
+#define mlpf_mutex_unlock(mutex) ReleaseSRWLockExclusive(mutex)
+#define mlpf_cond_init(cond) (InitializeConditionVariable(cond), 0)
+#define mlpf_cond_destroy(cond) ((void)(cond))
+#define mlpf_cond_wait(cond, mutex) SleepConditionVariableSRW(cond, mutex, INFINITE, 0)
+#define mlpf_cond_signal(cond) WakeConditionVariable(cond)
 
 static inline BOOL CALLBACK mlpf_once_trampoline(PINIT_ONCE once, PVOID fn, PVOID *context)
 {
@@ -230,45 +201,15 @@ static inline void mlpf_thread_join(mlpf_thread thread)
     pthread_join(thread, NULL);
 }
 
-static inline int mlpf_mutex_init(mlpf_mutex *mutex)
-{
-    return pthread_mutex_init(mutex, NULL);
-}
-
-static inline void mlpf_mutex_destroy(mlpf_mutex *mutex)
-{
-    pthread_mutex_destroy(mutex);
-}
-
-static inline void mlpf_mutex_lock(mlpf_mutex *mutex)
-{
-    pthread_mutex_lock(mutex);
-}
-
-static inline void mlpf_mutex_unlock(mlpf_mutex *mutex)
-{
-    pthread_mutex_unlock(mutex);
-}
-
-static inline int mlpf_cond_init(mlpf_cond *cond)
-{
-    return pthread_cond_init(cond, NULL);
-}
-
-static inline void mlpf_cond_destroy(mlpf_cond *cond)
-{
-    pthread_cond_destroy(cond);
-}
-
-static inline void mlpf_cond_wait(mlpf_cond *cond, mlpf_mutex *mutex)
-{
-    pthread_cond_wait(cond, mutex);
-}
-
-static inline void mlpf_cond_signal(mlpf_cond *cond)
-{
-    pthread_cond_signal(cond);
-}
+/* Locks and condition variables: the pthreads calls, default attributes. */
+#define mlpf_mutex_init(mutex) pthread_mutex_init(mutex, NULL)
+#define mlpf_mutex_destroy(mutex) pthread_mutex_destroy(mutex)
+#define mlpf_mutex_lock(mutex) pthread_mutex_lock(mutex)
+#define mlpf_mutex_unlock(mutex) pthread_mutex_unlock(mutex)
+#define mlpf_cond_init(cond) pthread_cond_init(cond, NULL)
+#define mlpf_cond_destroy(cond) pthread_cond_destroy(cond)
+#define mlpf_cond_wait(cond, mutex) pthread_cond_wait(cond, mutex)
+#define mlpf_cond_signal(cond) pthread_cond_signal(cond)
 
 static inline void mlpf_call_once(mlpf_once *once, void (*fn)(void))
 {

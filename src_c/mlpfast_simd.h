@@ -170,6 +170,10 @@ extern const mlpf_simd_table mlpf_simd_table_avx512;
 /* "baseline", "avx2" or "avx512"; NULL for anything else. */
 const char *mlpf_simd_name(int path);
 
+/* A path's kernels; NULL if this build lacks the path.  Calling them on a
+   CPU without its instruction set is an illegal instruction: see below. */
+const mlpf_simd_table *mlpf_simd_kernels(int path);
+
 /* Bit p set for each path p this build has and this CPU (and OS) runs. */
 unsigned mlpf_simd_available(void);
 

@@ -54,6 +54,11 @@ const char *mlpf_simd_name(int path)
     return path >= 0 && path < MLPF_SIMD_N_PATHS ? path_names[path] : NULL;
 }
 
+const mlpf_simd_table *mlpf_simd_kernels(int path)
+{
+    return path >= 0 && path < MLPF_SIMD_N_PATHS ? path_tables[path] : NULL;
+}
+
 #ifdef MLPF_SIMD_X86
 static void cpuid(unsigned leaf, unsigned subleaf, unsigned regs[4])
 {

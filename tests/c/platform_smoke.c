@@ -92,19 +92,6 @@ static void check_choice(void)
 /* exp and one Adam step on every path this CPU runs, compared as bits. */
 static void check_paths_agree(void)
 {
-    static const mlpf_simd_table *const tables[MLPF_SIMD_N_PATHS] = {
-        &mlpf_simd_table_baseline,
-#ifdef MLPF_SIMD_HAVE_AVX2
-        &mlpf_simd_table_avx2,
-#else
-        NULL,
-#endif
-#ifdef MLPF_SIMD_HAVE_AVX512
-        &mlpf_simd_table_avx512,
-#else
-        NULL,
-#endif
-    };
     enum { N = 1001 };
     static double reference[N], x[N];
     static float params_ref[N], params[N], m[N], v[N], grad[N];
@@ -113,7 +100,8 @@ static void check_paths_agree(void)
     unsigned available = mlpf_simd_available();
     int compared = 0;
     for (int path = 0; path < MLPF_SIMD_N_PATHS; path++) {
-        if (!(available & (1u << path)) || tables[path] == NULL) {
+        const mlpf_simd_table *kernels = mlpf_simd_kernels(path);
+        if (!(available & (1u << path))) {
             continue;
         }
         for (int i = 0; i < N; i++) {
@@ -122,8 +110,8 @@ static void check_paths_agree(void)
             m[i] = v[i] = 0.0f;
             grad[i] = (float)(0.5 * (i % 11) - 2.4);
         }
-        tables[path]->fn_mlpf_exp_inplace_f64(x, N);
-        tables[path]->fn_mlpf_adam_finish_update_f32(params, m, v, grad, NULL, N, &finish,
+        kernels->fn_mlpf_exp_inplace_f64(x, N);
+        kernels->fn_mlpf_adam_finish_update_f32(params, m, v, grad, NULL, N, &finish,
                                                      &step);
         if (compared++ == 0) {
             memcpy(reference, x, sizeof x);
