@@ -23,6 +23,7 @@ Environment variables read at build time:
                     ASAN_OPTIONS=detect_leaks=0 to import the result.
 """
 import glob
+import json
 import os
 import sys
 import tempfile
@@ -93,6 +94,15 @@ def _outdated(target, sources):
     return any(os.path.getmtime(source) > built for source in sources)
 
 
+def _read_text(path):
+    """The text of a file, or None if it cannot be read."""
+    try:
+        with open(path, encoding="utf-8") as text_file:
+            return text_file.read()
+    except OSError:
+        return None
+
+
 class BuildExt(build_ext):
     """build_ext with flags chosen for the compiler it runs, and src_c compiled
     per SIMD path (see src_c/mlpfast_simd.h) into the extension's objects."""
@@ -152,6 +162,12 @@ class BuildExt(build_ext):
         ext.extra_compile_args = compile_args
         ext.extra_link_args = link_args
         target = self.get_ext_fullpath(ext.name)
+        # Objects of another compiler or other flags (CC=clang after a GCC
+        # build in the same tree) are out of date whatever their times.
+        stamp = os.path.join(self.build_temp, "mlpfast-compiler.json")
+        signature = json.dumps([self.compiler.compiler_so, compile_args, link_args])
+        if _read_text(stamp) != signature:
+            self.force = True
         if not (self.force or _outdated(target, ext.sources + ext.depends)):
             return super().build_extension(ext)  # reports it up to date
         c_args = compile_args + C11_FLAGS[self._family()]
@@ -170,7 +186,9 @@ class BuildExt(build_ext):
             SHARED_SOURCES, output_dir=self.build_temp, macros=have, include_dirs=["src_c"],
             extra_postargs=c_args, debug=self.debug)
         ext.extra_objects = objects
-        return super().build_extension(ext)
+        super().build_extension(ext)
+        with open(stamp, "w", encoding="utf-8") as stamp_file:
+            stamp_file.write(signature)
 
 
 def render_templates():
