@@ -97,8 +97,10 @@ def run_fit(tmp_path, simd):
     if simd is not None:
         env["MLPFAST_SIMD"] = simd
     out = tmp_path / f"weights_{simd}.npz"
+    # From tmp_path: `python -c` puts the current directory first on sys.path,
+    # and from the repository root it would import the unbuilt source folder.
     result = subprocess.run([sys.executable, "-c", FIT_SCRIPT, str(out)], env=env,
-                            capture_output=True, text=True, timeout=600)
+                            cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
     active = json.loads(result.stdout.splitlines()[0])["active"]
     with np.load(out) as weights:
