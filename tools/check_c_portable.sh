@@ -2,7 +2,8 @@
 # Compiles src_c as setup.py's BuildExt does (each SIMD path's copy of the
 # kernels, then the shared sources), with warnings as errors, and links
 # tests/c/platform_smoke.c against it: a check for compilers and targets
-# that cannot build the Python extension here (mingw-w64, aarch64).
+# that cannot build the Python extension here (mingw-w64, aarch64).  Each
+# object's dependency file (OUTPUT.d/*.d, -MD) lists the headers it read.
 #
 # usage: tools/check_c_portable.sh CC OUTPUT PATHS [FLAG...]
 #   CC      the compiler, e.g. x86_64-w64-mingw32-gcc
@@ -29,7 +30,7 @@ copy() {  # copy NAME NUMBER ISA-FLAGS...
     local name="$1" number="$2"
     shift 2
     for source in elementwise vecmath simd_table; do
-        "$CC" "${FLAGS[@]}" "$@" -DMLPF_SIMD_COPY="$number" -c "$ROOT/src_c/$source.c" \
+        "$CC" "${FLAGS[@]}" "$@" -DMLPF_SIMD_COPY="$number" -MD -c "$ROOT/src_c/$source.c" \
             -o "$OBJ/${source}_$name.o"
     done
 }
@@ -42,7 +43,7 @@ if [[ "$PATHS" == all ]]; then
     HAVE=(-DMLPF_SIMD_HAVE_AVX2=1 -DMLPF_SIMD_HAVE_AVX512=1)
 fi
 for source in src_c/simd src_c/pair tests/c/platform_smoke; do
-    "$CC" "${FLAGS[@]}" "${HAVE[@]}" -c "$ROOT/$source.c" -o "$OBJ/$(basename "$source").o"
+    "$CC" "${FLAGS[@]}" "${HAVE[@]}" -MD -c "$ROOT/$source.c" -o "$OBJ/$(basename "$source").o"
 done
 LIBS=(-lm)
 case "$("$CC" -dumpmachine)" in
