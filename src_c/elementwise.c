@@ -22,10 +22,37 @@
 #include "mlpfast_elementwise.h"
 #include "mlpfast_vecmath.h"
 
-#if defined(__SSE__) || defined(_M_X64)
+/*
+ * What exists once, not per SIMD path (mlpfast_simd.h): the tables, the
+ * unknown-code report and the flush-to-zero switches, in the baseline copy.
+ */
+#if MLPF_SIMD_SHARED
+
+/*
+ * Flush-to-zero: x86 (SSE): MXCSR's flush-to-zero (results) and
+ * denormals-are-zero (inputs) bits; aarch64: FPCR's FZ bit (bit 24), which
+ * does both.  MSVC on ARM64 and other targets: a no-op (subnormal weights
+ * then keep their slow arithmetic, and results change by less than the
+ * smallest normal number, as below).
+ */
+#if defined(__SSE__) || defined(_M_X64) || (defined(_M_IX86_FP) && _M_IX86_FP >= 1)
 #include <xmmintrin.h>
 #define MLPF_MXCSR_FLUSH_TO_ZERO 0x8000u
 #define MLPF_MXCSR_DENORMALS_ARE_ZERO 0x0040u
+#elif defined(__aarch64__) && (defined(__GNUC__) || defined(__clang__))
+#define MLPF_FPCR_FLUSH_TO_ZERO (1ull << 24)
+
+static unsigned long long read_fpcr(void)
+{
+    unsigned long long fpcr;
+    __asm__ __volatile__("mrs %0, fpcr" : "=r"(fpcr));
+    return fpcr;
+}
+
+static void write_fpcr(unsigned long long fpcr)
+{
+    __asm__ __volatile__("msr fpcr, %0" : : "r"(fpcr));
+}
 #endif
 
 /* The tables of mlpfast_tables.h as the Python layer reads them. */
@@ -114,6 +141,11 @@ unsigned mlpf_flush_subnormals_begin(void)
     unsigned saved = _mm_getcsr();
     _mm_setcsr(saved | MLPF_MXCSR_FLUSH_TO_ZERO | MLPF_MXCSR_DENORMALS_ARE_ZERO);
     return saved;
+#elif defined(MLPF_FPCR_FLUSH_TO_ZERO)
+    /* Only the FZ bit's previous state is kept: it is all that changes. */
+    unsigned long long fpcr = read_fpcr();
+    write_fpcr(fpcr | MLPF_FPCR_FLUSH_TO_ZERO);
+    return (fpcr & MLPF_FPCR_FLUSH_TO_ZERO) != 0;
 #else
     return 0;
 #endif
@@ -123,10 +155,15 @@ void mlpf_flush_subnormals_end(unsigned saved)
 {
 #ifdef MLPF_MXCSR_FLUSH_TO_ZERO
     _mm_setcsr(saved);
+#elif defined(MLPF_FPCR_FLUSH_TO_ZERO)
+    unsigned long long fpcr = read_fpcr() & ~MLPF_FPCR_FLUSH_TO_ZERO;
+    write_fpcr(saved ? fpcr | MLPF_FPCR_FLUSH_TO_ZERO : fpcr);
 #else
     (void)saved;
 #endif
 }
+
+#endif /* MLPF_SIMD_SHARED */
 
 /*
  * MLPF_SHUFFLE4(a, b, i, j, k, l): the vector (c[i], c[j], c[k], c[l]) of

@@ -674,7 +674,7 @@ MLPF_DISPATCH void MLPF_NAME(mlpf_transpose, SFX)(const REAL *src, ptrdiff_t n_r
     ptrdiff_t i0 = 0;
 #ifdef MLPF_SHUFFLE4
     typedef REAL vec4 __attribute__((vector_size(4 * sizeof(REAL))));
-    typedef LANE_INT lane4 __attribute__((vector_size(4 * sizeof(REAL))));
+    typedef LANE_INT lane4 __attribute__((vector_size(4 * sizeof(REAL)), unused));
     for (; i0 + 4 <= n_rows; i0 += 4) {
         ptrdiff_t j0 = 0;
         for (; j0 + 4 <= n_cols; j0 += 4) {

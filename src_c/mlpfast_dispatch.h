@@ -1,31 +1,23 @@
 /*
- * MLPF_DISPATCH: per-CPU clones of a loop function (SSE2 baseline, AVX2,
- * AVX-512F), picked once at load time by an ifunc resolver, so a portable
- * build still runs wide vectors where the CPU has them.  Needs GCC or clang
- * on x86-64 ELF with glibc (ifunc); elsewhere the portable loop alone is
- * built.  Results are identical on every clone: the build forbids
- * contraction into fused multiply-adds, and every other operation (add,
- * multiply, divide, square root, conversions) rounds the same in every
- * instruction set.  -DMLPF_NO_DISPATCH turns it off.
+ * MLPF_DISPATCH marks the loop functions that run on wide vectors where the
+ * CPU has them.  It adds nothing to the function itself any more: setup.py
+ * compiles each kernel source once per instruction set (SSE2 baseline,
+ * AVX2, AVX-512) and simd.c picks one copy at run time, a lower one if
+ * MLPFAST_SIMD asks for it (mlpfast_simd.h says how, and why not GCC's
+ * target_clones).  Including this header in such a copy renames its
+ * kernels to that copy's names.
  */
 #ifndef MLPFAST_DISPATCH_H
 #define MLPFAST_DISPATCH_H
 
-#if defined(__x86_64__) && defined(__ELF__) && defined(__GLIBC__) && \
-    defined(__GNUC__) && defined(__has_attribute) && !defined(MLPF_NO_DISPATCH)
-#if __has_attribute(target_clones)
-#define MLPF_DISPATCH __attribute__((target_clones("default", "avx2", "avx512f")))
-#endif
-#endif
-#ifndef MLPF_DISPATCH
+#include "mlpfast_simd.h"
+
 #define MLPF_DISPATCH
-#endif
 
 /*
- * MLPF_INLINE: a static helper that must be inlined into each clone of the
- * MLPF_DISPATCH functions calling it.  GCC keeps larger helpers out of line,
- * compiled once for the baseline, and their loops then run on two-lane
- * vectors whatever the CPU.
+ * MLPF_INLINE: a static helper that must be inlined into the loop calling
+ * it, so that the loop vectorises whole (GCC keeps larger helpers out of
+ * line).  Only a hint where the compiler has no always_inline.
  */
 #if defined(__GNUC__) || defined(__clang__)
 #define MLPF_INLINE inline __attribute__((always_inline))

@@ -106,12 +106,12 @@ void mlpf_dropout_draw_for(mlpf_dropout_draw *draw, uint64_t fit_key, uint64_t b
     void mlpf_sgd_finish_update##SFX(REAL *params, REAL *velocity,               \
                                      const REAL *grad, const REAL *grad_second,  \
                                      ptrdiff_t n,                                \
-                                     const mlpf_run_update *finish,         \
+                                     const mlpf_run_update *update,         \
                                      const mlpf_sgd_step *step);                 \
     void mlpf_adam_finish_update##SFX(REAL *params, REAL *m, REAL *v,            \
                                       const REAL *grad, const REAL *grad_second, \
                                       ptrdiff_t n,                               \
-                                      const mlpf_run_update *finish,        \
+                                      const mlpf_run_update *update,        \
                                       const mlpf_adam_step *step);                \
     double mlpf_finished_gradient_squares##SFX(const REAL *grad,                 \
                                                const REAL *grad_second,          \
@@ -130,8 +130,9 @@ MLPF_DECLARE(float, _f32)
 /*
  * Subnormal numbers flushed to zero by the calling thread's floating-point
  * unit until mlpf_flush_subnormals_end(saved) restores its previous mode
- * (x86 with SSE: MXCSR's flush-to-zero and denormals-are-zero bits; a
- * no-op elsewhere).  For the optimizer step, see elementwise.c.
+ * (x86 with SSE: MXCSR's flush-to-zero and denormals-are-zero bits;
+ * aarch64: FPCR's FZ bit; a no-op elsewhere).  For the optimizer step, see
+ * elementwise.c.
  */
 unsigned mlpf_flush_subnormals_begin(void);
 void mlpf_flush_subnormals_end(unsigned saved);

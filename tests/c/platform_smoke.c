@@ -1,0 +1,142 @@
+/*
+ * A C program over src_c without Python, for the platforms CI can build for
+ * but not run mlpfast's tests on (tools/check_c_portable.sh): it checks the
+ * helper-thread pair, the flush-to-zero switches, the choice of SIMD path
+ * and that every path this CPU runs gives the same bits.  Exits 0 and
+ * prints "platform smoke: OK" when every check passes.
+ */
+#include <float.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "mlpfast_elementwise.h"
+#include "mlpfast_pair.h"
+#include "mlpfast_simd.h"
+
+static int failures = 0;
+
+static void check(int ok, const char *what)
+{
+    if (!ok) {
+        printf("FAILED: %s\n", what);
+        failures++;
+    }
+}
+
+#define JOBS 2000
+
+/* Each half of a job counts its calls in its own slot. */
+static void count_part(void *context, int part)
+{
+    long *counts = (long *)context;
+    counts[part] += 1;
+}
+
+static void check_pair(void)
+{
+    long counts[2] = {0, 0};
+    mlpf_pair *pair = mlpf_pair_start();
+    check(pair != NULL, "mlpf_pair_start starts a helper thread");
+    if (pair == NULL) {
+        return;
+    }
+    for (int job = 0; job < JOBS; job++) {
+        mlpf_pair_run(pair, count_part, counts);
+        /* Run returns only after both halves: the helper's count is current. */
+        if (counts[0] != job + 1 || counts[1] != job + 1) {
+            check(0, "mlpf_pair_run returns after both halves have run");
+            break;
+        }
+    }
+    mlpf_pair_stop(pair);
+}
+
+static void check_flush(void)
+{
+    volatile double tiny = DBL_MIN / 4;   /* subnormal */
+    volatile double one = 1.0;
+    unsigned saved = mlpf_flush_subnormals_begin();
+    volatile double flushed = tiny * one;
+    mlpf_flush_subnormals_end(saved);
+    volatile double kept = tiny * one;
+    check(kept == DBL_MIN / 4, "subnormals are kept after mlpf_flush_subnormals_end");
+#if defined(__SSE__) || defined(_M_X64) || defined(__aarch64__)
+    check(flushed == 0.0, "subnormals are flushed between begin and end");
+#else
+    printf("flush-to-zero is a no-op on this target (result %g)\n", (double)flushed);
+#endif
+}
+
+static void check_choice(void)
+{
+    const unsigned all = (1u << MLPF_SIMD_BASELINE) | (1u << MLPF_SIMD_AVX2) |
+                         (1u << MLPF_SIMD_AVX512);
+    const unsigned no_avx512 = all & ~(1u << MLPF_SIMD_AVX512);
+    char note[200];
+    check(mlpf_simd_choose(NULL, all, note, sizeof note) == MLPF_SIMD_AVX512 && !note[0],
+          "no request: the best path");
+    check(mlpf_simd_choose("baseline", all, note, sizeof note) == MLPF_SIMD_BASELINE &&
+              !note[0],
+          "a lower path on request");
+    check(mlpf_simd_choose("avx512", no_avx512, note, sizeof note) == MLPF_SIMD_AVX2 &&
+              strstr(note, "avx2 path") != NULL,
+          "an unavailable path: the best below it, with a note");
+    check(mlpf_simd_choose("avx2", 1u << MLPF_SIMD_BASELINE, note, sizeof note) ==
+              MLPF_SIMD_BASELINE && note[0],
+          "an unavailable path with only the baseline below it");
+    check(mlpf_simd_choose("sse9", no_avx512, note, sizeof note) == MLPF_SIMD_AVX2 &&
+              strstr(note, "not one of") != NULL,
+          "an unknown name: the best path, with a note");
+}
+
+/* exp and one Adam step on every path this CPU runs, compared as bits. */
+static void check_paths_agree(void)
+{
+    enum { N = 1001 };
+    static double reference[N], x[N];
+    static float params_ref[N], params[N], m[N], v[N], grad[N];
+    const mlpf_gradient_finish finish = {1e-4, 1, 32.0};
+    const mlpf_adam_step step = {1e-3, 0.9, 0.999, 1e-8};
+    unsigned available = mlpf_simd_available();
+    int compared = 0;
+    for (int path = 0; path < MLPF_SIMD_N_PATHS; path++) {
+        const mlpf_simd_table *kernels = mlpf_simd_kernels(path);
+        if (!(available & (1u << path))) {
+            continue;
+        }
+        for (int i = 0; i < N; i++) {
+            x[i] = -30.0 + 0.06 * i;
+            params[i] = (float)(0.01 * (i % 37) - 0.2);
+            m[i] = v[i] = 0.0f;
+            grad[i] = (float)(0.5 * (i % 11) - 2.4);
+        }
+        kernels->fn_mlpf_exp_inplace_f64(x, N);
+        kernels->fn_mlpf_adam_finish_update_f32(params, m, v, grad, NULL, N, &finish,
+                                                     &step);
+        if (compared++ == 0) {
+            memcpy(reference, x, sizeof x);
+            memcpy(params_ref, params, sizeof params);
+        } else {
+            check(memcmp(reference, x, sizeof x) == 0, "exp: same bits on every path");
+            check(memcmp(params_ref, params, sizeof params) == 0,
+                  "Adam step: same bits on every path");
+        }
+        printf("path %s: ran\n", mlpf_simd_name(path));
+    }
+    check(compared >= 1, "at least the baseline path runs");
+    printf("active path: %s\n", mlpf_simd_name(mlpf_simd_active()));
+}
+
+int main(void)
+{
+    check_pair();
+    check_flush();
+    check_choice();
+    check_paths_agree();
+    if (failures) {
+        printf("platform smoke: %d check(s) FAILED\n", failures);
+        return 1;
+    }
+    printf("platform smoke: OK\n");
+    return 0;
+}
