@@ -9,8 +9,9 @@
  *   NORMAL_CDF_PDF, EXPM1_EXP
  *               the array functions of that precision from mlpfast_vecmath.h
  *   REAL_EPS    machine epsilon of REAL (scikit-learn clips probabilities to it)
- * The loops over whole arrays are MLPF_DISPATCH clones (see
- * mlpfast_dispatch.h): the baseline build has two-lane vectors only.
+ * The loops over whole arrays are marked MLPF_DISPATCH: setup.py compiles
+ * this file once per SIMD path (mlpfast_dispatch.h, mlpfast_simd.h); the
+ * baseline copy has two-lane vectors only.
  */
 
 #define MLPF_NAME_(base, sfx) base##sfx

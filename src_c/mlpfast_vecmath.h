@@ -12,8 +12,9 @@
  * the forward pass of tanh and logistic networks; its expm1, log1p, erf and
  * erfc (for ELU, softplus and GELU) are scalar and slower still.  These loops
  * are written branch-free (selects instead of branches, integer bit tricks
- * for 2^k) so the compiler vectorises them, and on x86-64 Linux they are
- * compiled for SSE2, AVX2 and AVX-512F with the best picked at load time.
+ * for 2^k) so the compiler vectorises them, and on x86-64 they are
+ * compiled for SSE2, AVX2 and AVX-512, the best the CPU runs chosen at the
+ * first call (mlpfast_simd.h).
  *
  * Accuracy: within about one ulp of the correctly rounded result over the
  * whole range (tests/test_vecmath.py checks <= 2 ulp), with libm's special

@@ -35,7 +35,7 @@
  *   erfc_big_p, erfc_big_q (SFX-suffixed tables, highest degree first),
  *   VM_ERFC_BIG_DEGREE              erfc_big's rational (float: for the
  *                   normal distribution alone), and its degree
- *   MLPF_DISPATCH   attribute giving the array loops their per-CPU clones
+ *   MLPF_DISPATCH   marks the array loops, compiled once per SIMD path
  *
  * Every function is straight-line code (no branches, no libm calls) so the
  * loops over arrays vectorise; both sides of each select are computed and

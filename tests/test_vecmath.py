@@ -532,9 +532,9 @@ def cpu_flags():
 
 @pytest.fixture(scope="module")
 def single_target_builds(tmp_path_factory):
-    """src_c/vecmath.c built once per instruction set with -DMLPF_NO_DISPATCH
-    (no clones: that one target alone), as ctypes libraries; the ones this
-    CPU can run."""
+    """src_c/vecmath.c built once per instruction set (without
+    MLPF_SIMD_COPY: plain names, that one target alone), as ctypes
+    libraries; the ones this CPU can run."""
     if platform.machine() not in ("x86_64", "AMD64") or not (SRC_C / "vecmath.c").exists():
         pytest.skip("x86-64 sources needed")
     compiler = (sysconfig.get_config_var("CC") or "cc").split()
@@ -545,8 +545,7 @@ def single_target_builds(tmp_path_factory):
         if target != "sse2" and target not in flags:
             continue
         out = tmp / f"vecmath_{target}.so"
-        command = compiler + COMMON_FLAGS + ["-fPIC", "-shared", "-DMLPF_NO_DISPATCH",
-                                             f"-I{SRC_C}", *extra, str(SRC_C / "vecmath.c"),
+        command = compiler + COMMON_FLAGS + ["-fPIC", "-shared", f"-I{SRC_C}", *extra, str(SRC_C / "vecmath.c"),
                                              "-o", str(out)]
         try:
             built = subprocess.run(command, capture_output=True).returncode == 0
