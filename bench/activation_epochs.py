@@ -23,7 +23,6 @@ instead.
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -31,13 +30,12 @@ from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from runners import import_mlpfast  # noqa: E402
+from epoch_timing import epoch_cpu_seconds, epoch_inputs, print_ratios  # noqa: E402
 from workloads import WORKLOADS  # noqa: E402
 
-import_mlpfast()
 from mlpfast import _kernels  # noqa: E402
 from mlpfast._activations import HIDDEN_ACTIVATIONS  # noqa: E402
-from mlpfast._network import NetworkLayout, glorot_uniform_params  # noqa: E402
+from mlpfast._network import glorot_uniform_params  # noqa: E402
 from mlpfast._solvers import AdamOptimizer  # noqa: E402
 
 
@@ -57,26 +55,17 @@ def epoch_seconds(workload, activations, repeats, warmup_epochs=0):
     -------
     dict of str to float
     """
-    X, y = workload.make_data(workload.rows.pick("quick"))
-    classes = np.unique(y)
-    Y = (y[:, None] == classes).astype(np.uint8)
-    layout = NetworkLayout([X.shape[1], *workload.params["hidden_layer_sizes"], len(classes)])
-    batch_size = min(workload.params.get("batch_size", 200), len(X))
-    order = np.random.default_rng(0).permutation(len(X)).astype(np.intp)
+    inputs = epoch_inputs(workload)
     best = {name: np.inf for name in activations}
     with threadpool_limits(1):
         for _ in range(repeats):
             for name in activations:
-                net = _kernels.Network(layout, name, "softmax", 1e-4)
-                params = glorot_uniform_params(layout, name, np.random.RandomState(0),
-                                               X.dtype)
-                optimizer = AdamOptimizer(len(params), X.dtype, 1e-3, 0.9, 0.999, 1e-8)
-                with optimizer.kernel_state() as state:
-                    for _ in range(warmup_epochs):
-                        _kernels.train_epoch(net, X, Y, order, batch_size, params, *state)
-                    start = time.process_time()
-                    _kernels.train_epoch(net, X, Y, order, batch_size, params, *state)
-                    best[name] = min(best[name], time.process_time() - start)
+                net = _kernels.Network(inputs.layout, name, "softmax", 1e-4)
+                params = glorot_uniform_params(inputs.layout, name, np.random.RandomState(0),
+                                               inputs.X.dtype)
+                optimizer = AdamOptimizer(len(params), inputs.X.dtype, 1e-3, 0.9, 0.999, 1e-8)
+                best[name] = min(best[name], epoch_cpu_seconds(net, inputs, params, optimizer,
+                                                               warmup_epochs))
     return best
 
 
@@ -92,10 +81,7 @@ def main():
     for workload_name in args.only.split(","):
         workload = WORKLOADS[workload_name]
         seconds = epoch_seconds(workload, activations, args.repeats, args.warmup_epochs)
-        print(f"{workload.name}: {workload.description}, {workload.rows.pick('quick')} rows")
-        for name in activations:
-            ratio = seconds[name] / seconds["relu"]
-            print(f"  {name:11s} {seconds[name] * 1e3:9.2f} ms  x{ratio:.2f}")
+        print_ratios(workload, seconds, "relu", name_width=11, digits=2)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ sets one number per epoch and is not timed.
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -26,12 +25,11 @@ from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from runners import import_mlpfast  # noqa: E402
+from epoch_timing import epoch_cpu_seconds, epoch_inputs, print_ratios  # noqa: E402
 from workloads import WORKLOADS  # noqa: E402
 
-import_mlpfast()
 from mlpfast import _kernels  # noqa: E402
-from mlpfast._network import NetworkLayout, glorot_uniform_params  # noqa: E402
+from mlpfast._network import glorot_uniform_params  # noqa: E402
 from mlpfast._solvers import AdamOptimizer  # noqa: E402
 
 RULES = {
@@ -56,31 +54,23 @@ def epoch_seconds(workload, repeats):
     -------
     dict of str to float
     """
-    X, y = workload.make_data(workload.rows.pick("quick"))
-    classes = np.unique(y)
-    Y = (y[:, None] == classes).astype(np.uint8)
-    hidden = workload.params["hidden_layer_sizes"]
-    layout = NetworkLayout([X.shape[1], *hidden, len(classes)])
-    batch_size = min(workload.params.get("batch_size", 200), len(X))
-    order = np.random.default_rng(0).permutation(len(X)).astype(np.intp)
-    net = _kernels.Network(layout, "relu", "softmax", 1e-4)
+    inputs = epoch_inputs(workload)
+    n_hidden = len(inputs.layout.layer_units) - 2
+    net = _kernels.Network(inputs.layout, "relu", "softmax", 1e-4)
     best = {name: np.inf for name in RULES}
     with threadpool_limits(1):
         for _ in range(repeats):
             for name, rules in RULES.items():
-                params = glorot_uniform_params(layout, "relu", np.random.RandomState(0),
-                                               X.dtype)
-                optimizer = AdamOptimizer(len(params), X.dtype, 1e-3, 0.9, 0.999, 1e-8,
+                params = glorot_uniform_params(inputs.layout, "relu", np.random.RandomState(0),
+                                               inputs.X.dtype)
+                optimizer = AdamOptimizer(len(params), inputs.X.dtype, 1e-3, 0.9, 0.999, 1e-8,
                                           weight_decay=rules.get("weight_decay", 0.0),
                                           max_grad_norm=rules.get("max_grad_norm"))
                 dropout = None
                 if "dropout" in rules:
-                    dropout = _kernels.Dropout([rules["dropout"]] * len(hidden), key=1)
-                with optimizer.kernel_state() as state:
-                    start = time.process_time()
-                    _kernels.train_epoch(net, X, Y, order, batch_size, params, *state,
-                                         dropout=dropout)
-                    best[name] = min(best[name], time.process_time() - start)
+                    dropout = _kernels.Dropout([rules["dropout"]] * n_hidden, key=1)
+                best[name] = min(best[name], epoch_cpu_seconds(net, inputs, params, optimizer,
+                                                               dropout=dropout))
     return best
 
 
@@ -92,11 +82,7 @@ def main():
     args = parser.parse_args()
     for workload_name in args.only.split(","):
         workload = WORKLOADS[workload_name]
-        seconds = epoch_seconds(workload, args.repeats)
-        print(f"{workload.name}: {workload.description}, {workload.rows.pick('quick')} rows")
-        for name in RULES:
-            ratio = seconds[name] / seconds["none"]
-            print(f"  {name:14s} {seconds[name] * 1e3:9.2f} ms  x{ratio:.3f}")
+        print_ratios(workload, epoch_seconds(workload, args.repeats), "none")
 
 
 if __name__ == "__main__":
