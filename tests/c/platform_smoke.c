@@ -95,7 +95,7 @@ static void check_paths_agree(void)
     enum { N = 1001 };
     static double reference[N], x[N];
     static float params_ref[N], params[N], m[N], v[N], grad[N];
-    const mlpf_gradient_finish finish = {1e-4, 1, 32.0};
+    const mlpf_run_update finish = {1e-4, 1, 32.0, 1.0, 1.0};
     const mlpf_adam_step step = {1e-3, 0.9, 0.999, 1e-8};
     unsigned available = mlpf_simd_available();
     int compared = 0;
