@@ -26,7 +26,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from mlpfast._estimators import TRAINING_RULES, MLPClassifier, MLPRegressor
 from mlpfast._network import NetworkLayout
-from mlpfast._schedules import SCHEDULES
+from mlpfast._schedules import sklearn_schedule
 from mlpfast._optimizer_adapter import (
     OptimizerStateError,
     optimizer_from_sklearn,
@@ -248,7 +248,7 @@ def _training_rules_in_use(estimator):
     defaults = type(estimator)().get_params(deep=False)
     in_use = {name: params[name] for name in TRAINING_RULES
               if params[name] is not defaults[name] and params[name] != defaults[name]}
-    if not SCHEDULES[params["learning_rate"]].in_sklearn:
+    if sklearn_schedule(params["learning_rate"]) != params["learning_rate"]:
         in_use["learning_rate"] = params["learning_rate"]
     return in_use
 
@@ -297,9 +297,8 @@ def _check_sklearn_holds(estimator, sklearn_class):
 def _held_parameters(params, held):
     """``params`` with a schedule of mlpfast's own replaced by 'constant' when
     the target (parameters ``held``) is scikit-learn's, which lacks it."""
-    rate_schedule = params.get("learning_rate")
-    if "learning_rate" in held and not SCHEDULES[rate_schedule].in_sklearn:
-        return {**params, "learning_rate": "constant"}
+    if "learning_rate" in held:
+        return {**params, "learning_rate": sklearn_schedule(params["learning_rate"])}
     return params
 
 

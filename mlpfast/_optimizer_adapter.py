@@ -27,7 +27,7 @@ import numpy as np
 from sklearn.neural_network import _stochastic_optimizers as _sklearn_optimizers
 
 from mlpfast import _solvers
-from mlpfast._schedules import SCHEDULES
+from mlpfast._schedules import sklearn_schedule
 
 _SGD_SETTINGS = ("learning_rate_init", "lr_schedule", "momentum", "nesterov", "power_t")
 _ADAM_SETTINGS = ("learning_rate_init", "beta_1", "beta_2", "epsilon")
@@ -57,10 +57,8 @@ def optimizer_to_sklearn(optimizer, layout, params):
     name = getattr(optimizer, "name", None)
     if name == "sgd":
         settings = _read_settings(optimizer, _SGD_SETTINGS)
-        if not SCHEDULES[settings["lr_schedule"]].in_sklearn:
-            # As the converted estimator's learning_rate (mlpfast._interop):
-            # scikit-learn's optimizer goes on at the rate it has.
-            settings["lr_schedule"] = "constant"
+        # As the converted estimator's learning_rate (mlpfast._interop).
+        settings["lr_schedule"] = sklearn_schedule(settings["lr_schedule"])
         converted = _sklearn_optimizers.SGDOptimizer(params, **settings)
         converted.velocities = _per_layer_copies(optimizer.moment_1, layout)
     elif name == "adam":

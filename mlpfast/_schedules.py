@@ -114,3 +114,12 @@ class Cosine(Schedule):
 
 SCHEDULES = {schedule.name: schedule
              for schedule in (Constant(), InverseScaling(), Adaptive(), Cosine())}
+
+
+def sklearn_schedule(name):
+    """The schedule scikit-learn's MLP trains on with in place of ``name``.
+
+    ``name`` itself where scikit-learn has it; else 'constant': a model
+    converted to scikit-learn's goes on at the rate its optimizer reached.
+    """
+    return name if SCHEDULES[name].in_sklearn else Constant.name
