@@ -272,19 +272,19 @@ def dropout_rates(dropout, n_hidden):
     return rates
 
 
-def check_stochastic_only_options(estimator):
+def check_stochastic_only_options(estimator, rates):
     """ValueError when 'lbfgs' is asked for what only the stochastic solvers do.
 
     Dropout makes the objective random, which breaks L-BFGS's line search;
     decoupled weight decay and gradient clipping are rules of a gradient
     step, which L-BFGS does not take. Silently ignoring them would train
-    another model than the one asked for.
+    another model than the one asked for. ``rates`` are the estimator's
+    dropout rates (``dropout_rates``).
     """
     if estimator.solver != "lbfgs":
         return
-    n_hidden = len(hidden_layer_sizes_list(estimator.hidden_layer_sizes))
     in_use = []
-    if any(dropout_rates(estimator.dropout, n_hidden)):
+    if any(rates):
         in_use.append(f"dropout={estimator.dropout!r}")
     if estimator.weight_decay != 0:
         in_use.append(f"weight_decay={estimator.weight_decay!r}")

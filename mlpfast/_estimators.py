@@ -266,8 +266,8 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         # Callbacks score on the data as given (feature names included).
         X_given, y_given = X, y
         hidden_sizes = self._hidden_layer_sizes_list()
-        _checks.dropout_rates(self.dropout, len(hidden_sizes))
-        _checks.check_stochastic_only_options(self)
+        _checks.check_stochastic_only_options(
+            self, _checks.dropout_rates(self.dropout, len(hidden_sizes)))
         _checks.reject_dates(X)
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         X, y = self._validate_input(X, y, incremental, reset=first_pass)

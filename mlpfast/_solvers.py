@@ -180,9 +180,10 @@ def _step_rules(optimizer):
 def follow_step_rules(optimizer, estimator):
     """Give ``optimizer`` the estimator's ``weight_decay`` and ``max_grad_norm``.
 
-    Called at every ``fit`` and ``partial_fit``: an optimizer kept from an
-    earlier call (``partial_fit``), loaded, or converted from
-    scikit-learn's steps with the rules the estimator has now.
+    ``make_optimizer`` calls it, and ``mlpfast._training`` again at every
+    ``fit`` and ``partial_fit``: an optimizer kept from an earlier call
+    (``partial_fit``), loaded, or converted from scikit-learn's steps with
+    the rules the estimator has now.
     """
     optimizer.weight_decay = estimator.weight_decay
     optimizer.max_grad_norm = estimator.max_grad_norm
