@@ -78,7 +78,7 @@ SIMD_PATHS = [
 ]
 # Compiled once per SIMD path, and once in all.
 SIMD_SOURCES = ["src_c/elementwise.c", "src_c/vecmath.c", "src_c/simd_table.c"]
-SHARED_SOURCES = ["src_c/simd.c", "src_c/pair.c"]
+SHARED_SOURCES = ["src_c/simd.c", "src_c/team.c"]
 X86_PROBE = """#if !(defined(__x86_64__) || defined(_M_X64) || defined(__i386__) || defined(_M_IX86))
 #error "not an x86 target"
 #endif

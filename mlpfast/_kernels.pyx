@@ -38,9 +38,12 @@ Data path of one training batch (``train_epoch`` -> ``train_batches``)::
                      decay and the optimizer step, fused over the flat
                      vector (StepState)
 
-A batch of SPLIT_MIN_ROWS rows or more runs as two halves (BatchHalves),
-on the helper thread and the caller's when train_epoch gets a HelperThread;
-the result is the same either way.
+A batch is cut into the call's n_parts parts (BatchParts; fewer for a
+batch of fewer than n_parts * PART_MIN_ROWS rows), run on the threads of
+a ThreadTeam when train_epoch gets one, one after the other when not:
+the result depends on n_parts, never on the threads.  Each part has a
+gradient of its own; the step adds them up range by range (ParamRange),
+each thread its range of the flat vector.
 
 How to add
 - an element-wise kernel: its body once in src_c/elementwise_impl.h
@@ -84,13 +87,14 @@ from mlpfast._elementwise cimport (
 from mlpfast._sparse cimport SparseRows, sparse_matmul, sparse_transposed_matmul
 
 
-cdef extern from "mlpfast_pair.h" nogil:
+cdef extern from "mlpfast_team.h" nogil:
     ctypedef void (*mlpf_part_fn)(void *context, int part) noexcept nogil
-    ctypedef struct mlpf_pair:
+    ctypedef struct mlpf_team:
         pass
-    mlpf_pair *mlpf_pair_start()
-    void mlpf_pair_run(mlpf_pair *pair, mlpf_part_fn fn, void *context)
-    void mlpf_pair_stop(mlpf_pair *pair)
+    mlpf_team *mlpf_team_start(int n_helpers)
+    int mlpf_team_helpers(const mlpf_team *team)
+    void mlpf_team_run(mlpf_team *team, mlpf_part_fn fn, void *context, int n_parts)
+    void mlpf_team_stop(mlpf_team *team)
 
 ctypedef Py_ssize_t intp_t
 
@@ -164,11 +168,16 @@ cpdef enum:
     MAX_CHUNK_ROWS = 4096
     # BLAS takes 32-bit sizes.
     MAX_BLAS_INT = 2147483647
-    # A mini-batch of at least this many rows is computed as two halves
-    # whose gradients are then added (on two threads when train_epoch is
-    # given the helper thread, one after the other when not).  It depends on
-    # the batch alone, so a fit's result never depends on the thread count.
-    SPLIT_MIN_ROWS = 64
+    # A mini-batch is cut into parts of at least this many rows (up to the
+    # call's n_parts), whose gradients are then added: on the threads of a
+    # ThreadTeam, or one after the other.  The cut depends on the batch and
+    # n_parts alone, so a fit's result never depends on the threads.
+    PART_MIN_ROWS = 32
+    # The smallest batch that is cut (in two).
+    SPLIT_MIN_ROWS = 2 * PART_MIN_ROWS
+    # Most parts a call may cut batches into: each part beyond the first
+    # keeps a gradient of the network's size.
+    MAX_PARTS = 64
 
 cdef enum:
     # Most workspace elements a chunk may take (64 Mi: 512 MiB in float64),
@@ -187,39 +196,59 @@ cdef enum:
 ZERO_WEIGHT_SUM_MESSAGE = "Weights sum to zero, can't be normalized"
 
 
-cdef class HelperThread:
-    """A second thread for train_epoch and loss_gradient, kept across calls.
+cdef class ThreadTeam:
+    """Helper threads for train_epoch and loss_gradient, kept across calls.
 
+    Part 0 of each job runs on the calling thread, part i on helper i.
     Starting a thread and waking a sleeping one each cost about as much as
-    computing a small batch half; one thread kept for a whole fit is still
+    computing a small batch part; helpers kept across calls are still
     polling when the next epoch begins.  Serves one kernel call at a time.
-    If no thread can be started, calls run their halves on the calling
+    If the threads cannot be started, calls run their parts on the calling
     thread (same result).
+
+    Parameters
+    ----------
+    n_helpers : int, default=1
+        Threads besides the caller's: a call with n_parts parts uses
+        min(n_parts - 1, n_helpers) of them and runs the other parts on the
+        caller's.
     """
-    cdef mlpf_pair *pair
+    cdef mlpf_team *team
     cdef bint busy
 
-    def __cinit__(self):
-        self.pair = mlpf_pair_start()
+    def __cinit__(self, int n_helpers=1):
+        if not 1 <= n_helpers < MAX_PARTS:
+            raise ValueError(f"n_helpers must be in [1, {MAX_PARTS - 1}], got {n_helpers}")
+        self.team = mlpf_team_start(n_helpers)
 
-    cdef mlpf_pair *acquire(self) except? NULL:
+    @property
+    def n_helpers(self):
+        """Helper threads running: 0 once closed, or when none could start."""
+        return mlpf_team_helpers(self.team)
+
+    cdef mlpf_team *acquire(self) except? NULL:
         if self.busy:
-            raise RuntimeError("a HelperThread serves one kernel call at a time")
+            raise RuntimeError("a ThreadTeam serves one kernel call at a time")
         self.busy = True
-        return self.pair
+        return self.team
 
     cdef void release(self):
         self.busy = False
 
     def close(self):
-        """End and join the thread; later calls run on the calling thread alone."""
+        """End and join the threads; later calls run on the calling thread alone."""
         if self.busy:
-            raise RuntimeError("cannot close a HelperThread during a kernel call")
-        mlpf_pair_stop(self.pair)
-        self.pair = NULL
+            raise RuntimeError("cannot close a ThreadTeam during a kernel call")
+        mlpf_team_stop(self.team)
+        self.team = NULL
+
+    def abandon(self):
+        """Forget the threads without joining them: for a forked child process,
+        which has the team's memory but not its threads."""
+        self.team = NULL
 
     def __dealloc__(self):
-        mlpf_pair_stop(self.pair)
+        mlpf_team_stop(self.team)
 
 
 cdef struct NetShape:
@@ -355,7 +384,7 @@ cdef struct DropoutState:
 
 
 cdef struct DropoutBlock:
-    # Dropout as one block of a batch's rows sees it (BatchHalf.dropout).
+    # Dropout as one block of a batch's rows sees it (BatchPart.dropout).
     DropoutState *state          # NULL: no dropout (predict, the loss, L-BFGS)
     void **dropped               # LayerPointers.dropped of the block's buffers
     unsigned char **masks        # LayerPointers.masks
@@ -476,20 +505,20 @@ cdef class TransposedWeights:
     """Transposed copies of the weights that backpropagation multiplies by.
 
     For one kernel call: the layers past the first whose delta @ W^T
-    product over a batch half is small (TRANSPOSED_COPY_MAX_MACS) get a
+    product over a batch part is small (TRANSPOSED_COPY_MAX_MACS) get a
     copy of W^T, which the caller refreshes whenever the parameters change.
 
     Parameters
     ----------
     net : Network
     dtype : numpy dtype the call computes in
-    half_rows : int
-        The most rows a batch half (or chunk) of the call has.
+    part_rows : int
+        The rows of the first part of the call's largest batch (or chunk).
     """
     cdef void **coefs    # n_layers entries: a layer's W^T, or NULL
     cdef object buffer
 
-    def __cinit__(self, Network net, dtype, Py_ssize_t half_rows):
+    def __cinit__(self, Network net, dtype, Py_ssize_t part_rows):
         cdef const NetShape *shape = &net.shape
         cdef Py_ssize_t l, fan_in, fan_out, total = 0
         self.coefs = <void **> calloc(shape.n_layers, sizeof(void *))
@@ -501,7 +530,7 @@ cdef class TransposedWeights:
             # A one-wide side makes the product a vector product, which the
             # BLAS wrappers already route (matmul_transposed_b).
             if (fan_in > 1 and fan_out > 1
-                    and half_rows * fan_in * fan_out <= TRANSPOSED_COPY_MAX_MACS):
+                    and part_rows * fan_in * fan_out <= TRANSPOSED_COPY_MAX_MACS):
                 offsets[l] = total
                 total += fan_in * fan_out
         self.buffer = np.empty(total, dtype=dtype)
@@ -758,83 +787,106 @@ cdef void gather_label_rows(const unsigned char *source, Py_ssize_t width,
             target[i * width + j] = row[j]
 
 
-cdef struct BatchHalf:
-    # One half of a mini-batch: where its rows come from, where they go and
+cdef struct BatchPart:
+    # One part of a mini-batch: where its rows come from, where they go and
     # the buffers its forward and backward passes use.  Data pointers are
     # void * (a struct cannot be fused); each is the network's dtype unless
     # said otherwise.
     const NetShape *shape
     const void *params
     const void *x_data           # dense X, or NULL with sparse input
-    SparseRows sparse            # this half's view of CSR input
+    SparseRows sparse            # this part's view of CSR input
     const unsigned char *y_labels  # 0/1 label bytes, or NULL
     const void *y_values         # targets when y_labels is NULL
     Py_ssize_t n_features, n_outputs
-    const intp_t *rows           # this half's slice of the sample order, or NULL:
+    const intp_t *rows           # this part's slice of the sample order, or NULL:
     Py_ssize_t first_row         #   rows first_row, first_row + 1, ... read in place
     Py_ssize_t n_rows
-    void *x_batch                # this half's rows of the gathered batch
+    void *x_batch                # this part's rows of the gathered batch
     void *y_batch
-    const void *weights          # this half's sample weights, or NULL
+    const void *weights          # this part's sample weights, or NULL
     void **activations
     void **deltas
     void **zs                    # kept derivatives (LayerPointers.zs)
     void **transposed_coefs      # TransposedWeights.coefs of the call: to
                                  #   refresh_transposed after each step
-    void *grad                   # raw gradient sums of this half
+    void *grad                   # raw gradient sums of this part
     bint accumulate              # add to grad instead of overwriting it
     DropoutBlock dropout         # dropout.state NULL: none
-    double loss_sum              # out: this half's (weighted) loss sum
+    double loss_sum              # out: this part's (weighted) loss sum
 
 
-cdef void compute_half(BatchHalf *half, floating *grad) noexcept nogil:
-    """Forward and backward passes of a half batch into grad.
+cdef void compute_part(BatchPart *part, floating *grad) noexcept nogil:
+    """Forward and backward passes of a batch part into grad.
 
     Gathers its rows first, unless they are consecutive rows read in place.
     """
-    cdef floating **activations = <floating **> half.activations
-    cdef SparseRows *sparse = &half.sparse if half.x_data == NULL else NULL
+    cdef floating **activations = <floating **> part.activations
+    cdef SparseRows *sparse = &part.sparse if part.x_data == NULL else NULL
     cdef const floating *y
-    if half.rows == NULL:
+    if part.rows == NULL:
         if sparse != NULL:
             sparse.rows = NULL
-            sparse.first_row = half.first_row
+            sparse.first_row = part.first_row
         else:
-            activations[0] = <floating *> half.x_data + half.first_row * half.n_features
-        y = <const floating *> half.y_values + half.first_row * half.n_outputs
+            activations[0] = <floating *> part.x_data + part.first_row * part.n_features
+        y = <const floating *> part.y_values + part.first_row * part.n_outputs
     else:
         if sparse != NULL:
-            sparse.rows = half.rows
+            sparse.rows = part.rows
         else:
-            gather_rows(<const floating *> half.x_data, half.n_features, half.rows,
-                        half.n_rows, <floating *> half.x_batch)
-            activations[0] = <floating *> half.x_batch
-        if half.y_labels != NULL:
-            gather_label_rows(half.y_labels, half.n_outputs, half.rows, half.n_rows,
-                              <floating *> half.y_batch)
+            gather_rows(<const floating *> part.x_data, part.n_features, part.rows,
+                        part.n_rows, <floating *> part.x_batch)
+            activations[0] = <floating *> part.x_batch
+        if part.y_labels != NULL:
+            gather_label_rows(part.y_labels, part.n_outputs, part.rows, part.n_rows,
+                              <floating *> part.y_batch)
         else:
-            gather_rows(<const floating *> half.y_values, half.n_outputs, half.rows,
-                        half.n_rows, <floating *> half.y_batch)
-        y = <const floating *> half.y_batch
-    cdef const DropoutBlock *dropout = &half.dropout if half.dropout.state != NULL else NULL
-    forward_layers(half.shape, <const floating *> half.params, activations,
-                   <floating **> half.zs, half.n_rows, sparse, dropout)
-    half.loss_sum = add_chunk_gradient(
-        half.shape, <const floating *> half.params,
-        <floating **> half.transposed_coefs, activations,
-        <floating **> half.deltas, <floating **> half.zs, y,
-        <const floating *> half.weights, half.n_rows, sparse, dropout, grad,
-        not half.accumulate,
+            gather_rows(<const floating *> part.y_values, part.n_outputs, part.rows,
+                        part.n_rows, <floating *> part.y_batch)
+        y = <const floating *> part.y_batch
+    cdef const DropoutBlock *dropout = &part.dropout if part.dropout.state != NULL else NULL
+    forward_layers(part.shape, <const floating *> part.params, activations,
+                   <floating **> part.zs, part.n_rows, sparse, dropout)
+    part.loss_sum = add_chunk_gradient(
+        part.shape, <const floating *> part.params,
+        <floating **> part.transposed_coefs, activations,
+        <floating **> part.deltas, <floating **> part.zs, y,
+        <const floating *> part.weights, part.n_rows, sparse, dropout, grad,
+        not part.accumulate,
     )
 
 
-cdef class BatchHalves:
-    """Two BatchHalf records and the buffers they own, for one kernel call.
+cdef inline Py_ssize_t parts_of_batch(Py_ssize_t n_rows, Py_ssize_t n_parts) noexcept nogil:
+    """How many parts a batch (or chunk) of n_rows rows is cut into: n_parts,
+    fewer where parts would have fewer than PART_MIN_ROWS rows, at least one."""
+    return max(1, min(n_parts, n_rows // PART_MIN_ROWS))
 
-    halves[0] can take a whole batch of ``max_rows`` rows (batches that are
-    not split), halves[1] at most half of one; each has its own workspace,
-    layer pointer tables and gradient.  The caller points them at its data
-    with point_at.
+
+cdef inline Py_ssize_t part_start(Py_ssize_t n_rows, Py_ssize_t used,
+                                  Py_ssize_t part) noexcept nogil:
+    """The first row of part ``part`` of a batch of n_rows cut into ``used``
+    parts: ceil(part * n_rows / used).  The first part is the longest; cut
+    in two, a batch's first (n_rows + 1) // 2 rows make the first part."""
+    return (part * n_rows + used - 1) // used
+
+
+cdef Py_ssize_t longest_later_part(Py_ssize_t max_rows, Py_ssize_t n_parts):
+    """The most rows any part but the first has, over batches of up to max_rows rows."""
+    cdef Py_ssize_t n_rows, used, longest = 0
+    for n_rows in range(SPLIT_MIN_ROWS, max_rows + 1):
+        used = parts_of_batch(n_rows, n_parts)
+        longest = max(longest, part_start(n_rows, used, 1))
+    return longest
+
+
+cdef class BatchParts:
+    """n_parts BatchPart records and the buffers they own, for one kernel call.
+
+    parts[0] can take a whole batch of ``max_rows`` rows (batches too short
+    to be cut), the others at most a later part of one; each has its own
+    workspace, layer pointer tables and gradient (part 0's is the caller's,
+    set by point_at).  ``grads`` lists the parts' gradients, for the step.
 
     Parameters
     ----------
@@ -842,66 +894,89 @@ cdef class BatchHalves:
     dtype : numpy dtype the call computes in
     max_rows : int
         The largest batch (or chunk) the call will compute.
+    n_parts : int
+        The most parts a batch is cut into (parts_of_batch), 1 to MAX_PARTS;
+        only the parts that a batch of max_rows rows uses are kept.
     dropout : Dropout or None, default=None
-        The dropout the call trains with: each half gets the buffers of its
+        The dropout the call trains with: each part gets the buffers of its
         layers that have some, and draws from its state.
     """
-    cdef BatchHalf halves[2]
-    cdef object buffers
-    cdef LayerPointers first_pointers, second_pointers
+    cdef BatchPart *parts
+    cdef const void **grads
+    cdef readonly Py_ssize_t n_parts
+    cdef list buffers
+    cdef list pointers
     cdef TransposedWeights transposed
 
-    def __init__(self, Network net, dtype, Py_ssize_t max_rows, Dropout dropout=None):
-        cdef Py_ssize_t second_rows = max_rows // 2 if max_rows >= SPLIT_MIN_ROWS else 0
-        self.transposed = TransposedWeights(net, dtype, max_rows - second_rows)
-        grad_second = np.empty(net.n_params if second_rows else 1, dtype=dtype)
-        first_workspace = np.empty(net.workspace_size(max_rows, True), dtype=dtype)
-        second_workspace = np.empty(max(net.workspace_size(second_rows, True), 1), dtype=dtype)
-        self.buffers = (grad_second, first_workspace, second_workspace)
-        self.first_pointers = LayerPointers(net.shape.n_layers)
-        self.second_pointers = LayerPointers(net.shape.n_layers)
-        memset(self.halves, 0, sizeof(self.halves))
-        self.halves[0].activations = self.first_pointers.activations
-        self.halves[0].deltas = self.first_pointers.deltas
-        self.halves[0].zs = self.first_pointers.zs
-        self.halves[1].activations = self.second_pointers.activations
-        self.halves[1].deltas = self.second_pointers.deltas
-        self.halves[1].zs = self.second_pointers.zs
-        self.halves[1].grad = <void *> data_pointer(grad_second)
-        self.halves[0].transposed_coefs = self.halves[1].transposed_coefs = self.transposed.coefs
-        carve_workspace(&net.shape, first_workspace, max_rows, self.halves[0].activations,
-                        self.halves[0].deltas, self.halves[0].zs)
-        carve_workspace(&net.shape, second_workspace, second_rows, self.halves[1].activations,
-                        self.halves[1].deltas, self.halves[1].zs)
-        if dropout is not None:
-            self.buffers += (
-                carve_dropout(&net.shape, dropout, dtype, max_rows, self.first_pointers),
-                carve_dropout(&net.shape, dropout, dtype, second_rows, self.second_pointers),
-            )
-            for i, pointers in enumerate((self.first_pointers, self.second_pointers)):
-                self.halves[i].dropout.state = &dropout.state
-                self.halves[i].dropout.dropped = (<LayerPointers> pointers).dropped
-                self.halves[i].dropout.masks = (<LayerPointers> pointers).masks
+    def __cinit__(self, Network net, dtype, Py_ssize_t max_rows, Py_ssize_t n_parts,
+                  Dropout dropout=None):
+        if not 1 <= n_parts <= MAX_PARTS:
+            raise ValueError(f"n_parts must be in [1, {MAX_PARTS}], got {n_parts}")
+        n_parts = parts_of_batch(max_rows, n_parts)
+        self.n_parts = n_parts
+        self.parts = <BatchPart *> calloc(n_parts, sizeof(BatchPart))
+        self.grads = <const void **> calloc(n_parts, sizeof(void *))
+        if self.parts == NULL or self.grads == NULL:
+            raise MemoryError("cannot allocate the batch part table")
+
+    def __init__(self, Network net, dtype, Py_ssize_t max_rows, Py_ssize_t n_parts,
+                 Dropout dropout=None):
+        cdef Py_ssize_t later_rows = longest_later_part(max_rows, n_parts)
+        cdef Py_ssize_t used = self.n_parts, i, rows
+        cdef BatchPart *part
+        cdef LayerPointers pointers
+        self.transposed = TransposedWeights(net, dtype, part_start(max_rows, used, 1)
+                                            if used > 1 else max_rows)
+        self.buffers = []
+        self.pointers = []
+        for i in range(used):
+            rows = max_rows if i == 0 else later_rows
+            part = &self.parts[i]
+            pointers = LayerPointers(net.shape.n_layers)
+            self.pointers.append(pointers)
+            part.activations = pointers.activations
+            part.deltas = pointers.deltas
+            part.zs = pointers.zs
+            part.transposed_coefs = self.transposed.coefs
+            workspace = np.empty(max(net.workspace_size(rows, True), 1), dtype=dtype)
+            carve_workspace(&net.shape, workspace, rows, part.activations, part.deltas,
+                            part.zs)
+            self.buffers.append(workspace)
+            if i > 0:
+                grad = np.empty(net.n_params if rows else 1, dtype=dtype)
+                self.buffers.append(grad)
+                part.grad = <void *> data_pointer(grad)
+                self.grads[i] = part.grad
+            if dropout is not None:
+                self.buffers.append(carve_dropout(&net.shape, dropout, dtype, rows, pointers))
+                part.dropout.state = &dropout.state
+                part.dropout.dropped = pointers.dropped
+                part.dropout.masks = pointers.masks
+
+    def __dealloc__(self):
+        free(self.parts)
+        free(self.grads)
 
     cdef void point_at(self, const NetShape *shape, InputMatrix inputs, const void *params,
                        const unsigned char *y_labels, const void *y_values, void *grad):
-        """Set what both halves read (X, the targets: labels or values, params)
-        and where the first half's gradient goes."""
-        cdef BatchHalf *half
+        """Set what all parts read (X, the targets: labels or values, params)
+        and where the first part's gradient goes."""
+        cdef BatchPart *part
         cdef Py_ssize_t i
-        for i in range(2):
-            half = &self.halves[i]
-            half.shape = shape
-            half.params = params
+        for i in range(self.n_parts):
+            part = &self.parts[i]
+            part.shape = shape
+            part.params = params
             if inputs.is_sparse:
-                half.sparse = inputs.sparse_rows
+                part.sparse = inputs.sparse_rows
             else:
-                half.x_data = inputs.dense_data
-            half.y_labels = y_labels
-            half.y_values = y_values
-            half.n_features = inputs.n_features
-            half.n_outputs = shape.units[shape.n_layers]
-        self.halves[0].grad = grad
+                part.x_data = inputs.dense_data
+            part.y_labels = y_labels
+            part.y_values = y_values
+            part.n_features = inputs.n_features
+            part.n_outputs = shape.units[shape.n_layers]
+        self.parts[0].grad = grad
+        self.grads[0] = grad
 
 
 cdef tuple carve_dropout(const NetShape *net, Dropout dropout, dtype, Py_ssize_t n_rows,
@@ -928,53 +1003,55 @@ cdef tuple carve_dropout(const NetShape *net, Dropout dropout, dtype, Py_ssize_t
     return dropped, masks
 
 
-# mlpf_pair_run calls a plain C function pointer, mlpf_part_fn:
+# mlpf_team_run calls a plain C function pointer, mlpf_part_fn:
 # void (*)(void *, int).  A fused Cython function must take an argument of
 # the fused type, so none has that signature; hence one such function per
 # dtype, each calling its specialization of the fused one.
-cdef void compute_half_f64(void *halves, int part) noexcept nogil:
-    cdef BatchHalf *half = &(<BatchHalf *> halves)[part]
-    compute_half(half, <double *> half.grad)
+cdef void compute_part_f64(void *parts, int index) noexcept nogil:
+    cdef BatchPart *part = &(<BatchPart *> parts)[index]
+    compute_part(part, <double *> part.grad)
 
 
-cdef void compute_half_f32(void *halves, int part) noexcept nogil:
-    cdef BatchHalf *half = &(<BatchHalf *> halves)[part]
-    compute_half(half, <float *> half.grad)
+cdef void compute_part_f32(void *parts, int index) noexcept nogil:
+    cdef BatchPart *part = &(<BatchPart *> parts)[index]
+    compute_part(part, <float *> part.grad)
 
 
-cdef void set_half_rows(BatchHalf *half, const intp_t *batch_order, Py_ssize_t first,
+cdef void set_part_rows(BatchPart *part, const intp_t *batch_order, Py_ssize_t first,
                         Py_ssize_t end, floating *x_batch, floating *y_batch,
                         const floating *weight_batch) noexcept nogil:
-    """Point half at rows [first, end) of the batch and of its buffers."""
-    half.dropout.first_row = first
-    half.rows = batch_order + first
-    half.n_rows = end - first
-    half.x_batch = x_batch + first * half.n_features
-    half.y_batch = y_batch + first * half.n_outputs
-    half.weights = weight_batch + first if weight_batch != NULL else NULL
+    """Point part at rows [first, end) of the batch and of its buffers."""
+    part.dropout.first_row = first
+    part.rows = batch_order + first
+    part.n_rows = end - first
+    part.x_batch = x_batch + first * part.n_features
+    part.y_batch = y_batch + first * part.n_outputs
+    part.weights = weight_batch + first if weight_batch != NULL else NULL
 
 
-cdef void set_half_chunk(BatchHalf *half, Py_ssize_t first_row, Py_ssize_t n_rows,
+cdef void set_part_chunk(BatchPart *part, Py_ssize_t first_row, Py_ssize_t n_rows,
                          const floating *weights, bint accumulate) noexcept nogil:
-    """Point half at rows [first_row, first_row + n_rows) of X, read in place.
+    """Point part at rows [first_row, first_row + n_rows) of X, read in place.
 
-    ``weights`` is the whole sample-weight vector or NULL; the half adds to
+    ``weights`` is the whole sample-weight vector or NULL; the part adds to
     its gradient when ``accumulate`` is set (not its first chunk).
     """
-    half.rows = NULL
-    half.first_row = first_row
-    half.n_rows = n_rows
-    half.accumulate = accumulate
-    half.weights = weights + first_row if weights != NULL else NULL
+    part.rows = NULL
+    part.first_row = first_row
+    part.n_rows = n_rows
+    part.accumulate = accumulate
+    part.weights = weights + first_row if weights != NULL else NULL
 
 
-cdef void run_parts(mlpf_pair *pair, mlpf_part_fn fn, void *context) noexcept nogil:
-    """fn(context, 0) and fn(context, 1): on two threads when pair is not NULL."""
-    if pair != NULL:
-        mlpf_pair_run(pair, fn, context)
+cdef void run_parts(mlpf_team *team, mlpf_part_fn fn, void *context,
+                    Py_ssize_t n_parts) noexcept nogil:
+    """fn(context, i) for i < n_parts: on the team's threads when team is not NULL."""
+    cdef Py_ssize_t i
+    if team != NULL:
+        mlpf_team_run(team, fn, context, <int> n_parts)
     else:
-        fn(context, 0)
-        fn(context, 1)
+        for i in range(n_parts):
+            fn(context, <int> i)
 
 
 cdef void add_into(floating *total, const floating *part, Py_ssize_t n) noexcept nogil:
@@ -1090,14 +1167,15 @@ cdef inline double weight_decay_factor(const OptimizerStep *step) noexcept nogil
 
 
 cdef struct ParamRange:
-    # One of the two ranges of the flat vector that the gradient finish and
-    # optimizer step of a batch are split into (see train_epoch).  Data
-    # pointers are to the whole vectors, in the network's dtype.
+    # One of the ranges of the flat vector that the gradient finish and
+    # optimizer step of a batch are split into, one per thread (see
+    # train_epoch).  Data pointers are to the whole vectors, in the
+    # network's dtype.
     const NetShape *shape
     const OptimizerStep *step
     void *params
-    void *grad
-    const void *grad_second      # the second batch half's gradient, or NULL
+    const void **grads           # each batch part's raw gradient (BatchParts.grads)
+    Py_ssize_t n_grads           # the parts of this batch: grads[:n_grads] are added
     void *moment_1
     void *moment_2
     Py_ssize_t start, end
@@ -1118,23 +1196,29 @@ cdef void set_run_update(const ParamRange *part, bint is_weights,
     update.decay_factor = weight_decay_factor(part.step) if is_weights else 1.0
 
 
+cdef inline void point_grads(const ParamRange *part, Py_ssize_t first,
+                             const floating **grads) noexcept nogil:
+    """grads[i]: element ``first`` of batch part i's gradient, for i < part.n_grads."""
+    cdef Py_ssize_t i
+    for i in range(part.n_grads):
+        grads[i] = <const floating *> part.grads[i] + first
+
+
 cdef void update_run(ParamRange *part, floating *params, Py_ssize_t first, Py_ssize_t end,
                      bint is_weights) noexcept nogil:
     """Finish the gradient of params[first:end] (one layer's weights or
     biases) and take the optimizer step on them, in one pass."""
     cdef mlpf_run_update update
     set_run_update(part, is_weights, &update)
-    cdef const floating *grad = <const floating *> part.grad + first
-    cdef const floating *grad_second = NULL
-    if part.grad_second != NULL:
-        grad_second = <const floating *> part.grad_second + first
+    cdef const floating *grads[MAX_PARTS]
+    point_grads(part, first, grads)
     if part.step.is_adam:
         adam_finish_update(params + first, <floating *> part.moment_1 + first,
-                           <floating *> part.moment_2 + first, grad, grad_second,
+                           <floating *> part.moment_2 + first, grads, <int> part.n_grads,
                            end - first, &update, &part.step.adam)
     else:
-        sgd_finish_update(params + first, <floating *> part.moment_1 + first, grad,
-                          grad_second, end - first, &update, &part.step.sgd)
+        sgd_finish_update(params + first, <floating *> part.moment_1 + first, grads,
+                          <int> part.n_grads, end - first, &update, &part.step.sgd)
 
 
 cdef void squares_run(ParamRange *part, floating *params, Py_ssize_t first, Py_ssize_t end,
@@ -1143,12 +1227,10 @@ cdef void squares_run(ParamRange *part, floating *params, Py_ssize_t first, Py_s
     to part.squared_gradient."""
     cdef mlpf_run_update update
     set_run_update(part, is_weights, &update)
-    cdef const floating *grad_second = NULL
-    if part.grad_second != NULL:
-        grad_second = <const floating *> part.grad_second + first
+    cdef const floating *grads[MAX_PARTS]
+    point_grads(part, first, grads)
     part.squared_gradient += finished_gradient_squares(
-        <const floating *> part.grad + first, grad_second, params + first, end - first,
-        &update)
+        grads, <int> part.n_grads, params + first, end - first, &update)
 
 
 cdef inline bint weights_run(const ParamRange *part, Py_ssize_t l, Py_ssize_t *first,
@@ -1178,7 +1260,7 @@ cdef void squares_range(ParamRange *part, floating *params) noexcept nogil:
 cdef void step_range(ParamRange *part, floating *params) noexcept nogil:
     """The gradient finish and optimizer step of one range of the flat vector.
 
-    Adds the second batch half's gradient when there is one.  Leaves in
+    Adds the batch parts' gradients, in part order.  Leaves in
     part.squared_weights the sum of squares of the range's weights before
     the step (for the L2 term of the loss).  The step itself flushes
     subnormal numbers to zero (see mlpf_flush_subnormals_begin).
@@ -1209,7 +1291,7 @@ cdef void update_range(ParamRange *part, floating *params) noexcept nogil:
         step_range(part, params)
 
 
-# One per dtype for mlpf_part_fn, as compute_half_f64 and _f32 are.
+# One per dtype for mlpf_part_fn, as compute_part_f64 and _f32 are.
 cdef void update_range_f64(void *ranges, int part) noexcept nogil:
     cdef ParamRange *param_range = &(<ParamRange *> ranges)[part]
     update_range(param_range, <double *> param_range.params)
@@ -1253,32 +1335,36 @@ cdef struct EpochRun:
     void *weight_batch           # a batch's sample weights, gathered
     void *x_batch                # a batch's rows of X and Y, gathered
     void *y_batch
-    BatchHalf *halves            # BatchHalves.halves of the call
-    ParamRange *ranges           # the two ranges of the optimizer step
+    BatchPart *parts             # BatchParts.parts of the call
+    Py_ssize_t n_parts           # the most parts a batch is cut into
+    ParamRange *ranges           # the ranges of the optimizer step, one per part
+    Py_ssize_t n_ranges
     OptimizerStep *step          # in/out: StepState.step
     DropoutState *dropout        # in/out: Dropout.state, or NULL
-    mlpf_pair *pair              # the helper thread, or NULL: halves run here in turn
+    mlpf_team *team              # the helper threads, or NULL: parts run here in turn
     double loss_sum              # in/out: batch losses times lengths, added up
     bint zero_weight_sum         # out: stopped before a batch of weight sum 0
 
 
 cdef void clip_gradient(EpochRun *run, floating *params) noexcept nogil:
-    """Gradient clipping of a batch: the norm of its finished gradient (both
+    """Gradient clipping of a batch: the norm of its finished gradient (all
     ranges), and from it the scale the step multiplies the gradient by.
 
-    The norm adds the two ranges' sums of squares in a fixed order, so the
-    result does not depend on the thread count.
+    The norm adds the ranges' sums of squares in range order, so the result
+    does not depend on the threads.
     """
     cdef ParamRange *ranges = run.ranges
     cdef mlpf_part_fn update_part = (update_range_f64 if floating is double
                                      else update_range_f32)
     cdef Py_ssize_t i
-    for i in range(2):
+    for i in range(run.n_ranges):
         ranges[i].squares_only = True
-    run_parts(run.pair, update_part, ranges)
-    cdef double norm = sqrt(ranges[0].squared_gradient + ranges[1].squared_gradient)
-    cdef double scale = run.step.max_grad_norm / (norm + 1e-6)
-    for i in range(2):
+    run_parts(run.team, update_part, ranges, run.n_ranges)
+    cdef double squared_norm = 0.0
+    for i in range(run.n_ranges):
+        squared_norm += ranges[i].squared_gradient
+    cdef double scale = run.step.max_grad_norm / (sqrt(squared_norm) + 1e-6)
+    for i in range(run.n_ranges):
         ranges[i].squares_only = False
         # Within the bound (or a NaN norm): the gradient as it is, as
         # clip_grad_norm_'s factor clamped at 1 leaves it.
@@ -1288,23 +1374,22 @@ cdef void clip_gradient(EpochRun *run, floating *params) noexcept nogil:
 cdef int train_batches(EpochRun *run, floating *params) except -1 nogil:
     """The batch loop of train_epoch: each batch's gradient, then its step.
 
-    A batch of SPLIT_MIN_ROWS rows or more is computed as two halves,
-    whose gradients the step adds (clip_gradient too, first, with
-    clipping).  Stops before a batch whose sample weights sum to zero, and
-    on Ctrl-C (checked every SIGNAL_CHECK_BATCHES batches; raises
-    KeyboardInterrupt), after the last step taken.
+    A batch is computed as parts_of_batch parts, whose gradients the step
+    adds (clip_gradient too, first, with clipping).  Stops before a batch
+    whose sample weights sum to zero, and on Ctrl-C (checked every
+    SIGNAL_CHECK_BATCHES batches; raises KeyboardInterrupt), after the last
+    step taken.
     """
-    cdef BatchHalf *halves = run.halves
+    cdef BatchPart *parts = run.parts
     cdef ParamRange *ranges = run.ranges
-    cdef const NetShape *shape = halves[0].shape
+    cdef const NetShape *shape = parts[0].shape
     cdef const floating *weights = <const floating *> run.weights
     cdef floating *weight_batch = <floating *> run.weight_batch if weights != NULL else NULL
-    cdef const floating *grad_second = <const floating *> halves[1].grad
-    cdef mlpf_part_fn compute_part = compute_half_f64 if floating is double else compute_half_f32
+    cdef mlpf_part_fn compute = compute_part_f64 if floating is double else compute_part_f32
     cdef mlpf_part_fn step_part = update_range_f64 if floating is double else update_range_f32
     cdef const intp_t *batch_order
-    cdef Py_ssize_t start = run.start, n_rows, first_rows, batch_index = 0, i
-    cdef double weight_sum, batch_loss
+    cdef Py_ssize_t start = run.start, n_rows, used, batch_index = 0, i
+    cdef double weight_sum, batch_loss, squared_weights
     while start < run.stop:
         if batch_index % SIGNAL_CHECK_BATCHES == 0:
             with gil:
@@ -1319,31 +1404,36 @@ cdef int train_batches(EpochRun *run, floating *params) except -1 nogil:
                 return 0
         else:
             weight_sum = n_rows
-        refresh_transposed(shape, params, halves[0].transposed_coefs)
-        first_rows = (n_rows + 1) // 2 if n_rows >= SPLIT_MIN_ROWS else n_rows
-        set_half_rows(&halves[0], batch_order, 0, first_rows, <floating *> run.x_batch,
-                      <floating *> run.y_batch, weight_batch)
-        if first_rows == n_rows:
-            compute_part(halves, 0)
-            halves[1].loss_sum = 0.0
+        refresh_transposed(shape, params, parts[0].transposed_coefs)
+        used = parts_of_batch(n_rows, run.n_parts)
+        for i in range(used):
+            set_part_rows(&parts[i], batch_order, part_start(n_rows, used, i),
+                          part_start(n_rows, used, i + 1), <floating *> run.x_batch,
+                          <floating *> run.y_batch, weight_batch)
+        if used == 1:
+            compute(parts, 0)
         else:
-            set_half_rows(&halves[1], batch_order, first_rows, n_rows,
-                          <floating *> run.x_batch, <floating *> run.y_batch, weight_batch)
-            run_parts(run.pair, compute_part, halves)
-        for i in range(2):
+            run_parts(run.team, compute, parts, used)
+        for i in range(run.n_ranges):
             ranges[i].weight_sum = weight_sum
-            ranges[i].grad_second = grad_second if first_rows < n_rows else NULL
+            ranges[i].n_grads = used
             ranges[i].gradient_scale = 1.0
         advance_step(run.step)
         if run.step.max_grad_norm > 0:
             clip_gradient(run, params)
-        run_parts(run.pair, step_part, ranges)
+        run_parts(run.team, step_part, ranges, run.n_ranges)
         if run.dropout != NULL:
             run.dropout.batch += 1
-        batch_loss = (halves[0].loss_sum + halves[1].loss_sum) / weight_sum
-        batch_loss += (0.5 * shape.alpha
-                       * (ranges[0].squared_weights + ranges[1].squared_weights)
-                       / weight_sum)
+        # Added in part and range order, so that the loss too does not
+        # depend on the threads.
+        batch_loss = parts[0].loss_sum
+        for i in range(1, used):
+            batch_loss += parts[i].loss_sum
+        squared_weights = ranges[0].squared_weights
+        for i in range(1, run.n_ranges):
+            squared_weights += ranges[i].squared_weights
+        batch_loss = (batch_loss / weight_sum
+                      + 0.5 * shape.alpha * squared_weights / weight_sum)
         run.loss_sum += n_rows * batch_loss
         start += n_rows
         batch_index += 1
@@ -1360,7 +1450,8 @@ def train_epoch(Network net,
                 floating[::1] moment_1,                  # IN/OUT
                 floating[::1] moment_2,                  # IN/OUT
                 const floating[::1] sample_weight=None,  # IN
-                HelperThread helper_thread=None,
+                ThreadTeam threads=None,
+                Py_ssize_t n_parts=2,
                 rows=None,
                 double loss_sum=0.0,
                 Dropout dropout=None):                   # IN/OUT
@@ -1386,10 +1477,15 @@ def train_epoch(Network net,
     moment_2 : ndarray of shape (n_params,), params' dtype, or None
         Adam's second moments, updated in place; None for SGD.
     sample_weight : ndarray of shape (n_samples,), params' dtype, or None
-    helper_thread : HelperThread or None, default=None
-        Compute the two halves of each split batch (SPLIT_MIN_ROWS) on two
-        threads: the caller's and this one.  The result is the same either
-        way.
+    threads : ThreadTeam or None, default=None
+        Compute the parts of each batch, and the step's ranges, on the
+        caller's thread and these (None: the caller's alone).  The result is
+        the same either way.
+    n_parts : int, default=2
+        Cut each batch into this many parts (fewer for short batches, see
+        parts_of_batch) and the step into this many ranges of the flat
+        vector: one per thread.  The result depends on it in its last bits
+        (the parts' gradients and the ranges' sums are added in order).
     rows : tuple of int (start, stop) or None, default=None
         Train on ``sample_order[start:stop]`` only (None: all of it), cut
         into batches from ``start`` on.  An epoch trained as consecutive
@@ -1457,29 +1553,30 @@ def train_epoch(Network net,
     if dropout is not None and dropout.n_hidden != net.shape.n_layers - 1:
         raise ValueError(f"dropout has {dropout.n_hidden} rates, the network "
                          f"{net.shape.n_layers - 1} hidden layers")
-    cdef BatchHalves batch_halves = BatchHalves(net, dtype, batch_size, dropout)
+    if not 1 <= n_parts <= MAX_PARTS:
+        raise ValueError(f"n_parts must be in [1, {MAX_PARTS}], got {n_parts}")
+    cdef BatchParts batch_parts = BatchParts(net, dtype, batch_size, n_parts, dropout)
     cdef const unsigned char *label_data = NULL
     cdef const void *value_data = NULL
     if labels:
         label_data = &Y_labels[0, 0]
     else:
         value_data = &Y_values[0, 0]
-    batch_halves.point_at(shape, inputs, &params[0], label_data, value_data, &grad[0])
-    # The gradient finish and the optimizer step run over two ranges of the
-    # flat vector, always (the L2 term sums the ranges' squares, so its
-    # rounding too is the same with one thread or two).
-    cdef ParamRange ranges[2]
-    memset(ranges, 0, sizeof(ranges))
-    for i in range(2):
+    batch_parts.point_at(shape, inputs, &params[0], label_data, value_data, &grad[0])
+    # The gradient finish and the optimizer step run over n_parts ranges of
+    # the flat vector, however many threads there are (the L2 term sums the
+    # ranges' squares, so its rounding too is the same on any threads).
+    range_buffer = np.zeros(n_parts * sizeof(ParamRange), dtype=np.uint8)
+    cdef ParamRange *ranges = <ParamRange *> cnp.PyArray_DATA(range_buffer)
+    for i in range(n_parts):
         ranges[i].shape = shape
         ranges[i].step = &step.step
         ranges[i].params = &params[0]
-        ranges[i].grad = &grad[0]
+        ranges[i].grads = batch_parts.grads
         ranges[i].moment_1 = &moment_1[0]
         ranges[i].moment_2 = &moment_2[0] if moment_2 is not None else NULL
-    ranges[0].start = 0
-    ranges[0].end = ranges[1].start = net.n_params // 2
-    ranges[1].end = net.n_params
+        ranges[i].start = i * net.n_params // n_parts
+        ranges[i].end = (i + 1) * net.n_params // n_parts
 
     cdef EpochRun run
     memset(&run, 0, sizeof(run))
@@ -1491,20 +1588,22 @@ def train_epoch(Network net,
     run.weight_batch = &weight_batch[0]
     run.x_batch = &x_batch[0, 0]
     run.y_batch = &y_batch[0, 0]
-    run.halves = batch_halves.halves
+    run.parts = batch_parts.parts
+    run.n_parts = batch_parts.n_parts
     run.ranges = ranges
+    run.n_ranges = n_parts
     run.step = &step.step
     run.dropout = &dropout.state if dropout is not None else NULL
     run.loss_sum = loss_sum
-    cdef bint uses_helper = batch_size >= SPLIT_MIN_ROWS and helper_thread is not None
-    if uses_helper:
-        run.pair = helper_thread.acquire()
+    cdef bint uses_team = n_parts > 1 and threads is not None
+    if uses_team:
+        run.team = threads.acquire()
     try:
         with nogil:
             train_batches(&run, &params[0])
     finally:
-        if uses_helper:
-            helper_thread.release()
+        if uses_team:
+            threads.release()
     if run.zero_weight_sum:
         raise ZeroDivisionError(ZERO_WEIGHT_SUM_MESSAGE)
     return run.loss_sum
@@ -1570,14 +1669,15 @@ def loss_gradient(Network net,
                   const floating[::1] params,              # IN
                   floating[::1] grad,                      # OUT
                   const floating[::1] sample_weight=None,  # IN
-                  HelperThread helper_thread=None):
+                  ThreadTeam threads=None,
+                  Py_ssize_t n_parts=2):
     """Loss of all of (X, Y) as one batch, and its gradient into grad.
 
     The loss is scikit-learn's: the (weighted) mean data loss plus
     ``alpha/2 * ||W||^2 / weight_sum``.  Rows are processed in chunks that
-    reuse one workspace, each chunk of SPLIT_MIN_ROWS rows or more as two
-    halves, like a training batch: on two threads with ``helper_thread``,
-    with the same result.
+    reuse one workspace, each chunk cut into parts like a training batch
+    (parts_of_batch), on the threads of ``threads`` or not, with the same
+    result.
 
     Parameters
     ----------
@@ -1588,7 +1688,10 @@ def loss_gradient(Network net,
     grad : ndarray of shape (n_params,)
         Overwritten with the gradient of the loss.
     sample_weight : ndarray of shape (n_samples,) or None, default=None
-    helper_thread : HelperThread or None, default=None
+    threads : ThreadTeam or None, default=None
+    n_parts : int, default=2
+        The most parts a chunk is cut into; the result depends on it in its
+        last bits, not on the threads.
 
     Returns
     -------
@@ -1610,44 +1713,50 @@ def loss_gradient(Network net,
     cdef const floating *weights_ptr = NULL
     if sample_weight is not None:
         weights_ptr = &sample_weight[0]
+    if not 1 <= n_parts <= MAX_PARTS:
+        raise ValueError(f"n_parts must be in [1, {MAX_PARTS}], got {n_parts}")
     cdef const NetShape *shape = &net.shape
-    cdef BatchHalves batch_halves = BatchHalves(net, dtype, chunk)
-    batch_halves.point_at(shape, inputs, &params[0], NULL, &Y[0, 0], &grad[0])
-    cdef BatchHalf *halves = batch_halves.halves
-    cdef const floating *grad_second = <const floating *> halves[1].grad
-    cdef mlpf_part_fn compute_part = compute_half_f64 if floating is double else compute_half_f32
-    cdef mlpf_pair *pair = NULL   # NULL: the halves run here in turn
-    cdef bint uses_helper = chunk >= SPLIT_MIN_ROWS and helper_thread is not None
-    if uses_helper:
-        pair = helper_thread.acquire()
-    cdef double loss_sum = 0.0
-    cdef Py_ssize_t start = 0, n_rows, first_rows
-    cdef bint second_used = False
+    cdef BatchParts batch_parts = BatchParts(net, dtype, chunk, n_parts)
+    batch_parts.point_at(shape, inputs, &params[0], NULL, &Y[0, 0], &grad[0])
+    cdef BatchPart *parts = batch_parts.parts
+    cdef mlpf_part_fn compute = compute_part_f64 if floating is double else compute_part_f32
+    cdef mlpf_team *team = NULL   # NULL: the parts run here in turn
+    cdef bint uses_team = batch_parts.n_parts > 1 and threads is not None
+    if uses_team:
+        team = threads.acquire()
+    cdef double loss_sum = 0.0, chunk_loss
+    # Chunks are as long as the first one but the last, so a part that
+    # computes any chunk computes the first: it adds to its gradient from
+    # the second chunk on.
+    cdef Py_ssize_t start = 0, n_rows, used, parts_used = 1, i
 
     try:
         with nogil:
-            refresh_transposed(shape, &params[0], halves[0].transposed_coefs)
+            refresh_transposed(shape, &params[0], parts[0].transposed_coefs)
             while start < n_samples:
                 n_rows = min(chunk, n_samples - start)
-                first_rows = (n_rows + 1) // 2 if n_rows >= SPLIT_MIN_ROWS else n_rows
-                set_half_chunk(&halves[0], start, first_rows, weights_ptr, start > 0)
-                if first_rows == n_rows:
-                    compute_part(halves, 0)
-                    loss_sum += halves[0].loss_sum
+                used = parts_of_batch(n_rows, batch_parts.n_parts)
+                for i in range(used):
+                    set_part_chunk(&parts[i], start + part_start(n_rows, used, i),
+                                   part_start(n_rows, used, i + 1) - part_start(n_rows, used, i),
+                                   weights_ptr, start > 0)
+                if used == 1:
+                    compute(parts, 0)
                 else:
-                    set_half_chunk(&halves[1], start + first_rows, n_rows - first_rows,
-                                   weights_ptr, second_used)
-                    run_parts(pair, compute_part, halves)
-                    loss_sum += halves[0].loss_sum + halves[1].loss_sum
-                    second_used = True
+                    run_parts(team, compute, parts, used)
+                chunk_loss = parts[0].loss_sum
+                for i in range(1, used):
+                    chunk_loss += parts[i].loss_sum
+                loss_sum += chunk_loss
+                parts_used = max(parts_used, used)
                 start += n_rows
-            if second_used:
-                add_into(&grad[0], grad_second, net.n_params)
+            for i in range(1, parts_used):
+                add_into(&grad[0], <const floating *> parts[i].grad, net.n_params)
             loss_sum = loss_sum / weight_sum + finish_gradient(shape, &params[0], &grad[0],
                                                                weight_sum)
     finally:
-        if uses_helper:
-            helper_thread.release()
+        if uses_team:
+            threads.release()
     return loss_sum
 
 

@@ -1,14 +1,24 @@
 """Thread policy for training.
 
 BLAS runs on one thread while mlpfast trains (``single_blas_thread``), and
-the second core, when there is one, is used by a thread of training's own
-(``HelperThreadChoice``): every mini-batch of at least 64 rows, and every
-chunk of the L-BFGS full-data pass, is computed as two halves, always (the
-result does not depend on the threads), and the halves run on two threads.
+the other cores, when there are some, are used by threads of training's own
+(``HelperThreadChoice``): every mini-batch, and every chunk of the L-BFGS
+full-data pass, is cut into ``batch_parts()`` parts of at least
+``PART_MIN_ROWS`` rows, always, and the parts run on that many threads (the
+caller's and the helpers of a ``ThreadTeam``), each into a gradient of its
+own; then each thread adds up the parts' gradients over its range of the
+flat parameter vector and takes the optimizer step there.  The result does
+not depend on the threads; it depends, in its last bits, on the number of
+parts: ``threads_available()``, at least 2, so one and two cores give the
+same bits, and ``MLPFAST_NUM_THREADS`` fixes it.
 
 Splitting the batch beats letting BLAS split each product on small and
 medium layers: the element-wise work and the optimizer step are shared
 too, and the threads meet twice per batch instead of at every product.
+Splitting the rows leaves k gradients to add; each thread adds them over
+its own slice of the vector, fused with the step, so the reduction costs
+no pass of its own and no thread waits for another's slice (bench/README.md
+has the scaling model).
 On 2 cores, in one process: a digits epoch (64 -> 100 -> 10, batch 200)
 took about a third less time with the halves on two threads than on one,
 a 784 -> 256 -> 128 -> 10 float32 epoch (batch 256) about a quarter less
@@ -25,7 +35,7 @@ the 784 -> 256 -> 128 one (OpenBLAS's idle worker spins between products
 on the helper's core).  Figures: bench/MEASUREMENTS.md, 'Batch halves and
 BLAS threads'.
 
-Whether the second thread pays depends on the batch (a batch of fewer than 64
+Whether the helpers pay depends on the batch (a batch of fewer than 64
 rows is too little work to share) and on what else the machine is doing: a waiting
 thread polls, and when another process holds the other core the threads
 wait for each other.  So calls are timed with and without the helper, and
@@ -42,12 +52,14 @@ running, or on one core; then BLAS runs on one thread.
 mlpfast uses no OpenMP.
 
 Results: a batch is split the same way whatever the threads, so the
-helper changes no bit.  OpenBLAS's threaded products round differently
+helpers change no bit.  OpenBLAS's threaded products round differently
 from its one-thread products (784-deep products differ in the last bits),
 so on the large layers that may use them, a fit's last bits can depend on
 which choice was faster at the time.
 """
+import atexit
 import contextlib
+import math
 import os
 import threading
 import time
@@ -92,9 +104,11 @@ SAMPLES_PER_CHOICE = 2
 # batches').
 TIMING_CALL_SECONDS = 0.05
 SINGLE_THREAD_MAX_MACS = 1 << 23
+# The variable that sets how many threads (and batch parts) fits use.
+THREADS_VARIABLE = "MLPFAST_NUM_THREADS"
 
 _controller = None
-# (layer units, rows per call, dtype) -> {uses helper thread: TimingRound}
+# (layer units, rows per call, dtype, parts) -> {uses the helpers: TimingRound}
 _helper_thread_timings = {}
 
 
@@ -134,9 +148,10 @@ def single_blas_thread():
     would leave the earlier one's limit of 1 in force for good.  So the first
     fit to enter sets the limit and the last to leave restores the counts.
     """
-    global _single_thread_users, _single_thread_limiter
+    global _single_thread_users, _single_thread_limiter, _blas_limit_outside
     with _single_thread_lock:
         if _single_thread_users == 0:
+            _blas_limit_outside = _blas_thread_limit()
             _single_thread_limiter = _blas_controller().limit(limits=1, user_api="blas")
         _single_thread_users += 1
     try:
@@ -147,6 +162,7 @@ def single_blas_thread():
             if _single_thread_users == 0:
                 _single_thread_limiter.restore_original_limits()
                 _single_thread_limiter = None
+                _blas_limit_outside = None
 
 
 @contextlib.contextmanager
@@ -155,7 +171,7 @@ def training_threads(choice):
 
     BLAS on one thread for the whole fit, unless the choice may pick
     OpenBLAS's threads (call_kernel then holds the limit while the helper
-    is used); the helper thread and any such limit end when the fit ends.
+    is used); the fit gives back its helper threads and any such limit when it ends.
     """
     try:
         if choice is not None and choice.blas_threads_alone:
@@ -174,11 +190,45 @@ def _largest_product(layer_units, n_rows):
                for fan_in, fan_out in zip(layer_units[:-1], layer_units[1:]))
 
 
-def _usable_cores():
+def _cgroup_cpu_quota(root="/sys/fs/cgroup"):
+    """Cores' worth of CPU time the process's cgroup allows, rounded up, or
+    None without a quota (or off Linux).
+
+    Reads cgroup v2's ``cpu.max`` ("QUOTA PERIOD", or "max PERIOD"), else
+    cgroup v1's ``cpu/cpu.cfs_quota_us`` and ``cpu.cfs_period_us`` (-1: none).
+    """
     try:
-        return len(os.sched_getaffinity(0))
+        with open(os.path.join(root, "cpu.max")) as limit:
+            quota, period = limit.read().split()[:2]
+    except (OSError, ValueError):
+        try:
+            with open(os.path.join(root, "cpu", "cpu.cfs_quota_us")) as quota_file, \
+                    open(os.path.join(root, "cpu", "cpu.cfs_period_us")) as period_file:
+                quota, period = quota_file.read().strip(), period_file.read().strip()
+        except OSError:
+            return None
+    if quota in ("max", "-1"):
+        return None
+    try:
+        return max(1, math.ceil(int(quota) / int(period)))
+    except (ValueError, ZeroDivisionError):
+        return None
+
+
+def _usable_cores():
+    """The cores this process may run on: its affinity mask, and its cgroup's quota."""
+    try:
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on every platform
-        return os.cpu_count() or 1
+        cores = os.cpu_count() or 1
+    quota = _cgroup_cpu_quota()
+    return cores if quota is None else min(cores, quota)
+
+
+# The BLAS thread limit in force outside mlpfast's own (single_blas_thread):
+# read when a fit is the first to enter, so that a fit running beside
+# another cuts its batches as it would alone.
+_blas_limit_outside = None
 
 
 def _blas_thread_limit():
@@ -187,15 +237,116 @@ def _blas_thread_limit():
     return min(counts, default=1)
 
 
+def _blas_threads_outside_fits():
+    """``_blas_thread_limit()`` as it is outside mlpfast's own limit of one
+    (single_blas_thread): the OPENBLAS_NUM_THREADS / OMP_NUM_THREADS the
+    BLAS read and the user's threadpoolctl limits."""
+    if _blas_limit_outside is not None:
+        return _blas_limit_outside
+    return _blas_thread_limit()
+
+
+def threads_available():
+    """How many threads a fit may use.
+
+    ``MLPFAST_NUM_THREADS`` when set; otherwise the cores this process may
+    run on (affinity mask, cgroup quota), no more than BLAS may use (a
+    ``threadpoolctl`` limit, ``OMP_NUM_THREADS`` and the like).  At most
+    ``MAX_PARTS``.
+
+    Raises
+    ------
+    ValueError
+        If ``MLPFAST_NUM_THREADS`` is not a positive integer.
+    """
+    setting = os.environ.get(THREADS_VARIABLE, "").strip()
+    if setting:
+        try:
+            threads = int(setting)
+        except ValueError:
+            threads = 0
+        if threads < 1:
+            raise ValueError(f"{THREADS_VARIABLE} must be a positive integer, got {setting!r}")
+    else:
+        threads = min(_usable_cores(), _blas_threads_outside_fits())
+    return max(1, min(threads, _kernels.MAX_PARTS))
+
+
+def batch_parts():
+    """How many parts a fit cuts its batches into: ``threads_available()``,
+    at least 2 (one core computes the two parts in turn, with the bits of
+    two cores)."""
+    return max(2, threads_available())
+
+
+_team_lock = threading.Lock()
+_shared_team = None        # the process's ThreadTeam, started on first use
+_shared_team_in_use = False
+
+
+def _acquire_team(n_helpers):
+    """A ThreadTeam of at least n_helpers helpers for one fit, and whether it is shared.
+
+    The process keeps one team across fits (a ``partial_fit`` stream would
+    otherwise start its threads at every call), restarted larger when a fit
+    needs more helpers; a fit that finds it in use gets a team of its own.
+    """
+    global _shared_team, _shared_team_in_use
+    with _team_lock:
+        if not _shared_team_in_use:
+            if _shared_team is None or _shared_team.n_helpers < n_helpers:
+                if _shared_team is not None:
+                    _shared_team.close()
+                _shared_team = _kernels.ThreadTeam(n_helpers)
+            _shared_team_in_use = True
+            return _shared_team, True
+    return _kernels.ThreadTeam(n_helpers), False
+
+
+def _release_team(team, shared):
+    """Give back a team from ``_acquire_team``."""
+    global _shared_team_in_use
+    if shared:
+        with _team_lock:
+            _shared_team_in_use = False
+    else:
+        team.close()
+
+
+def _close_shared_team():
+    global _shared_team
+    with _team_lock:
+        if _shared_team is not None and not _shared_team_in_use:
+            _shared_team.close()
+        _shared_team = None
+
+
+def _forget_shared_team():
+    """In a forked child: the team's threads stayed in the parent."""
+    global _shared_team, _shared_team_in_use, _team_lock
+    if _shared_team is not None:
+        _shared_team.abandon()
+    _shared_team, _shared_team_in_use = None, False
+    _team_lock = threading.Lock()
+
+
+atexit.register(_close_shared_team)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_shared_team)
+
+
 class HelperThreadChoice:
-    """Whether each kernel call runs its halves on two threads.
+    """Whether each kernel call runs its parts on the helper threads.
 
     Parameters
     ----------
     key : hashable
-        What the timings are kept under: the same network, rows per call and
-        dtype share them across fits (a ``partial_fit`` stream times each
-        choice once per ``DECISION_SECONDS``, not once per call).
+        What the timings are kept under: the same network, rows per call,
+        dtype and parts share them across fits (a ``partial_fit`` stream
+        times each choice once per ``DECISION_SECONDS``, not once per call).
+    n_parts : int, default=2
+        The parts the calls cut batches into; they run on ``n_parts - 1``
+        helpers and the caller's thread.
     blas_threads_alone : bool
         Whether the calls without the helper use OpenBLAS's threads (large
         products) rather than one BLAS thread.
@@ -205,9 +356,11 @@ class HelperThreadChoice:
         ``_settling``.
     """
 
-    def __init__(self, key, blas_threads_alone=False, back_to_back=False):
+    def __init__(self, key, n_parts=2, blas_threads_alone=False, back_to_back=False):
         self._timings = _helper_thread_timings.setdefault(key, {})
-        self._thread = None
+        self.n_parts = n_parts
+        self._team = None
+        self._team_is_shared = False
         self._one_blas_thread = None
         self.blas_threads_alone = blas_threads_alone
         self.back_to_back = back_to_back
@@ -231,32 +384,33 @@ class HelperThreadChoice:
             self._one_blas_thread.__exit__(None, None, None)
             self._one_blas_thread = None
 
-    def thread(self):
-        """The helper thread, started on first use and kept until ``close``."""
-        if self._thread is None:
-            self._thread = _kernels.HelperThread()
-        return self._thread
+    def team(self):
+        """The helper threads, taken on first use and kept until ``close``."""
+        if self._team is None:
+            self._team, self._team_is_shared = _acquire_team(self.n_parts - 1)
+        return self._team
 
     def close(self):
-        """End the helper thread, if one was started, and any BLAS limit held."""
+        """Give back the helper threads, if taken, and any BLAS limit held."""
         self.hold_one_blas_thread(False)
-        if self._thread is not None:
-            self._thread.close()
-            self._thread = None
+        if self._team is not None:
+            _release_team(self._team, self._team_is_shared)
+            self._team = None
 
     @classmethod
-    def for_training(cls, layer_units, n_rows, dtype, back_to_back=True):
+    def for_training(cls, layer_units, n_rows, dtype, n_parts, back_to_back=True):
         """The choice for calls over n_rows rows at a time, or None when ruled out.
 
-        Call it before entering ``single_blas_thread``.  The helper is ruled
-        out for batches too small to be split in halves, under a threadpoolctl
-        limit of one BLAS thread (another fit running in this process sets
-        one too), and on one core.  ``back_to_back``: see the class.
+        Call it before entering ``single_blas_thread``.  The helpers are
+        ruled out for batches too small to be cut in parts, where one thread
+        is available (``threads_available``: one core, a threadpoolctl limit
+        of one BLAS thread), and while another fit of this process runs.
+        ``n_parts``: see the class; ``back_to_back``: see the class.
         """
-        if (n_rows < _kernels.SPLIT_MIN_ROWS or _usable_cores() < 2
-                or _blas_thread_limit() < 2):
+        if (n_rows < _kernels.SPLIT_MIN_ROWS or threads_available() < 2
+                or _single_thread_users > 0):
             return None
-        return cls((tuple(layer_units), n_rows, np.dtype(dtype).str),
+        return cls((tuple(layer_units), n_rows, np.dtype(dtype).str, n_parts), n_parts,
                    _largest_product(layer_units, n_rows) >= SINGLE_THREAD_MAX_MACS,
                    back_to_back)
 
@@ -304,7 +458,7 @@ class HelperThreadChoice:
         return helper_faster, False
 
     def use_helper(self):
-        """True to run the next call on two threads (see ``_next_call``).
+        """True to run the next call on the helper threads (see ``_next_call``).
 
         What ``call_rows`` decided, if it was asked for this call: decided
         again, a round's age could cross a boundary in between, and a call
@@ -376,9 +530,9 @@ class HelperThreadChoice:
 
 
 def call_kernel(choice, kernel, n_rows, *args, **kwargs):
-    """``kernel(*args, **kwargs, helper_thread=...)``, as ``choice`` decides, timed for it.
+    """``kernel(*args, **kwargs, threads=...)``, as ``choice`` decides, timed for it.
 
-    The helper thread is ``choice.thread()`` or None.
+    The threads are ``choice.team()`` or None.
 
     Parameters
     ----------
@@ -396,6 +550,6 @@ def call_kernel(choice, kernel, n_rows, *args, **kwargs):
         # One BLAS thread beside the helper; otherwise the fit holds one.
         choice.hold_one_blas_thread(use_helper)
     started = time.perf_counter()
-    result = kernel(*args, **kwargs, helper_thread=choice.thread() if use_helper else None)
+    result = kernel(*args, **kwargs, threads=choice.team() if use_helper else None)
     choice.record(use_helper, time.perf_counter() - started, n_rows)
     return result

@@ -63,7 +63,7 @@ from mlpfast import _checks, _kernels
 from mlpfast._callbacks import LbfgsIterationTasks
 from mlpfast._inputs import kernel_matrix
 from mlpfast._solvers import follow_step_rules, make_optimizer
-from mlpfast._threads import HelperThreadChoice, call_kernel, training_threads
+from mlpfast._threads import HelperThreadChoice, batch_parts, call_kernel, training_threads
 
 STOCHASTIC_SOLVERS = ("sgd", "adam")
 
@@ -311,6 +311,7 @@ def _epoch_runner(estimator, training, dropout=None):
     dtype = estimator._params.dtype
     batch_size = _clipped_batch_size(estimator.batch_size, training.X.shape[0])
     sample_weight = training.sample_weight
+    n_parts = batch_parts()
     return EpochRunner(
         estimator._network(),
         kernel_matrix(training.X, dtype),
@@ -319,7 +320,9 @@ def _epoch_runner(estimator, training, dropout=None):
         None if sample_weight is None else np.ascontiguousarray(sample_weight, dtype=dtype),
         batch_size,
         estimator.shuffle,
-        HelperThreadChoice.for_training(estimator._layout.layer_units, batch_size, dtype),
+        n_parts,
+        HelperThreadChoice.for_training(estimator._layout.layer_units, batch_size, dtype,
+                                        n_parts),
         dropout,
     )
 
@@ -340,15 +343,18 @@ class EpochRunner:
     batch_size : int
         Already clipped to [1, n_samples].
     shuffle_rows : bool
+    n_parts : int
+        The parts each batch is cut into (``mlpfast._threads.batch_parts``).
     helper_threads : mlpfast._threads.HelperThreadChoice or None
-        Decides, call by call, whether the kernel adds a second thread
-        (None: never), and is told how long each call took; a call is an
-        epoch, or a few of its batches while the choice times both ways.
+        Decides, call by call, whether the kernel runs the parts on helper
+        threads (None: never), and is told how long each call took; a call
+        is an epoch, or a few of its batches while the choice times both
+        ways.
     dropout : mlpfast._kernels.Dropout or None
         The dropout of the hidden layers, None without.
     """
 
-    def __init__(self, network, X, Y, sample_weight, batch_size, shuffle_rows,
+    def __init__(self, network, X, Y, sample_weight, batch_size, shuffle_rows, n_parts,
                  helper_threads=None, dropout=None):
         self.network = network
         self.X = X
@@ -356,6 +362,7 @@ class EpochRunner:
         self.sample_weight = sample_weight
         self.batch_size = batch_size
         self.shuffle_rows = shuffle_rows
+        self.n_parts = n_parts
         self.helper_threads = helper_threads
         self.dropout = dropout
         self.sample_order = np.arange(X.shape[0], dtype=np.intp)
@@ -385,7 +392,8 @@ class EpochRunner:
                     self.helper_threads, _kernels.train_epoch, stop - start,
                     self.network, self.X, self.Y, self.sample_order, self.batch_size,
                     params, step, moment_1, moment_2, self.sample_weight,
-                    rows=(start, stop), loss_sum=loss_sum, dropout=self.dropout,
+                    n_parts=self.n_parts, rows=(start, stop), loss_sum=loss_sum,
+                    dropout=self.dropout,
                 )
             start = stop
         return loss_sum / n_rows
@@ -534,16 +542,17 @@ def fit_lbfgs(estimator, X, y, sample_weight, tasks):
     if sample_weight is not None:
         sample_weight = np.ascontiguousarray(sample_weight, dtype=dtype)
     network = estimator._network()
+    n_parts = batch_parts()
     helper_threads = HelperThreadChoice.for_training(
         estimator._layout.layer_units, min(X.shape[0], _kernels.MAX_CHUNK_ROWS), dtype,
-        back_to_back=False)
+        n_parts, back_to_back=False)
 
     def loss_and_gradient(params):
         # A new gradient array at every call: scipy keeps earlier ones.
         params = np.ascontiguousarray(params, dtype=dtype)
         grad = np.empty_like(params)
         loss = call_kernel(helper_threads, _kernels.loss_gradient, X.shape[0],
-                           network, X, Y, params, grad, sample_weight)
+                           network, X, Y, params, grad, sample_weight, n_parts=n_parts)
         return loss, grad
 
     iteration_tasks = None

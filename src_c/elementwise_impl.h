@@ -740,21 +740,31 @@ MLPF_DISPATCH void MLPF_NAME(mlpf_divide, SFX)(REAL *x, ptrdiff_t n, double divi
 #define MLPF_STEP_BLOCK 512
 
 /*
- * The gradient of a block from its raw sums: the second batch half's sum
- * added (grad_second, or NULL), then update's L2 term and mean, in
- * finish_weight_gradient's order, then its clipping scale.
+ * The gradient of a block (elements start to start + n of a run) from its
+ * raw sums: the batch parts' sums added in part order, ((part 0 + part 1)
+ * + part 2) + ..., then update's L2 term and mean, in
+ * finish_weight_gradient's order, then its clipping scale.  Adding the
+ * parts here, block by block, is the reduction of the parts' gradients:
+ * no pass of its own over memory.
  */
-static inline void MLPF_NAME(finished_gradient, SFX)(REAL *out, const REAL *grad,
-                                                     const REAL *grad_second,
+static inline void MLPF_NAME(finished_gradient, SFX)(REAL *out, const REAL *const *grad_parts,
+                                                     int n_parts, ptrdiff_t start,
                                                      const REAL *params, ptrdiff_t n,
                                                      const mlpf_run_update *update)
 {
-    if (grad_second != NULL) {
+    if (n_parts > 1) {
+        const REAL *first = grad_parts[0] + start, *second = grad_parts[1] + start;
         for (ptrdiff_t i = 0; i < n; i++) {
-            out[i] = grad[i] + grad_second[i];
+            out[i] = first[i] + second[i];
+        }
+        for (int part = 2; part < n_parts; part++) {
+            const REAL *more = grad_parts[part] + start;
+            for (ptrdiff_t i = 0; i < n; i++) {
+                out[i] += more[i];
+            }
         }
     } else {
-        memcpy(out, grad, (size_t)n * sizeof(REAL));
+        memcpy(out, grad_parts[0] + start, (size_t)n * sizeof(REAL));
     }
     if (update->add_l2) {
         MLPF_NAME(add_l2_term, SFX)(out, params, n, update->alpha);
@@ -792,8 +802,8 @@ static inline void MLPF_NAME(decay, SFX)(REAL *params, ptrdiff_t n,
  * and let the compiler use vectors: one running sum is a chain of
  * dependent additions, which made clipping cost a tenth of a float32 epoch.
  */
-MLPF_DISPATCH double MLPF_NAME(mlpf_finished_gradient_squares, SFX)(const REAL *grad,
-                                                              const REAL *grad_second,
+MLPF_DISPATCH double MLPF_NAME(mlpf_finished_gradient_squares, SFX)(const REAL *const *grad_parts,
+                                                              int n_parts,
                                                               const REAL *params, ptrdiff_t n,
                                                               const mlpf_run_update *update)
 {
@@ -804,9 +814,8 @@ MLPF_DISPATCH double MLPF_NAME(mlpf_finished_gradient_squares, SFX)(const REAL *
     /* MLPF_STEP_BLOCK is a multiple of 8: element i of the run goes to sum i % 8. */
     for (ptrdiff_t start = 0; start < n; start += MLPF_STEP_BLOCK) {
         ptrdiff_t count = n - start < MLPF_STEP_BLOCK ? n - start : MLPF_STEP_BLOCK;
-        MLPF_NAME(finished_gradient, SFX)(g, grad + start,
-                                          grad_second ? grad_second + start : NULL,
-                                          params + start, count, &unscaled);
+        MLPF_NAME(finished_gradient, SFX)(g, grad_parts, n_parts, start, params + start, count,
+                                          &unscaled);
         ptrdiff_t i = 0;
         for (; i + 8 <= count; i += 8) {
             for (int j = 0; j < 8; j++) {
@@ -822,8 +831,8 @@ MLPF_DISPATCH double MLPF_NAME(mlpf_finished_gradient_squares, SFX)(const REAL *
 }
 
 MLPF_DISPATCH void MLPF_NAME(mlpf_sgd_finish_update, SFX)(REAL *params, REAL *velocity,
-                                                    const REAL *grad,
-                                                    const REAL *grad_second, ptrdiff_t n,
+                                                    const REAL *const *grad_parts,
+                                                    int n_parts, ptrdiff_t n,
                                                     const mlpf_run_update *update,
                                                     const mlpf_sgd_step *step)
 {
@@ -832,9 +841,7 @@ MLPF_DISPATCH void MLPF_NAME(mlpf_sgd_finish_update, SFX)(REAL *params, REAL *ve
     for (ptrdiff_t start = 0; start < n; start += MLPF_STEP_BLOCK) {
         ptrdiff_t count = n - start < MLPF_STEP_BLOCK ? n - start : MLPF_STEP_BLOCK;
         REAL *p = params + start, *vel = velocity + start;
-        MLPF_NAME(finished_gradient, SFX)(g, grad + start,
-                                          grad_second ? grad_second + start : NULL, p, count,
-                                          update);
+        MLPF_NAME(finished_gradient, SFX)(g, grad_parts, n_parts, start, p, count, update);
         MLPF_NAME(decay, SFX)(p, count, update);
         if (step->nesterov) {
             for (ptrdiff_t i = 0; i < count; i++) {
@@ -857,8 +864,8 @@ MLPF_DISPATCH void MLPF_NAME(mlpf_sgd_finish_update, SFX)(REAL *params, REAL *ve
  * scikit-learn's float64 learning-rate scalar promotes it for float32 weights.
  */
 MLPF_DISPATCH void MLPF_NAME(mlpf_adam_finish_update, SFX)(REAL *params, REAL *m, REAL *v,
-                                                     const REAL *grad,
-                                                     const REAL *grad_second, ptrdiff_t n,
+                                                     const REAL *const *grad_parts,
+                                                     int n_parts, ptrdiff_t n,
                                                      const mlpf_run_update *update,
                                                      const mlpf_adam_step *step)
 {
@@ -870,9 +877,7 @@ MLPF_DISPATCH void MLPF_NAME(mlpf_adam_finish_update, SFX)(REAL *params, REAL *m
     for (ptrdiff_t start = 0; start < n; start += MLPF_STEP_BLOCK) {
         ptrdiff_t count = n - start < MLPF_STEP_BLOCK ? n - start : MLPF_STEP_BLOCK;
         REAL *p = params + start, *m_block = m + start, *v_block = v + start;
-        MLPF_NAME(finished_gradient, SFX)(g, grad + start,
-                                          grad_second ? grad_second + start : NULL, p, count,
-                                          update);
+        MLPF_NAME(finished_gradient, SFX)(g, grad_parts, n_parts, start, p, count, update);
         MLPF_NAME(decay, SFX)(p, count, update);
         for (ptrdiff_t i = 0; i < count; i++) {
             REAL m_i = beta_1 * m_block[i] + one_minus_beta_1 * g[i];

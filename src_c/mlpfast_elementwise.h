@@ -104,17 +104,17 @@ void mlpf_dropout_draw_for(mlpf_dropout_draw *draw, uint64_t fit_key, uint64_t b
                              REAL *dst);                                         \
     int mlpf_all_finite##SFX(const REAL *x, ptrdiff_t n);                        \
     void mlpf_sgd_finish_update##SFX(REAL *params, REAL *velocity,               \
-                                     const REAL *grad, const REAL *grad_second,  \
-                                     ptrdiff_t n,                                \
+                                     const REAL *const *grad_parts,              \
+                                     int n_parts, ptrdiff_t n,                   \
                                      const mlpf_run_update *update,         \
                                      const mlpf_sgd_step *step);                 \
     void mlpf_adam_finish_update##SFX(REAL *params, REAL *m, REAL *v,            \
-                                      const REAL *grad, const REAL *grad_second, \
-                                      ptrdiff_t n,                               \
+                                      const REAL *const *grad_parts,             \
+                                      int n_parts, ptrdiff_t n,                  \
                                       const mlpf_run_update *update,        \
                                       const mlpf_adam_step *step);                \
-    double mlpf_finished_gradient_squares##SFX(const REAL *grad,                 \
-                                               const REAL *grad_second,          \
+    double mlpf_finished_gradient_squares##SFX(const REAL *const *grad_parts,    \
+                                               int n_parts,                      \
                                                const REAL *params, ptrdiff_t n,  \
                                                const mlpf_run_update *update);   \
     void mlpf_dropout_forward##SFX(const REAL *a, REAL *dropped,                 \

@@ -1,6 +1,6 @@
 /*
- * The little of the operating system and the compiler that the helper
- * thread (pair.c) and the kernel dispatch (simd.c) need, one way per
+ * The little of the operating system and the compiler that the thread
+ * team (team.c) and the kernel dispatch (simd.c) need, one way per
  * platform, so that those files say what they do and not how each platform
  * spells it:
  *

@@ -144,17 +144,17 @@
       (src, n_rows, n_cols, dst))                                                           \
     X(int, return, mlpf_all_finite##SFX, (const REAL *x, ptrdiff_t n), (x, n))              \
     X(void, , mlpf_sgd_finish_update##SFX,                                                  \
-      (REAL *params, REAL *velocity, const REAL *grad, const REAL *grad_second,             \
+      (REAL *params, REAL *velocity, const REAL *const *grad_parts, int n_parts,            \
        ptrdiff_t n, const mlpf_run_update *update, const mlpf_sgd_step *step),              \
-      (params, velocity, grad, grad_second, n, update, step))                               \
+      (params, velocity, grad_parts, n_parts, n, update, step))                               \
     X(void, , mlpf_adam_finish_update##SFX,                                                 \
-      (REAL *params, REAL *m, REAL *v, const REAL *grad, const REAL *grad_second,           \
+      (REAL *params, REAL *m, REAL *v, const REAL *const *grad_parts, int n_parts,          \
        ptrdiff_t n, const mlpf_run_update *update, const mlpf_adam_step *step),             \
-      (params, m, v, grad, grad_second, n, update, step))                                   \
+      (params, m, v, grad_parts, n_parts, n, update, step))                                   \
     X(double, return, mlpf_finished_gradient_squares##SFX,                                  \
-      (const REAL *grad, const REAL *grad_second, const REAL *params, ptrdiff_t n,          \
+      (const REAL *const *grad_parts, int n_parts, const REAL *params, ptrdiff_t n,         \
        const mlpf_run_update *update),                                                      \
-      (grad, grad_second, params, n, update))                                               \
+      (grad_parts, n_parts, params, n, update))                                               \
     X(void, , mlpf_dropout_forward##SFX,                                                    \
       (const REAL *a, REAL *dropped, unsigned char *mask, ptrdiff_t n_rows,                 \
        ptrdiff_t n_cols, const mlpf_dropout_draw *draw),                                    \

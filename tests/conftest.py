@@ -32,6 +32,12 @@ from sklearn.neural_network import MLPRegressor as SkMLPRegressor
 
 AGAINST_SKLEARN = os.environ.get("MLPFAST_TEST_AGAINST_SKLEARN", "") == "1"
 
+# Fits cut their batches into as many parts as the machine gives them
+# threads (mlpfast._threads.batch_parts), which changes a fit's last bits.
+# The suite fixes two parts, as on one or two cores, so that it checks the
+# same bits on any machine; tests/test_thread_team.py sets other counts.
+os.environ.setdefault("MLPFAST_NUM_THREADS", "2")
+
 if AGAINST_SKLEARN:
     FastClassifier, FastRegressor = SkMLPClassifier, SkMLPRegressor
 else:

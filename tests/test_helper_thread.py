@@ -1,8 +1,9 @@
 """The helper thread of training: split batches, the two-thread runner, the choice.
 
 ``mlpfast._kernels.train_epoch`` computes every mini-batch of at least
-``SPLIT_MIN_ROWS`` (64) rows as two halves whose raw gradients are added;
-``helper_thread=HelperThread()`` runs the halves on two threads.  What is checked here:
+``SPLIT_MIN_ROWS`` (64) rows as two halves whose raw gradients are added (at
+its default ``n_parts=2``; tests/test_thread_team.py checks more parts);
+``threads=ThreadTeam()`` runs the halves on two threads.  What is checked here:
 
 * the two ways give bit-for-bit the same epoch (parameters, optimizer state,
   loss) over a grid of dtypes, inputs, targets, weights, optimizers,
@@ -65,7 +66,7 @@ from mlpfast._threads import HelperThreadChoice
 
 def helper_arg(use_helper):
     """The kernels' helper_thread argument: a new HelperThread, or None."""
-    return _kernels.HelperThread() if use_helper else None
+    return _kernels.ThreadTeam() if use_helper else None
 ALPHA = 1e-2
 
 needs_proc_tasks = pytest.mark.skipif(
@@ -161,7 +162,7 @@ def run_epochs(problem, net, solver, batch_size, helper_thread):
         with optimizer.kernel_state() as optimizer_state:
             losses.append(_kernels.train_epoch(
                 net, problem["X"], problem["Y"], order, batch_size, params, *optimizer_state,
-                problem["weights"], helper_thread=helper))
+                problem["weights"], threads=helper))
     if helper is not None:
         helper.close()
     state = dict(losses=np.array(losses), params=params, moment_1=optimizer.moment_1)
@@ -272,7 +273,7 @@ def check_against_reference(problem, hidden, output, solver, batch_size, expecte
     with optimizer.kernel_state() as optimizer_state:
         loss_sum = _kernels.train_epoch(net, problem["X"], problem["Y"], problem["orders"][0],
                                         batch_size, params, *optimizer_state,
-                                        problem["weights"], helper_thread=helper_arg(True))
+                                        problem["weights"], threads=helper_arg(True))
     assert_close_to_reference(params, expected_params, dtype, f"{where}: params")
     assert_close_to_reference(loss_sum, expected_loss_sum, dtype, f"{where}: loss sum")
     for name, expected in reference_moments(solver, state).items():
@@ -408,7 +409,7 @@ def test_many_short_calls_leave_no_thread_behind():
         with optimizer.kernel_state() as optimizer_state:
             return _kernels.train_epoch(net, problem["X"], problem["Y"], order, 40, params,
                                         *optimizer_state, problem["weights"],
-                                        helper_thread=helper_arg(True))
+                                        threads=helper_arg(True))
 
     epoch()  # whatever a first call starts lazily (BLAS) is not a leak
     before = thread_ids()
@@ -432,7 +433,7 @@ def test_zero_weight_batch_stops_the_epoch_the_same_with_helper():
               optimizer.kernel_state() as optimizer_state):
             _kernels.train_epoch(net, problem["X"], problem["Y"], problem["orders"][0], 40,
                                  params, *optimizer_state, problem["weights"],
-                                 helper_thread=helper_arg(helper_thread))
+                                 threads=helper_arg(helper_thread))
         states.append(dict(params=params, moment_1=optimizer.moment_1,
                            moment_2=optimizer.moment_2, t=optimizer.t))
     assert_same_training_state(*states, where="zero weight sum")
@@ -451,7 +452,7 @@ INTERRUPT_SCRIPT = textwrap.dedent("""
     from mlpfast._solvers import AdamOptimizer
 
     def helper_arg(use_helper):
-        return _kernels.HelperThread() if use_helper else None
+        return _kernels.ThreadTeam() if use_helper else None
 
     signal_after = float(os.environ["SIGNAL_AFTER"])
     units = (32, 384, 384, 4)
@@ -480,7 +481,7 @@ INTERRUPT_SCRIPT = textwrap.dedent("""
     try:
         with optimizer.kernel_state() as optimizer_state:
             _kernels.train_epoch(net, X, Y, order, batch_size, params, *optimizer_state,
-                                 helper_thread=helper_arg(True))
+                                 threads=helper_arg(True))
         interrupted = False
     except KeyboardInterrupt:
         interrupted = True
@@ -500,7 +501,7 @@ INTERRUPT_SCRIPT = textwrap.dedent("""
         with o.kernel_state() as optimizer_state:
             loss = _kernels.train_epoch(net, X[:500], Y[:500], np.arange(500), batch_size, p,
                                         *optimizer_state,
-                                        helper_thread=helper_arg(helper_thread))
+                                        threads=helper_arg(helper_thread))
         results.append((loss, p.tobytes(), o.moment_1.tobytes(), o.moment_2.tobytes(), o.t))
     print(json.dumps(dict(
         interrupted=interrupted,
@@ -566,6 +567,7 @@ def clock(monkeypatch):
 @pytest.fixture
 def two_cores_two_blas_threads(monkeypatch):
     """Rule out the host: the choice sees two cores and no BLAS limit."""
+    monkeypatch.delenv(_threads.THREADS_VARIABLE, raising=False)
     monkeypatch.setattr(_threads, "_usable_cores", lambda: 2)
     monkeypatch.setattr(_threads, "_blas_thread_limit", lambda: 2)
 
@@ -579,33 +581,35 @@ def test_choice_offered_for_large_products(two_cores_two_blas_threads):
     # Large products too: the halves on two threads, each with a one-thread
     # BLAS, or BLAS's own threads.
     for rows in (64, 4096):
-        choice = HelperThreadChoice.for_training((784, 1024, 1024, 10), rows, np.float32)
+        choice = HelperThreadChoice.for_training((784, 1024, 1024, 10), rows, np.float32, 2)
         assert isinstance(choice, HelperThreadChoice)
         assert choice.blas_threads_alone  # the other choice: BLAS's own threads
-    assert not HelperThreadChoice.for_training(SMALL_UNITS, 64, np.float64).blas_threads_alone
+    assert not HelperThreadChoice.for_training(SMALL_UNITS, 64, np.float64, 2).blas_threads_alone
 
 
 def test_choice_ruled_out_for_batches_that_are_not_split(two_cores_two_blas_threads):
-    assert HelperThreadChoice.for_training(SMALL_UNITS, SPLIT_MIN_ROWS - 1, np.float64) is None
-    assert HelperThreadChoice.for_training(SMALL_UNITS, SPLIT_MIN_ROWS, np.float64) is not None
+    assert HelperThreadChoice.for_training(SMALL_UNITS, SPLIT_MIN_ROWS - 1, np.float64, 2) is None
+    assert HelperThreadChoice.for_training(SMALL_UNITS, SPLIT_MIN_ROWS, np.float64, 2) is not None
 
 
 def test_choice_ruled_out_on_one_core(monkeypatch):
+    monkeypatch.delenv(_threads.THREADS_VARIABLE, raising=False)
     monkeypatch.setattr(_threads, "_blas_thread_limit", lambda: 2)
     monkeypatch.setattr(_threads, "_usable_cores", lambda: 1)
-    assert HelperThreadChoice.for_training(SMALL_UNITS, 64, np.float64) is None
+    assert HelperThreadChoice.for_training(SMALL_UNITS, 64, np.float64, 2) is None
     monkeypatch.setattr(_threads, "_usable_cores", lambda: 2)
-    assert HelperThreadChoice.for_training(SMALL_UNITS, 64, np.float64) is not None
+    assert HelperThreadChoice.for_training(SMALL_UNITS, 64, np.float64, 2) is not None
 
 
 def test_choice_ruled_out_under_a_one_thread_blas_limit(monkeypatch):
+    monkeypatch.delenv(_threads.THREADS_VARIABLE, raising=False)
     monkeypatch.setattr(_threads, "_usable_cores", lambda: 2)
     with threadpool_limits(limits=2, user_api="blas"):  # the control: allowed
         assert _threads._blas_thread_limit() == 2
-        assert HelperThreadChoice.for_training(SMALL_UNITS, 64, np.float64) is not None
+        assert HelperThreadChoice.for_training(SMALL_UNITS, 64, np.float64, 2) is not None
         with threadpool_limits(limits=1, user_api="blas"):
             assert _threads._blas_thread_limit() == 1
-            assert HelperThreadChoice.for_training(SMALL_UNITS, 64, np.float64) is None
+            assert HelperThreadChoice.for_training(SMALL_UNITS, 64, np.float64, 2) is None
 
 
 def test_choice_explores_both_then_keeps_the_faster_per_row(clock):
@@ -638,7 +642,7 @@ def test_choice_times_each_way_in_a_row_where_switching_is_costly(clock):
     assert choice.use_helper() is True
     # Not between L-BFGS evaluations, nor without OpenBLAS's threads.
     for blas_threads_alone, back_to_back in [(True, False), (False, True)]:
-        other = HelperThreadChoice(((64, 100, 10), 1797, "<f8", back_to_back),
+        other = HelperThreadChoice(((64, 100, 10), 1797, "<f8", back_to_back), 2,
                                    blas_threads_alone, back_to_back)
         for expected in EXPLORATION:
             assert other.use_helper() is expected
@@ -735,14 +739,14 @@ def test_choice_with_a_wide_margin_is_kept_longer(clock, helper_seconds, plain_s
 
 def test_choice_timings_are_shared_by_network_batch_size_and_dtype(
         clock, two_cores_two_blas_threads):
-    first = HelperThreadChoice.for_training(list(SMALL_UNITS), 64, np.float64)
+    first = HelperThreadChoice.for_training(list(SMALL_UNITS), 64, np.float64, 2)
     for _ in range(_threads.SAMPLES_PER_CHOICE):
         first.record(True, 1.0, 64)
-    same = HelperThreadChoice.for_training(SMALL_UNITS, 64, np.dtype("float64"))
+    same = HelperThreadChoice.for_training(SMALL_UNITS, 64, np.dtype("float64"), 2)
     assert same.use_helper() is False       # the helper's timings are known
-    for other in (HelperThreadChoice.for_training(SMALL_UNITS, 128, np.float64),
-                  HelperThreadChoice.for_training(SMALL_UNITS, 64, np.float32),
-                  HelperThreadChoice.for_training((8, 17, 3), 64, np.float64)):
+    for other in (HelperThreadChoice.for_training(SMALL_UNITS, 128, np.float64, 2),
+                  HelperThreadChoice.for_training(SMALL_UNITS, 64, np.float32, 2),
+                  HelperThreadChoice.for_training((8, 17, 3), 64, np.float64, 2)):
         assert other.use_helper() is True   # nothing known for these
 
 
@@ -841,7 +845,7 @@ def test_overlapping_fits_do_not_rule_out_the_helper_for_good(monkeypatch,
     # BLAS thread) and undoes it at its end.
     monkeypatch.setattr(_threads, "_usable_cores", lambda: 2)
     with threadpool_limits(limits=2, user_api="blas"):
-        assert HelperThreadChoice.for_training(SMALL_UNITS, 64, np.float64) is not None
+        assert HelperThreadChoice.for_training(SMALL_UNITS, 64, np.float64, 2) is not None
         fit_a = _threads.single_blas_thread()
         fit_a.__enter__()
         fit_b = _threads.single_blas_thread()
@@ -850,7 +854,7 @@ def test_overlapping_fits_do_not_rule_out_the_helper_for_good(monkeypatch,
         fit_b.__exit__(None, None, None)
         # Both fits are over: no limit holds, so nothing rules the helper out.
         assert _threads._blas_thread_limit() == 2
-        assert HelperThreadChoice.for_training(SMALL_UNITS, 64, np.float64) is not None
+        assert HelperThreadChoice.for_training(SMALL_UNITS, 64, np.float64, 2) is not None
 
 
 # ---------------------------------------------------------------------------
@@ -867,8 +871,8 @@ def spy_on_train_epoch(monkeypatch, on_call=None, calls=None):
     flags = []
     real_train_epoch = _kernels.train_epoch
 
-    def train_epoch(*args, helper_thread=None, rows=None, **kwargs):
-        used = helper_thread is not None
+    def train_epoch(*args, threads=None, rows=None, **kwargs):
+        used = threads is not None
         flags.append(used)
         n_rows = len(args[3])   # the sample order: the epoch's rows
         start, stop = rows if rows is not None else (0, n_rows)
@@ -876,7 +880,7 @@ def spy_on_train_epoch(monkeypatch, on_call=None, calls=None):
             calls.append((used, stop - start))
         if on_call is not None:
             on_call(used, (stop - start) / n_rows)
-        return real_train_epoch(*args, helper_thread=helper_thread, rows=rows, **kwargs)
+        return real_train_epoch(*args, threads=threads, rows=rows, **kwargs)
 
     monkeypatch.setattr(_kernels, "train_epoch", train_epoch)
     return flags
@@ -928,7 +932,7 @@ def test_fit_explores_then_keeps_the_faster_choice(monkeypatch, clock,
                     + [(False, 301)] * 6)
     assert calls == expected
     assert sum(rows for _, rows in calls) == 10 * 301
-    timings = _threads._helper_thread_timings[((8, 16, 3), 64, "<f8")]
+    timings = _threads._helper_thread_timings[((8, 16, 3), 64, "<f8", 2)]
     # seconds per row (of the fake clock, whose sums of 0.1s round)
     assert timings[True][1] == pytest.approx((0.1 if helper_faster else 0.3) / 301, rel=1e-9)
     # A second fit of the same network within DECISION_SECONDS reuses them.
@@ -952,6 +956,7 @@ def test_partial_fit_stream_times_each_choice_across_calls(monkeypatch, clock,
 
 @engine_only
 def test_fit_ruled_out_never_asks_for_the_helper(monkeypatch):
+    monkeypatch.delenv(_threads.THREADS_VARIABLE, raising=False)
     monkeypatch.setattr(_threads, "_usable_cores", lambda: 1)
     flags = spy_on_train_epoch(monkeypatch)
     X, y = make_data("binary", n_samples=301)
@@ -974,12 +979,12 @@ def apply_helper_mode(monkeypatch, mode):
     """Patch HelperThreadChoice so that fits run as ``mode`` says, whatever the host."""
     if mode == "ruled_out":
         monkeypatch.setattr(HelperThreadChoice, "for_training",
-                            classmethod(lambda cls, units, batch_size, dtype, **_: None))
+                            classmethod(lambda cls, units, batch_size, dtype, *_, **__: None))
         return
     monkeypatch.setattr(
         HelperThreadChoice, "for_training",
-        classmethod(lambda cls, units, batch_size, dtype, back_to_back=True:
-                    cls((tuple(units), batch_size, np.dtype(dtype).str),
+        classmethod(lambda cls, units, batch_size, dtype, n_parts, back_to_back=True:
+                    cls((tuple(units), batch_size, np.dtype(dtype).str, n_parts), n_parts,
                         back_to_back=back_to_back)))
     if mode == "two_batch_calls":
         monkeypatch.setattr(HelperThreadChoice, "call_rows",
@@ -1113,9 +1118,9 @@ def test_blas_threads_of_each_call_and_counts_restored(
     limits = {True: set(), False: set()}
     real_kernel = getattr(_kernels, kernel)
 
-    def spy(*args, helper_thread=None, **kwargs):
-        limits[helper_thread is not None].add(_threads._blas_thread_limit())
-        return real_kernel(*args, helper_thread=helper_thread, **kwargs)
+    def spy(*args, threads=None, **kwargs):
+        limits[threads is not None].add(_threads._blas_thread_limit())
+        return real_kernel(*args, threads=threads, **kwargs)
 
     with threadpool_limits(limits=2, user_api="blas"):
         for use_helper in (True, False):
@@ -1144,7 +1149,7 @@ def test_loss_gradient_same_bits_with_the_helper(dtype, n_rows):
     for helper in (False, True):
         grad = np.empty_like(params)
         loss = _kernels.loss_gradient(network, X, Y, params, grad, weights,
-                                      helper_thread=helper_arg(helper))
+                                      threads=helper_arg(helper))
         results.append((loss, grad))
     assert results[0][0] == results[1][0]
     assert_array_equal(results[0][1], results[1][1])
@@ -1157,13 +1162,13 @@ def test_a_closed_helper_thread_leaves_the_halves_on_the_calling_thread():
     for close_first in (False, True):
         params = problem["params"].copy()
         optimizer = make_optimizer("adam", len(params), np.float64)
-        helper = _kernels.HelperThread()
+        helper = _kernels.ThreadTeam()
         if close_first:
             helper.close()
         for order in problem["orders"]:
             with optimizer.kernel_state() as optimizer_state:
                 _kernels.train_epoch(net, problem["X"], problem["Y"], order, 64, params,
-                                     *optimizer_state, helper_thread=helper)
+                                     *optimizer_state, threads=helper)
         helper.close()  # closing twice is harmless
         results.append(params)
     assert_bitwise_equal(results[1], results[0], "closed helper")

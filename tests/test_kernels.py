@@ -485,7 +485,7 @@ def test_epoch_in_runs_of_batches_is_one_call(solver, dtype, with_helper):
     whole_params, runs_params = params.copy(), params.copy()
     whole_optimizer, _ = make_optimizers(solver, len(params), dtype)
     runs_optimizer, _ = make_optimizers(solver, len(params), dtype)
-    helper = _kernels.HelperThread() if with_helper else None
+    helper = _kernels.ThreadTeam() if with_helper else None
     try:
         with whole_optimizer.kernel_state() as optimizer_state:
             whole_loss = _kernels.train_epoch(net, X, Y, order, batch_size, whole_params,
@@ -496,7 +496,7 @@ def test_epoch_in_runs_of_batches_is_one_call(solver, dtype, with_helper):
         for start, stop in [(0, 70), (70, 210), (210, 280), (280, n_rows)]:
             with runs_optimizer.kernel_state() as optimizer_state:
                 runs_loss = _kernels.train_epoch(net, X, Y, order, batch_size, runs_params,
-                                                 *optimizer_state, helper_thread=helper,
+                                                 *optimizer_state, threads=helper,
                                                  rows=(start, stop), loss_sum=runs_loss)
     finally:
         if helper is not None:

@@ -232,14 +232,14 @@ def test_dropout_mask_of_rows_does_not_depend_on_the_block():
     assert_array_equal(parts, whole)
 
 
-def _one_step(X, Y, params, layout, dropout, rate, helper_thread=None):
+def _one_step(X, Y, params, layout, dropout, rate, threads=None):
     """params after one full-batch SGD step (momentum 0, alpha 0) at ``rate``, and the loss."""
     network = _kernels.Network(layout, "tanh", "softmax", 0.0)
     params = params.copy()
     step = _kernels.StepState.sgd(rate, 0.0, False)
     loss = _kernels.train_epoch(network, X, Y.astype(bool), np.arange(len(X)), len(X), params,
                                 step, np.zeros_like(params), None,
-                                helper_thread=helper_thread, dropout=dropout)
+                                threads=threads, dropout=dropout)
     return params, loss / len(X)
 
 
@@ -328,10 +328,10 @@ def test_dropout_result_does_not_depend_on_the_helper_thread(dtype):
     layout, params = _initial_params(X.shape[1], Y.shape[1], "tanh")
     params = params.astype(dtype)
     alone, _ = _one_step(X, Y, params, layout, _kernels.Dropout([0.3, 0.3], key=5), 0.1)
-    helper = _kernels.HelperThread()
+    helper = _kernels.ThreadTeam()
     try:
         paired, _ = _one_step(X, Y, params, layout, _kernels.Dropout([0.3, 0.3], key=5), 0.1,
-                              helper_thread=helper)
+                              threads=helper)
     finally:
         helper.close()
     assert_array_equal(paired, alone)

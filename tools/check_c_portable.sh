@@ -42,7 +42,7 @@ if [[ "$PATHS" == all ]]; then
     copy avx512 2 -mavx512f
     HAVE=(-DMLPF_SIMD_HAVE_AVX2=1 -DMLPF_SIMD_HAVE_AVX512=1)
 fi
-for source in src_c/simd src_c/pair tests/c/platform_smoke; do
+for source in src_c/simd src_c/team tests/c/platform_smoke; do
     "$CC" "${FLAGS[@]}" "${HAVE[@]}" -MD -c "$ROOT/$source.c" -o "$OBJ/$(basename "$source").o"
 done
 LIBS=(-lm)

@@ -1,7 +1,7 @@
 /*
  * A C program over src_c without Python, for the platforms CI can build for
  * but not run mlpfast's tests on (tools/check_c_portable.sh): it checks the
- * helper-thread pair, the flush-to-zero switches, the choice of SIMD path
+ * thread team, the flush-to-zero switches, the choice of SIMD path
  * and that every path this CPU runs gives the same bits.  Exits 0 and
  * prints "platform smoke: OK" when every check passes.
  */
@@ -10,8 +10,8 @@
 #include <string.h>
 
 #include "mlpfast_elementwise.h"
-#include "mlpfast_pair.h"
 #include "mlpfast_simd.h"
+#include "mlpfast_team.h"
 
 static int failures = 0;
 
@@ -24,31 +24,40 @@ static void check(int ok, const char *what)
 }
 
 #define JOBS 2000
+#define HELPERS 3
 
-/* Each half of a job counts its calls in its own slot. */
+/* Each part of a job counts its calls in its own slot. */
 static void count_part(void *context, int part)
 {
     long *counts = (long *)context;
     counts[part] += 1;
 }
 
-static void check_pair(void)
+static void check_team(void)
 {
-    long counts[2] = {0, 0};
-    mlpf_pair *pair = mlpf_pair_start();
-    check(pair != NULL, "mlpf_pair_start starts a helper thread");
-    if (pair == NULL) {
+    long counts[HELPERS + 2] = {0};
+    long expected[HELPERS + 2] = {0};
+    mlpf_team *team = mlpf_team_start(HELPERS);
+    check(team != NULL, "mlpf_team_start starts its helper threads");
+    if (team == NULL) {
         return;
     }
+    check(mlpf_team_helpers(team) == HELPERS, "mlpf_team_helpers counts the helpers");
     for (int job = 0; job < JOBS; job++) {
-        mlpf_pair_run(pair, count_part, counts);
-        /* Run returns only after both halves: the helper's count is current. */
-        if (counts[0] != job + 1 || counts[1] != job + 1) {
-            check(0, "mlpf_pair_run returns after both halves have run");
+        /* 1 to HELPERS + 2 parts: fewer parts than helpers, and more. */
+        int n_parts = 1 + job % (HELPERS + 2);
+        mlpf_team_run(team, count_part, counts, n_parts);
+        for (int part = 0; part < n_parts; part++) {
+            expected[part] += 1;
+        }
+        /* Run returns only after every part: the helpers' counts are current. */
+        if (memcmp(counts, expected, sizeof counts) != 0) {
+            check(0, "mlpf_team_run returns after each part has run once");
             break;
         }
     }
-    mlpf_pair_stop(pair);
+    mlpf_team_stop(team);
+    check(mlpf_team_start(0) == NULL, "a team of no helpers is refused");
 }
 
 static void check_flush(void)
@@ -89,12 +98,16 @@ static void check_choice(void)
           "an unknown name: the best path, with a note");
 }
 
-/* exp and one Adam step on every path this CPU runs, compared as bits. */
+/*
+ * exp and one Adam step (on the gradient of three batch parts) on every
+ * path this CPU runs, compared as bits.
+ */
 static void check_paths_agree(void)
 {
     enum { N = 1001 };
     static double reference[N], x[N];
-    static float params_ref[N], params[N], m[N], v[N], grad[N];
+    static float params_ref[N], params[N], m[N], v[N], grad[3][N];
+    const float *grad_parts[3] = {grad[0], grad[1], grad[2]};
     const mlpf_run_update finish = {1e-4, 1, 32.0, 1.0, 1.0};
     const mlpf_adam_step step = {1e-3, 0.9, 0.999, 1e-8};
     unsigned available = mlpf_simd_available();
@@ -108,11 +121,13 @@ static void check_paths_agree(void)
             x[i] = -30.0 + 0.06 * i;
             params[i] = (float)(0.01 * (i % 37) - 0.2);
             m[i] = v[i] = 0.0f;
-            grad[i] = (float)(0.5 * (i % 11) - 2.4);
+            for (int part = 0; part < 3; part++) {
+                grad[part][i] = (float)(0.5 * ((i + part) % 11) - 2.4);
+            }
         }
         kernels->fn_mlpf_exp_inplace_f64(x, N);
-        kernels->fn_mlpf_adam_finish_update_f32(params, m, v, grad, NULL, N, &finish,
-                                                     &step);
+        kernels->fn_mlpf_adam_finish_update_f32(params, m, v, grad_parts, 3, N, &finish,
+                                                &step);
         if (compared++ == 0) {
             memcpy(reference, x, sizeof x);
             memcpy(params_ref, params, sizeof params);
@@ -129,7 +144,7 @@ static void check_paths_agree(void)
 
 int main(void)
 {
-    check_pair();
+    check_team();
     check_flush();
     check_choice();
     check_paths_agree();
