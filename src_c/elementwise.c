@@ -186,6 +186,7 @@ void mlpf_flush_subnormals_end(unsigned saved)
 #define LOG log
 #define NORMAL_CDF_PDF mlpf_normal_cdf_pdf_f64
 #define EXPM1_EXP mlpf_expm1_exp_f64
+#define EXP_NEG_ABS mlpf_exp_neg_abs_f64
 #define LOG1P_INPLACE mlpf_log1p_inplace_f64
 #define TANH_INPLACE mlpf_tanh_inplace_f64
 #define SQRT sqrt
@@ -199,6 +200,7 @@ void mlpf_flush_subnormals_end(unsigned saved)
 #undef LOG
 #undef NORMAL_CDF_PDF
 #undef EXPM1_EXP
+#undef EXP_NEG_ABS
 #undef LOG1P_INPLACE
 #undef TANH_INPLACE
 #undef SQRT
@@ -212,6 +214,7 @@ void mlpf_flush_subnormals_end(unsigned saved)
 #define LOG logf
 #define NORMAL_CDF_PDF mlpf_normal_cdf_pdf_f32
 #define EXPM1_EXP mlpf_expm1_exp_f32
+#define EXP_NEG_ABS mlpf_exp_neg_abs_f32
 #define LOG1P_INPLACE mlpf_log1p_inplace_f32
 #define TANH_INPLACE mlpf_tanh_inplace_f32
 #define SQRT sqrtf

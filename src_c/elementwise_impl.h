@@ -6,7 +6,7 @@
  *   SFX         name suffix, _f64 or _f32
  *   LOG, SQRT   the libm functions of that precision
  *   EXP_INPLACE, TANH_INPLACE, LOGISTIC_INPLACE, LOG1P_INPLACE,
- *   NORMAL_CDF_PDF, EXPM1_EXP
+ *   NORMAL_CDF_PDF, EXPM1_EXP, EXP_NEG_ABS
  *               the array functions of that precision from mlpfast_vecmath.h
  *   REAL_EPS    machine epsilon of REAL (scikit-learn clips probabilities to it)
  * The loops over whole arrays are marked MLPF_DISPATCH: setup.py compiles
@@ -259,9 +259,21 @@ static MLPF_INLINE void MLPF_NAME(forward_gelu, SFX)(REAL *z, REAL *kept, ptrdif
 }
 
 /*
- * SiLU, z sigma(z), sigma as the logistic activation computes it.
- * f' = sigma (1 + z (1 - sigma)) = sigma + a (1 - sigma): from sigma and a,
- * with no division.
+ * sigma(z) = 1 / (1 + t) for z >= 0 and t / (1 + t) below, t = exp(-|z|)
+ * from EXP_NEG_ABS: one division, and exp never overflows.  Within 2.5
+ * ulp (t's 1, the sum, the quotient and the product); 0 where t is (z
+ * below -708, float -87), where sigma is below the smallest normal number
+ * times 1.5.
+ */
+static MLPF_INLINE REAL MLPF_NAME(sigma_of, SFX)(REAL z, REAL t)
+{
+    REAL d = (REAL)1 / ((REAL)1 + t);
+    return z < 0 ? t * d : d;
+}
+
+/*
+ * SiLU, z sigma(z).  f' = sigma (1 + z (1 - sigma)) = sigma + a (1 - sigma):
+ * from sigma and a, with no second division.
  */
 static MLPF_INLINE void MLPF_NAME(forward_silu, SFX)(REAL *z, REAL *kept, ptrdiff_t n_rows,
                                                      ptrdiff_t n_cols)
@@ -269,27 +281,31 @@ static MLPF_INLINE void MLPF_NAME(forward_silu, SFX)(REAL *z, REAL *kept, ptrdif
     REAL t[MLPF_ACTIVATION_BLOCK];
     MLPF_RUNS(start, count, n_rows * n_cols) {
         REAL *x = z + start;
-        memcpy(t, x, (size_t)count * sizeof(REAL));
-        LOGISTIC_INPLACE(t, count);
-        for (ptrdiff_t i = 0; i < count; i++) {
-            x[i] = x[i] * t[i];
-        }
+        EXP_NEG_ABS(x, t, count);
         if (kept != NULL) {
             for (ptrdiff_t i = 0; i < count; i++) {
-                kept[start + i] = t[i] + x[i] * ((REAL)1 - t[i]);
+                REAL sigma = MLPF_NAME(sigma_of, SFX)(x[i], t[i]);
+                REAL a = x[i] * sigma;
+                kept[start + i] = sigma + a * ((REAL)1 - sigma);
+                x[i] = a;
+            }
+        } else {
+            for (ptrdiff_t i = 0; i < count; i++) {
+                x[i] *= MLPF_NAME(sigma_of, SFX)(x[i], t[i]);
             }
         }
     }
 }
 
 /*
- * log1p(exp(z)), and z itself above the threshold (beta = 1).  f' is
- * sigma(z) = exp(z) / (1 + exp(z)) from the same exp, and exactly 1 above
- * the threshold.  (From a it would be -expm1(-a), as accurate, but a does
- * not tell on which side of the threshold z was: log1p(exp(z)) passes 20
- * from z = 20 - 2.1e-9 on, where PyTorch's derivative is sigma(z) =
- * 1 - 2.1e-9.)  Beyond the threshold exp(z) may be inf and the quotient
- * NaN: neither is selected.  NaN stays NaN, and its f' is 1.
+ * log1p(exp(z)) = max(z, 0) + log1p(exp(-|z|)), and z itself above the
+ * threshold (beta = 1): log1p's argument is in [0, 1], the sum adds two
+ * terms of one sign, and t = exp(-|z|) is also what sigma(z) = f' takes
+ * (sigma_of), exactly 1 above the threshold.  (From a it would be
+ * -expm1(-a), as accurate, but a does not tell on which side of the
+ * threshold z was: log1p(exp(z)) passes 20 from z = 20 - 2.1e-9 on, where
+ * PyTorch's derivative is sigma(z) = 1 - 2.1e-9.)  NaN stays NaN, and its
+ * f' is 1.
  */
 static MLPF_INLINE void MLPF_NAME(forward_softplus, SFX)(REAL *z, REAL *kept,
                                                          ptrdiff_t n_rows, ptrdiff_t n_cols)
@@ -298,17 +314,17 @@ static MLPF_INLINE void MLPF_NAME(forward_softplus, SFX)(REAL *z, REAL *kept,
     REAL t[MLPF_ACTIVATION_BLOCK];
     MLPF_RUNS(start, count, n_rows * n_cols) {
         REAL *x = z + start;
-        memcpy(t, x, (size_t)count * sizeof(REAL));
-        EXP_INPLACE(t, count);
+        EXP_NEG_ABS(x, t, count);
         if (kept != NULL) {
             for (ptrdiff_t i = 0; i < count; i++) {
-                REAL sigma = t[i] / ((REAL)1 + t[i]);
+                REAL sigma = MLPF_NAME(sigma_of, SFX)(x[i], t[i]);
                 kept[start + i] = x[i] <= bound ? sigma : (REAL)1;
             }
         }
         LOG1P_INPLACE(t, count);
         for (ptrdiff_t i = 0; i < count; i++) {
-            x[i] = x[i] <= bound ? t[i] : x[i];
+            REAL value = (x[i] > 0 ? x[i] : (REAL)0) + t[i];
+            x[i] = x[i] <= bound ? value : x[i];
         }
     }
 }

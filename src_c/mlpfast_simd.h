@@ -91,6 +91,8 @@
 #define mlpf_normal_cdf_pdf_f32 MLPF_SIMD_RENAME(mlpf_normal_cdf_pdf_f32)
 #define mlpf_expm1_exp_f64 MLPF_SIMD_RENAME(mlpf_expm1_exp_f64)
 #define mlpf_expm1_exp_f32 MLPF_SIMD_RENAME(mlpf_expm1_exp_f32)
+#define mlpf_exp_neg_abs_f64 MLPF_SIMD_RENAME(mlpf_exp_neg_abs_f64)
+#define mlpf_exp_neg_abs_f32 MLPF_SIMD_RENAME(mlpf_exp_neg_abs_f32)
 #define mlpf_finished_gradient_squares_f64 MLPF_SIMD_RENAME(mlpf_finished_gradient_squares_f64)
 #define mlpf_finished_gradient_squares_f32 MLPF_SIMD_RENAME(mlpf_finished_gradient_squares_f32)
 #define mlpf_dropout_forward_f64 MLPF_SIMD_RENAME(mlpf_dropout_forward_f64)
@@ -170,7 +172,8 @@
     X(void, , mlpf_erf_inplace##SFX, (REAL *x, ptrdiff_t n), (x, n))                        \
     X(void, , mlpf_erfc_inplace##SFX, (REAL *x, ptrdiff_t n), (x, n))                       \
     X(void, , mlpf_normal_cdf_pdf##SFX, (REAL *x, REAL *pdf, ptrdiff_t n), (x, pdf, n))     \
-    X(void, , mlpf_expm1_exp##SFX, (REAL *x, REAL *e, ptrdiff_t n), (x, e, n))
+    X(void, , mlpf_expm1_exp##SFX, (REAL *x, REAL *e, ptrdiff_t n), (x, e, n))            \
+    X(void, , mlpf_exp_neg_abs##SFX, (const REAL *x, REAL *e, ptrdiff_t n), (x, e, n))
 
 #define MLPF_SIMD_FUNCTIONS(X)             \
     MLPF_SIMD_KERNELS(X, double, _f64)     \

@@ -228,6 +228,8 @@ static inline double erfc_big_f64(double u)
 #define VM_TANH_SMALL 0.75
 #define VM_TANH_EXP_MAX 40.0                  /* 2 / (e^40 + 1) < 2^-55 */
 #define VM_EXPM1_MIN -40.0                    /* e^-40 < 2^-54: expm1 is -1 */
+#define VM_SCALE_MIN -708.0                   /* round(x / ln 2) >= -1021 */
+#define VM_SCALE_MAX 709.0                    /* round(x / ln 2) <= 1023 */
 #define VM_TINY 0x1p-54                       /* x (1 + x/2) rounds to x below */
 #define VM_ONE_BITS 0x3ff0000000000000u
 #define VM_SQRT_HALF_BITS 0x3fe6a09e667f3bcdu   /* sqrt(1/2) */
@@ -259,6 +261,8 @@ static inline double erfc_big_f64(double u)
 #undef VM_TANH_SMALL
 #undef VM_TANH_EXP_MAX
 #undef VM_EXPM1_MIN
+#undef VM_SCALE_MIN
+#undef VM_SCALE_MAX
 #undef VM_TINY
 #undef VM_ONE_BITS
 #undef VM_SQRT_HALF_BITS
@@ -378,6 +382,8 @@ static const float erfc_big_q_f32[5] = {
 #define VM_TANH_SMALL 0.75f
 #define VM_TANH_EXP_MAX 20.0f                 /* 2 / (e^20 + 1) < 2^-26 */
 #define VM_EXPM1_MIN -20.0f                   /* e^-20 < 2^-25: expm1 is -1 */
+#define VM_SCALE_MIN -87.0f                   /* round(x / ln 2) >= -126 */
+#define VM_SCALE_MAX 88.0f                    /* round(x / ln 2) <= 127 */
 #define VM_TINY 0x1p-25f
 #define VM_ONE_BITS 0x3f800000u
 #define VM_SQRT_HALF_BITS 0x3f3504f3u

@@ -1,7 +1,7 @@
 """Accuracy of the vectorised exp, tanh and logistic of src_c/vecmath.c, of
 its expm1, log1p, erf and erfc (called directly, through the test hook
-``_kernels.vecmath_inplace``), and of its normal_cdf_pdf and expm1_exp
-(called in builds of vecmath.c through ctypes).
+``_kernels.vecmath_inplace``), and of its normal_cdf_pdf, expm1_exp and
+exp_neg_abs (called in builds of vecmath.c through ctypes).
 
 exp, tanh and logistic are reached through the public kernel ``_kernels.forward``: in a
 network of 1-wide layers with unit weights and zero biases every product and
@@ -273,14 +273,15 @@ def reference_hi_lo(kind, x):
     if dtype == np.float32:
         x64 = x.astype(np.float64)
         with np.errstate(divide="ignore", over="ignore"):
-            ref = {"expm1": np.expm1, "log1p": np.log1p, "erf": erf, "erfc": erfc}[kind](x64)
+            ref = {"expm1": np.expm1, "log1p": np.log1p, "erf": erf, "erfc": erfc,
+                   "exp": np.exp}[kind](x64)
             hi = ref.astype(np.float32)
         finite = np.isfinite(hi)
         lo = np.where(finite, ref - np.where(finite, hi, 0).astype(np.float64), 0.0)
         return hi, lo
     mpmath = pytest.importorskip("mpmath")
     f = {"expm1": mpmath.expm1, "log1p": mpmath.log1p, "erf": mpmath.erf,
-         "erfc": mpmath.erfc}[kind]
+         "erfc": mpmath.erfc, "exp": mpmath.exp}[kind]
     hi = np.empty(x.shape)
     lo = np.zeros(x.shape)
     with mpmath.workdps(40):
@@ -588,17 +589,18 @@ def test_dispatch_targets_agree(single_target_builds, kind, dtype):
         assert_array_equal(call_library(lib, kind, x).view(uint), expected, err_msg=target)
 
 
-# ---- two results from one reduction: normal_cdf_pdf (GELU), expm1_exp (ELU) ----
+# ---- what the activations call: normal_cdf_pdf (GELU), expm1_exp (ELU), ----
+# ---- exp_neg_abs (SiLU, softplus) ----
 # Not behind the test hook (which takes one array): called in the libraries
 # built above, whose bits the installed module's are (GELU's and ELU's
 # values through forward() below, and test_pair_functions_dispatch_targets_agree).
 
-PAIR_FUNCTIONS = ("normal_cdf_pdf", "expm1_exp")
+PAIR_FUNCTIONS = ("normal_cdf_pdf", "expm1_exp", "exp_neg_abs")
 
 
 def call_pair(lib, name, x):
     """mlpf_<name>_f64/_f32 of the library on a copy of x: (x's result, the
-    second array's)."""
+    second array's); exp_neg_abs leaves x as it is."""
     y = np.array(x, copy=True, order="C")
     second = np.empty_like(y)
     suffix = "f64" if y.dtype == np.float64 else "f32"
@@ -723,31 +725,73 @@ def test_normal_cdf_pdf_does_not_depend_on_the_neighbours(baseline_library, dtyp
         assert_array_equal(got[kept].view(uint), mixed_got[kept].view(uint))
 
 
-def expm1_exp_points(dtype):
+# expm1_exp and exp_neg_abs use exp_split (src_c/vecmath_impl.h): exp rounds
+# once after u's rounding and r's (which reaches it shrunk by |r| <= ln2 / 2);
+# expm1 = (s - 1) + s u likewise, but for k = ±1 its sum cancels down to
+# 0.3, which doubles u's error in ulps of the result.  Measured (random
+# points over the range, mpmath; float, 2 million points against numpy in
+# float64): expm1 1.82 ulp (float 1.50, both near x = 0.35, k = 1), exp
+# 1.00 (0.96), exp(-|x|) 0.89 (0.96).  Where 2^round(x / ln 2) would not be
+# normal: exp is 0 and expm1 -1 below SCALE_RANGE, both +inf above.
+FAST_EXP_MAX_ULP = 2.0
+SCALE_RANGE = {np.float64: (-708.0, 709.0), np.float32: (-87.0, 88.0)}
+
+
+def fast_exp_points(dtype):
     rng = np.random.default_rng(22)
     info = np.finfo(dtype)
-    top = 710 if dtype == np.float64 else 89
-    x = np.concatenate([random_bits(dtype, 20000, rng),
-                        rng.uniform(-top - 40, top, 20000),
-                        both_signs(np.geomspace(info.smallest_subnormal, 1, 2000)),
-                        np.array([0.0, -0.0, np.inf, -np.inf, np.nan, -40, -20, info.max,
-                                  -info.max])])
-    return x.astype(dtype)
+    low, high = SCALE_RANGE[dtype]
+    n = 4000 if dtype == np.float64 else 100000
+    x = np.concatenate([random_bits(dtype, n, rng),
+                        rng.uniform(low - 40, high + 40, n),
+                        rng.uniform(-5, 5, n),
+                        both_signs(np.log(2) / 2 + rng.uniform(-1e-3, 1e-3, n // 4)),  # k = 0, ±1
+                        both_signs(np.geomspace(info.smallest_subnormal, 1, n // 2)),
+                        np.array([low, high, -40, -20])])
+    x = x.astype(dtype)
+    edges = np.array([low, high], dtype=dtype)
+    return np.concatenate([x, np.nextafter(edges, np.inf), np.nextafter(edges, -np.inf)])
+
+
+def assert_fast_exp_within_bound(got, x, kind, what):
+    """got = kind(x) (exp or expm1) within FAST_EXP_MAX_ULP where x is inside
+    SCALE_RANGE."""
+    low, high = SCALE_RANGE[x.dtype.type]
+    inside = (x >= low) & (x <= high)
+    hi, lo = reference_hi_lo(kind, x[inside])
+    err = ulp_error_hi_lo(got[inside], hi, lo)
+    worst = int(np.argmax(err))
+    assert err[worst] <= FAST_EXP_MAX_ULP, (
+        f"{what}: {err[worst]:.3g} ulp at x={x[inside][worst]!r}: got {got[inside][worst]!r}, "
+        f"expected {hi[worst]!r}")
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_expm1_exp_has_expm1s_bits_and_exp_within_2_ulp(baseline_library, dtype):
-    x = expm1_exp_points(dtype)
+def test_expm1_exp_within_bound(baseline_library, dtype):
+    x = fast_exp_points(dtype)
     em1, e = call_pair(baseline_library, "expm1_exp", x)
-    uint = np.uint64 if dtype == np.float64 else np.uint32
-    assert_array_equal(em1.view(uint), direct("expm1", x).view(uint))
-    # exp against the truth (long double / double, see true_values), as
-    # exp itself is checked.
-    if dtype == np.float64 and not HAVE_LONG_DOUBLE:
-        return
-    with np.errstate(over="ignore"):
-        truth = true_values("exp", x)
-    assert_within_ulps(e, truth, x)
+    assert_fast_exp_within_bound(em1, x, "expm1", "expm1")
+    assert_fast_exp_within_bound(e, x, "exp", "exp")
+    low, high = SCALE_RANGE[dtype]
+    assert (em1[x < low] == -1).all() and (e[x < low] == 0).all()
+    assert (em1[x > high] == np.inf).all() and (e[x > high] == np.inf).all()
+    special = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1e-300, -1e-300], dtype=dtype)
+    em1, e = call_pair(baseline_library, "expm1_exp", special)
+    assert_array_equal(em1, np.array([0, 0, np.inf, -1, np.nan, 1e-300, -1e-300], dtype=dtype))
+    assert_array_equal(np.signbit(em1[:2]), [False, True])
+    assert_array_equal(e, np.array([1, 1, np.inf, 0, np.nan, 1, 1], dtype=dtype))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_exp_neg_abs_within_bound(baseline_library, dtype):
+    x = fast_exp_points(dtype)
+    kept, e = call_pair(baseline_library, "exp_neg_abs", x)
+    assert_array_equal(kept, x)                 # its input is read only
+    assert_fast_exp_within_bound(e, -np.abs(x), "exp", "exp(-|x|)")
+    assert (e[-np.abs(x) < SCALE_RANGE[dtype][0]] == 0).all()
+    special = np.array([0.0, -0.0, np.inf, -np.inf, np.nan], dtype=dtype)
+    _, e = call_pair(baseline_library, "exp_neg_abs", special)
+    assert_array_equal(e, np.array([1, 1, 0, 0, np.nan], dtype=dtype))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
