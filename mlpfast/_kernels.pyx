@@ -178,6 +178,10 @@ cpdef enum:
     # Most parts a call may cut batches into: each part beyond the first
     # keeps a gradient of the network's size.
     MAX_PARTS = 64
+    # Fewest parameters per range of the step beyond two ranges: stepping
+    # 8192 parameters takes several microseconds, longer than the threads'
+    # meeting it would add (see step_ranges).
+    MIN_RANGE_PARAMS = 8192
 
 cdef enum:
     # Most workspace elements a chunk may take (64 Mi: 512 MiB in float64),
@@ -871,6 +875,14 @@ cdef inline Py_ssize_t part_start(Py_ssize_t n_rows, Py_ssize_t used,
     return (part * n_rows + used - 1) // used
 
 
+cdef inline Py_ssize_t step_ranges(Py_ssize_t n_parts, Py_ssize_t n_params) noexcept nogil:
+    """How many ranges (threads) the step of a call with n_parts parts takes:
+    n_parts, but no more than one per MIN_RANGE_PARAMS parameters beyond two
+    (a small network's step is not worth many threads; two, as ever, keeps
+    the two-part rounding of the L2 sum)."""
+    return max(min(2, n_parts), min(n_parts, n_params // MIN_RANGE_PARAMS))
+
+
 cdef Py_ssize_t longest_later_part(Py_ssize_t max_rows, Py_ssize_t n_parts):
     """The most rows any part but the first has, over batches of up to max_rows rows."""
     cdef Py_ssize_t n_rows, used, longest = 0
@@ -1337,7 +1349,7 @@ cdef struct EpochRun:
     void *y_batch
     BatchPart *parts             # BatchParts.parts of the call
     Py_ssize_t n_parts           # the most parts a batch is cut into
-    ParamRange *ranges           # the ranges of the optimizer step, one per part
+    ParamRange *ranges           # the ranges of the optimizer step (step_ranges)
     Py_ssize_t n_ranges
     OptimizerStep *step          # in/out: StepState.step
     DropoutState *dropout        # in/out: Dropout.state, or NULL
@@ -1483,9 +1495,10 @@ def train_epoch(Network net,
         the same either way.
     n_parts : int, default=2
         Cut each batch into this many parts (fewer for short batches, see
-        parts_of_batch) and the step into this many ranges of the flat
-        vector: one per thread.  The result depends on it in its last bits
-        (the parts' gradients and the ranges' sums are added in order).
+        parts_of_batch) and the step into as many ranges of the flat vector
+        (fewer for small networks, see step_ranges): one per thread.  The
+        result depends on it in its last bits (the parts' gradients and the
+        ranges' sums are added in order).
     rows : tuple of int (start, stop) or None, default=None
         Train on ``sample_order[start:stop]`` only (None: all of it), cut
         into batches from ``start`` on.  An epoch trained as consecutive
@@ -1563,20 +1576,21 @@ def train_epoch(Network net,
     else:
         value_data = &Y_values[0, 0]
     batch_parts.point_at(shape, inputs, &params[0], label_data, value_data, &grad[0])
-    # The gradient finish and the optimizer step run over n_parts ranges of
-    # the flat vector, however many threads there are (the L2 term sums the
-    # ranges' squares, so its rounding too is the same on any threads).
-    range_buffer = np.zeros(n_parts * sizeof(ParamRange), dtype=np.uint8)
+    # The gradient finish and the optimizer step run over step_ranges ranges
+    # of the flat vector, however many threads there are (the L2 term sums
+    # the ranges' squares, so its rounding too is the same on any threads).
+    cdef Py_ssize_t n_ranges = step_ranges(n_parts, net.n_params)
+    range_buffer = np.zeros(n_ranges * sizeof(ParamRange), dtype=np.uint8)
     cdef ParamRange *ranges = <ParamRange *> cnp.PyArray_DATA(range_buffer)
-    for i in range(n_parts):
+    for i in range(n_ranges):
         ranges[i].shape = shape
         ranges[i].step = &step.step
         ranges[i].params = &params[0]
         ranges[i].grads = batch_parts.grads
         ranges[i].moment_1 = &moment_1[0]
         ranges[i].moment_2 = &moment_2[0] if moment_2 is not None else NULL
-        ranges[i].start = i * net.n_params // n_parts
-        ranges[i].end = (i + 1) * net.n_params // n_parts
+        ranges[i].start = i * net.n_params // n_ranges
+        ranges[i].end = (i + 1) * net.n_params // n_ranges
 
     cdef EpochRun run
     memset(&run, 0, sizeof(run))
@@ -1591,7 +1605,7 @@ def train_epoch(Network net,
     run.parts = batch_parts.parts
     run.n_parts = batch_parts.n_parts
     run.ranges = ranges
-    run.n_ranges = n_parts
+    run.n_ranges = n_ranges
     run.step = &step.step
     run.dropout = &dropout.state if dropout is not None else NULL
     run.loss_sum = loss_sum
