@@ -17,16 +17,17 @@ The table gives, per workload and implementation, the seconds per epoch at
 each k (the median of all repeats) with the speed-up over k = 1 in
 brackets, and the same for the workload's GEMM-only floor (``gemm_floor.py``:
 the epoch's products alone, on BLAS with k threads). Repeats are interleaved
-twice over: each round runs the child of every k in turn, and each child
-runs its repeats as ``compare.py`` does (repeat r: every implementation,
-then the floor), after one untimed warm-up fit each (thread pools start,
-mlpfast times its thread choices).
+twice over: each round runs, workload by workload, the child of every k in
+turn, and each child runs its repeats as ``compare.py`` does (repeat r:
+every implementation, then the floor), after one untimed warm-up fit each
+(thread pools start, mlpfast times its thread choices).
 
 Linux only in full: elsewhere a process cannot be pinned to cores, so the
 children run with k threads on all cores, and the report says so.
 """
 
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -54,9 +55,13 @@ from runners import IMPLEMENTATION_NAMES, load_implementations  # noqa: E402
 from threadpoolctl import threadpool_info  # noqa: E402
 from workloads import WORKLOADS, effective_batch_size, layer_units, select_workloads  # noqa: E402
 
+# Several short rounds rather than one long one: on a shared machine the
+# load changes within minutes, and a change between a workload's 1-core and
+# 2-core children showed as speed-ups of 0.1x and 3.6x in one quick run
+# with a single round.
 SETTINGS = {
-    "full": dict(rounds=2, repeats=3),
-    "quick": dict(rounds=1, repeats=3),
+    "full": dict(rounds=4, repeats=2),
+    "quick": dict(rounds=2, repeats=2),
 }
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
                     "MLPFAST_NUM_THREADS")
@@ -233,7 +238,8 @@ def measure(workloads, mode, counts, cpus, rounds, repeats):
         Core counts; count k runs on ``cpus[:k]``.
     cpus : list of int
     rounds, repeats : int
-        Each round runs one child per count, each child ``repeats`` repeats.
+        Each round runs one child per workload and count, each child
+        ``repeats`` repeats.
 
     Returns
     -------
@@ -246,9 +252,9 @@ def measure(workloads, mode, counts, cpus, rounds, repeats):
     """
     samples = {workload.name: {} for workload in workloads}
     for round_index in range(1, rounds + 1):
-        for threads in counts:
-            log(f"round {round_index}/{rounds}: {threads} cores")
-            report = run_child(threads, cpus[:threads], workloads, mode, repeats)
+        for workload, threads in itertools.product(workloads, counts):
+            log(f"round {round_index}/{rounds}: {workload.name} on {threads} cores")
+            report = run_child(threads, cpus[:threads], [workload], mode, repeats)
             libraries = {key: report[key] for key in ("blas", "simd_path")}
             for name, record in report["workloads"].items():
                 for impl, result in record["results"].items():

@@ -11,13 +11,16 @@ thread into its own gradient buffer, then each thread sums the k partial
 gradients of a 1/k slice of the flat parameter vector and takes the
 optimizer step on that slice; the threads meet twice per batch. Per batch::
 
-    T_batch(k) = T_part(ceil(b / k)) + T_step(k) + 2 T_meet(k)
+    T_batch(k) = T_part(ceil(b / k)) + T_step(k) + T_cross(k) + 2 T_meet(k)
     T_step(k)  = (k + s) * P * bytes / bandwidth(k)      (k + 1 for L-BFGS)
+    T_cross(k) = 2 (k - 1) / k * P * bytes * c_cross
     T_meet(k)  = T_meet(2) * log2(k)                      (0 at k = 1)
 
 ``P`` parameters of ``bytes`` each; ``s`` the other vectors the step reads
 and writes (Adam: parameters and two moments, read and written, s = 6; SGD
-with momentum s = 4). A part never has fewer than ``MIN_PART_ROWS`` rows, so
+with momentum s = 4); ``c_cross`` the extra time per byte of reading what
+another core wrote: each thread reads the other threads' partial gradients
+of its slice and the parameters they stepped. A part never has fewer than ``MIN_PART_ROWS`` rows, so
 small batches use fewer threads. The epoch's batches (and the shorter last
 one) are summed, and the prediction is the measured one-core epoch times
 ``T_epoch(k) / T_epoch(1)``: the model gives the speed-up, the one-core
@@ -29,7 +32,9 @@ Measured here, pinned to one core with BLAS on one thread: ``T_part`` with
 ``mlpfast._kernels.loss_gradient`` on that many rows (it includes the
 call's own overhead and, from 64 rows on, computes the rows as two halves
 in turn); memory bandwidth of ``numpy.add`` over arrays of the network's
-size on one core and, on two threads, on two cores; ``T_meet(2)`` from
+size on one core and, on two threads, on two cores; ``c_cross`` from
+copies of an array another core has just written against one the copying
+core wrote; ``T_meet(2)`` from
 ``loss_gradient`` on 64 and 128 rows with and without the helper thread
 (``HelperThread``). On a shared machine that is only an upper bound (a
 meeting waits while another process holds the other core), so the model
@@ -87,6 +92,7 @@ MIN_CALLS = 5
 # more calls, more chances of one while the other core is free.
 MEETING_ROWS = (64, 128)
 MEETING_BUDGET_S = 1.0
+CROSS_CORE_ROUNDS = 200
 # Streams shorter than this are timed at this length: on two threads, numpy
 # calls on short arrays measure the lock Python threads share, not memory.
 MIN_STREAM_ELEMENTS = 1 << 16
@@ -271,6 +277,62 @@ def streaming_bandwidth(n_elements, dtype, threads):
     return threads * repeats * 3 * n_elements * np.dtype(dtype).itemsize / seconds
 
 
+def cross_core_seconds_per_byte(n_elements, dtype, cpus, rounds=CROSS_CORE_ROUNDS):
+    """Extra seconds per byte of reading data another core has just written.
+
+    A writer thread on ``cpus[0]`` updates an array; then a reader on
+    ``cpus[1]`` copies it, and, in the same round, copies an array of its own
+    that it has just written: the difference of the fastest copies, per byte.
+    Arrays of ``n_elements`` (at least ``MIN_STREAM_ELEMENTS``): once they
+    outgrow the writer's cache, the data come from the shared cache or
+    memory either way and the difference vanishes.
+
+    Parameters
+    ----------
+    n_elements : int
+    dtype : numpy dtype
+    cpus : list of int
+        Two CPU ids.
+    rounds : int
+
+    Returns
+    -------
+    float
+        At least 0.
+    """
+    n_elements = max(n_elements, MIN_STREAM_ELEMENTS)
+    shared, own, sink = (np.zeros(n_elements, dtype) for _ in range(3))
+    turn = threading.Barrier(2)
+    remote, local = [], []
+
+    def writer():
+        os.sched_setaffinity(0, cpus[:1])  # this thread only (Linux)
+        for _ in range(rounds):
+            np.add(shared, 1, out=shared)
+            turn.wait()  # written
+            turn.wait()  # read
+
+    def reader():
+        os.sched_setaffinity(0, cpus[1:2])
+        for _ in range(rounds):
+            np.add(own, 1, out=own)
+            start = time.perf_counter()
+            np.copyto(sink, own)
+            local.append(time.perf_counter() - start)
+            turn.wait()
+            start = time.perf_counter()
+            np.copyto(sink, shared)
+            remote.append(time.perf_counter() - start)
+            turn.wait()
+
+    threads = [threading.Thread(target=writer), threading.Thread(target=reader)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return max(0.0, (min(remote) - min(local)) / shared.nbytes)
+
+
 def aggregate_bandwidth(k, working_set, bandwidth, l2_bytes, socket_bandwidth):
     """Bytes per second k cores stream together (the model's assumption).
 
@@ -338,6 +400,9 @@ class KWayModel:
     bandwidth : dict
         ``{1: bytes/s, 2: bytes/s}`` streamed at this network's size; set it
         (:func:`streaming_bandwidth`) before calling :meth:`work`.
+    cross_core : float
+        Extra seconds per byte read from another core's cache
+        (:func:`cross_core_seconds_per_byte`); set it with ``bandwidth``.
     """
 
     def __init__(self, workload, mode, measured_1, l2_bytes, socket_bandwidth):
@@ -346,7 +411,7 @@ class KWayModel:
         self.plan = batch_plan(self.n_rows, effective_batch_size(workload, self.n_rows))
         self.step_vectors = 1 if self.lbfgs else STEP_VECTORS[workload.params["solver"]]
         self.measured_1 = measured_1
-        self.bandwidth = None
+        self.bandwidth = self.cross_core = None
         self.l2_bytes, self.socket_bandwidth = l2_bytes, socket_bandwidth
         largest_batch = max(rows for rows, _ in self.plan)
         self.kernel = LossGradient(workload, min(self.n_rows, max(largest_batch, MIN_DATA_ROWS)))
@@ -376,6 +441,15 @@ class KWayModel:
             k, moved, self.bandwidth, self.l2_bytes, self.socket_bandwidth
         )
 
+    def cross(self, k):
+        """Seconds a thread spends per batch reading what other cores wrote.
+
+        The k - 1 other threads' partial gradients of its slice, and the
+        parameters the other threads stepped: ``(k - 1) / k`` of the vector
+        each, read by all threads at once.
+        """
+        return 2 * (k - 1) / k * self.n_params * self.bytes_per_param * self.cross_core
+
     def batches(self):
         """``(rows, count)`` of the batches of an epoch; L-BFGS: one pass of all rows."""
         return [(self.n_rows, 1)] if self.lbfgs else self.plan
@@ -384,7 +458,8 @@ class KWayModel:
         """Seconds of an epoch (L-BFGS: an iteration) on k threads, meetings left out."""
         seconds = sum(
             count * (self.part(-(-rows // self.threads_for(rows, k)))
-                     + self.step(self.threads_for(rows, k)))
+                     + self.step(self.threads_for(rows, k))
+                     + self.cross(self.threads_for(rows, k)))
             for rows, count in self.batches()
         )
         if self.lbfgs:
@@ -478,6 +553,7 @@ def build_models(workloads, mode, measured, socket_bandwidth, cpus):
         dtype = model.kernel.params.dtype
         os.sched_setaffinity(0, cpus[:2])
         model.bandwidth = {2: streaming_bandwidth(model.n_params, dtype, 2)}
+        model.cross_core = cross_core_seconds_per_byte(model.n_params, dtype, cpus[:2])
         os.sched_setaffinity(0, cpus[:1])
         with threadpool_limits(1):
             model.bandwidth[1] = streaming_bandwidth(model.n_params, dtype, 1)
@@ -533,6 +609,8 @@ def predict(workloads, mode, measured, socket_bandwidth):
             name: {
                 "n_params": model.n_params,
                 "bandwidth_gbs": {k: value / 1e9 for k, value in model.bandwidth.items()},
+                "cross_core_us_per_kib": model.cross_core * 1024e6,
+                "cross_seconds": {k: model.cross(k) for k in ALL_COUNTS},
                 "part_seconds": model.part_seconds,
                 "step_seconds": {k: model.step(k) for k in ALL_COUNTS},
                 "fitted_meeting_s": model.fitted_meeting(measured[name]["mlpfast"][2])
@@ -609,6 +687,7 @@ def main(argv=None):
         f"{name}: {info['n_params']} parameters, streaming "
         + ", ".join(f"{gbs:.1f} GB/s on {k} core{'s' * (k > 1)}"
                     for k, gbs in info["bandwidth_gbs"].items())
+        + f"; another core's writes cost {info['cross_core_us_per_kib']:.3f} us/KiB more"
         for name, info in components["workloads"].items()
     ]
     args.json.parent.mkdir(parents=True, exist_ok=True)
