@@ -245,8 +245,8 @@ def measure(workloads, mode, counts, cpus, rounds, repeats):
     -------
     timings : dict
         ``{workload: {implementation or "gemm floor": {k: record}}}``; a record
-        holds ``s_per_epoch`` (median over all repeats and rounds), ``status``
-        and ``note``.
+        holds ``s_per_epoch`` (median over all repeats and rounds),
+        ``s_per_epoch_min`` (the fastest), ``status`` and ``note``.
     libraries : dict
         The last child's ``blas`` and ``simd_path`` (see :func:`child_main`).
     """
@@ -272,8 +272,7 @@ def measure(workloads, mode, counts, cpus, rounds, repeats):
                 threads: {
                     "status": entry["status"],
                     "note": entry["note"],
-                    "s_per_epoch": float(np.median(entry["times"]))
-                    if entry["status"] == "ok" and entry["times"] else None,
+                    **summary_seconds(entry),
                 }
                 for threads, entry in by_count.items()
             }
@@ -282,6 +281,16 @@ def measure(workloads, mode, counts, cpus, rounds, repeats):
         for name, by_impl in samples.items()
     }
     return timings, libraries
+
+
+def summary_seconds(entry):
+    """Median and fastest of an entry's times; None for both when not all ok."""
+    if entry["status"] != "ok" or not entry["times"]:
+        return {"s_per_epoch": None, "s_per_epoch_min": None}
+    return {
+        "s_per_epoch": float(np.median(entry["times"])),
+        "s_per_epoch_min": float(np.min(entry["times"])),
+    }
 
 
 def table_cell(record, one_core):

@@ -20,37 +20,36 @@ optimizer step on that slice; the threads meet twice per batch. Per batch::
 and writes (Adam: parameters and two moments, read and written, s = 6; SGD
 with momentum s = 4); ``c_cross`` the extra time per byte of reading what
 another core wrote: each thread reads the other threads' partial gradients
-of its slice and the parameters they stepped. A part never has fewer than ``MIN_PART_ROWS`` rows, so
-small batches use fewer threads. The epoch's batches (and the shorter last
-one) are summed, and the prediction is the measured one-core epoch times
-``T_epoch(k) / T_epoch(1)``: the model gives the speed-up, the one-core
-measurement the absolute time. L-BFGS: one pass over all rows per
-iteration, one meeting, and scipy's step (the measured one-core time less
-the pass) serial.
+of its slice and the parameters they stepped. A part never has fewer than
+``MIN_PART_ROWS`` rows, so small batches use fewer threads. The epoch's
+batches (and the shorter last one) are summed, and the prediction is the
+measured one-core epoch times ``T_epoch(k) / T_epoch(1)``: the model gives
+the speed-up, the one-core measurement the absolute time. L-BFGS: one pass
+over all rows per iteration, one meeting, and scipy's step (the measured
+one-core time less the pass) serial.
 
 Measured here, pinned to one core with BLAS on one thread: ``T_part`` with
-``mlpfast._kernels.loss_gradient`` on that many rows (it includes the
-call's own overhead and, from 64 rows on, computes the rows as two halves
-in turn); memory bandwidth of ``numpy.add`` over arrays of the network's
-size on one core and, on two threads, on two cores; ``c_cross`` from
-copies of an array another core has just written against one the copying
-core wrote; ``T_meet(2)`` from
-``loss_gradient`` on 64 and 128 rows with and without the helper thread
-(``HelperThread``). On a shared machine that is only an upper bound (a
-meeting waits while another process holds the other core), so the model
-uses the meeting time that gives the measured two-core epochs (the median
-over the workloads), at most the measured one. Assumed: bandwidth beyond two cores grows with k at the
-two-core per-core rate, capped at ``--memory-bandwidth`` once the step's
-working set leaves the cores' L2 caches; a tree barrier's ``log2(k)``
-meeting cost.
+``mlpfast._kernels.loss_gradient`` on that many rows (it includes the call's
+own overhead and, from 64 rows on, computes the rows as two halves in turn);
+memory bandwidth of ``numpy.add`` over arrays of the network's size on one
+core and, on two threads, on two cores; ``c_cross`` from copies of an array
+another core has just written against one the copying core wrote;
+``T_meet(2)`` from ``loss_gradient`` on 64 and 128 rows with and without the
+helper thread (``HelperThread``). On a shared machine that is only an upper
+bound (a meeting waits while another process holds the other core), so the
+model uses the meeting time that gives the measured two-core epochs (the
+median over the workloads), at most the measured one. Assumed: bandwidth
+beyond two cores grows with k at the two-core per-core rate, capped at
+``--memory-bandwidth`` once the step's working set leaves the cores' L2
+caches; a tree barrier's ``log2(k)`` meeting cost.
 
-Next to it, for the large layers, BLAS-threaded products: the one-core
-epoch with its GEMM-only floor replaced by the floor on k threads, the
-floor extrapolated by Amdahl's law from its 1- and 2-thread times. And
+Next to it, for the large layers, BLAS-threaded products: the one-core epoch
+with its GEMM-only floor replaced by the floor on k threads, the floor
+extrapolated by Amdahl's law from its 1- and 2-thread times. And
 scikit-learn and PyTorch: Amdahl's law with the parallel fraction fitted to
-their 1- and 2-core epoch times (``scaling.py``'s children, run here unless
-``--scaling-json`` gives a ``scaling.py`` result with k = 1 and 2).
-See bench/README.md.
+their 1- and 2-core epoch times. The 1- and 2-core times are the fastest
+repeats of ``scaling.py``'s children, run here unless ``--scaling-json``
+gives a ``scaling.py`` result with k = 1 and 2. See bench/README.md.
 """
 
 import argparse
@@ -502,6 +501,10 @@ def blas_threaded_seconds(mlpfast_1, floor_1, floor_2, k):
 def load_measured(path, workloads, mode):
     """1- and 2-core timings: from a scaling.py JSON file, or measured now.
 
+    The fastest repeat of each, like the components: on a shared machine,
+    another process on the second core slowed some 2-core fits of a quick
+    run by 2 to 15 times, and its medians with them.
+
     Returns
     -------
     dict
@@ -524,7 +527,7 @@ def load_measured(path, workloads, mode):
     # JSON keeps the core counts as strings.
     return {
         workload.name: {
-            impl: {int(k): record["s_per_epoch"] for k, record in by_count.items()}
+            impl: {int(k): record["s_per_epoch_min"] for k, record in by_count.items()}
             for impl, by_count in timings[workload.name].items()
         }
         for workload in workloads
@@ -676,12 +679,12 @@ def main(argv=None):
         f"two-thread meeting: {components['meeting_2_measured_s'] * 1e6:.1f} us measured (an "
         f"upper bound on a shared machine), {components['meeting_2_s'] * 1e6:.1f} us fitted to "
         "the 2-core epochs and used",
-        f"measured here: "
-        f"L2 {components['l2_bytes'] >> 10} KiB per core; assumed: socket bandwidth "
-        f"{args.memory_bandwidth:g} GB/s beyond L2, meetings log2(k), parts >= {MIN_PART_ROWS} rows",
-        "k=1, k=2: measured (scaling.py children); k-way: measured one-core epoch x modelled "
-        "speed-up; with one meeting time fitted for all workloads, its k=2 against "
-        "'mlpfast measured' checks the model",
+        f"measured here: L2 {components['l2_bytes'] >> 10} KiB per core; assumed: socket "
+        f"bandwidth {args.memory_bandwidth:g} GB/s beyond L2, meetings log2(k), parts >= "
+        f"{MIN_PART_ROWS} rows",
+        "k=1, k=2: measured (scaling.py children, fastest repeat); k-way: measured one-core "
+        "epoch x modelled speed-up; with one meeting time fitted for all workloads, its k=2 "
+        "against 'mlpfast measured' checks the model",
     ]
     lines += [
         f"{name}: {info['n_params']} parameters, streaming "
