@@ -92,6 +92,9 @@ MIN_CALLS = 5
 MEETING_ROWS = (64, 128)
 MEETING_BUDGET_S = 1.0
 CROSS_CORE_ROUNDS = 200
+# A two-core GEMM floor this much slower than the one-core floor means
+# another process held the second core (see second_core_was_busy).
+BUSY_FLOOR_RATIO = 1.25
 # Streams shorter than this are timed at this length: on two threads, numpy
 # calls on short arrays measure the lock Python threads share, not memory.
 MIN_STREAM_ELEMENTS = 1 << 16
@@ -567,11 +570,32 @@ def build_models(workloads, mode, measured, socket_bandwidth, cpus):
     return models
 
 
+def second_core_was_busy(times):
+    """Whether a workload's two-core run was disturbed by another process.
+
+    Its GEMM floor on two BLAS threads took over ``BUSY_FLOOR_RATIO`` times
+    its one-thread time: small products may gain nothing from a second
+    thread, but none lose that much unless the second core was taken.
+
+    Parameters
+    ----------
+    times : dict
+        A workload's entry of :func:`load_measured`.
+
+    Returns
+    -------
+    bool
+    """
+    floor = times["gemm floor"]
+    return floor[1] is None or floor[2] is None or floor[2] > BUSY_FLOOR_RATIO * floor[1]
+
+
 def fit_meeting(models, measured, upper_bound):
     """The two-thread meeting time: fitted to the two-core epochs, at most measured.
 
-    The median over the workloads whose batches split of
-    :meth:`KWayModel.fitted_meeting`, clipped to ``[0, upper_bound]``.
+    The median over the workloads whose batches split, and whose two-core
+    run was not disturbed, of :meth:`KWayModel.fitted_meeting`, clipped to
+    ``[0, upper_bound]``.
 
     Returns
     -------
@@ -580,7 +604,7 @@ def fit_meeting(models, measured, upper_bound):
     fits = [
         model.fitted_meeting(measured[name]["mlpfast"][2])
         for name, model in models.items()
-        if measured[name]["mlpfast"][2] is not None
+        if measured[name]["mlpfast"][2] is not None and not second_core_was_busy(measured[name])
     ]
     fits = [fit for fit in fits if fit is not None]
     if not fits:
@@ -628,15 +652,24 @@ def predict(workloads, mode, measured, socket_bandwidth):
         kway = {k: model.epoch(k, meeting_2) for k in ALL_COUNTS}
         rows.append(dict(workload=name, model="mlpfast k-way (model)",
                          seconds={k: model.measured_1 * kway[k] / kway[1] for k in ALL_COUNTS}))
-        floor = times["gemm floor"]
-        rows.append(dict(workload=name, model="mlpfast BLAS threads (model)",
-                         seconds={k: blas_threaded_seconds(model.measured_1, floor[1], floor[2], k)
-                                  for k in ALL_COUNTS}))
-        rows.append(dict(workload=name, model="mlpfast measured",
+        busy = second_core_was_busy(times)
+        rows.append(dict(workload=name, model="mlpfast measured" + " (2nd core busy)" * busy,
                          seconds={1: model.measured_1, 2: times["mlpfast"][2]}))
+        # Extrapolations through a disturbed two-core time would only
+        # extrapolate the disturbance: those rows keep the measured times.
+        if not busy:
+            floor = times["gemm floor"]
+            rows.append(dict(
+                workload=name, model="mlpfast BLAS threads (model)",
+                seconds={k: blas_threaded_seconds(model.measured_1, floor[1], floor[2], k)
+                         for k in ALL_COUNTS}))
         for impl in ("sklearn", "torch"):
             t1, t2 = times.get(impl, {}).get(1), times.get(impl, {}).get(2)
             if t1 is None or t2 is None:
+                continue
+            if busy:
+                rows.append(dict(workload=name, model=f"{impl} measured (2nd core busy)",
+                                 seconds={1: t1, 2: t2}))
                 continue
             _, fraction = amdahl_seconds(t1, t2, 2)
             seconds = {k: amdahl_seconds(t1, t2, k)[0] for k in TARGET_CORES}

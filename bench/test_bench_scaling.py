@@ -8,7 +8,7 @@ import pytest
 from compare import VECTOR_EXTENSIONS, header_lines, vector_extensions
 from runners import cgroup_cpu_limit
 from scaling import THREAD_VARIABLES, child_environment, core_counts, format_table
-from scaling_model import aggregate_bandwidth, amdahl_seconds
+from scaling_model import aggregate_bandwidth, amdahl_seconds, second_core_was_busy
 
 
 @pytest.mark.parametrize("n_cores, expected", [
@@ -90,3 +90,8 @@ def test_compare_header_states_the_floor_share_and_the_machine():
     for expected in ("Some CPU", "AVX2 FMA", "SIMD path: avx2", "kernel=Haswell",
                      "0.3.30", "2 usable cores of 4", "GEMM-only floor time / epoch time"):
         assert expected in text
+
+
+@pytest.mark.parametrize("floor_2, busy", [(0.6, False), (1.1, False), (1.5, True), (None, True)])
+def test_a_two_core_floor_much_slower_than_one_core_means_a_busy_core(floor_2, busy):
+    assert second_core_was_busy({"gemm floor": {1: 1.0, 2: floor_2}}) is busy
