@@ -35,13 +35,15 @@ memory bandwidth of ``numpy.add`` over arrays of the network's size on one
 core and, on two threads, on two cores; ``c_cross`` from copies of an array
 another core has just written against one the copying core wrote;
 ``T_meet(2)`` from ``loss_gradient`` on 64 and 128 rows with and without the
-helper thread (``HelperThread``). On a shared machine that is only an upper
-bound (a meeting waits while another process holds the other core), so the
-model uses the meeting time that gives the measured two-core epochs (the
-median over the workloads), at most the measured one. Assumed: bandwidth
-beyond two cores grows with k at the two-core per-core rate, capped at
-``--memory-bandwidth`` once the step's working set leaves the cores' L2
-caches; a tree barrier's ``log2(k)`` meeting cost.
+helper thread (``HelperThread``): on a shared machine an upper bound (a
+meeting waits while another process holds the other core; ``--meeting-us``
+gives another value). Nothing is fitted to the measured two-core epochs,
+which check the model. Assumed: bandwidth beyond two cores grows with k at
+the two-core per-core rate, capped at ``--memory-bandwidth`` once the step's
+working set leaves the cores' L2 caches; a tree barrier's ``log2(k)``
+meeting cost. A workload whose two-core run had its second core taken by
+another process (``second_core_was_busy``) gets no extrapolation through its
+two-core times.
 
 Next to it, for the large layers, BLAS-threaded products: the one-core epoch
 with its GEMM-only floor replaced by the floor on k threads, the floor
@@ -132,6 +134,11 @@ def parse_args(argv=None):
         type=float,
         default=DEFAULT_MEMORY_BANDWIDTH_GBS,
         help="assumed memory bandwidth of the whole socket, GB/s (default %(default)s)",
+    )
+    parser.add_argument(
+        "--meeting-us",
+        type=float,
+        help="two-thread meeting time in microseconds, instead of measuring it",
     )
     parser.add_argument(
         "--json", type=Path, default=BENCH_DIR / "scaling_model.json", help="output JSON file"
@@ -382,9 +389,8 @@ def amdahl_seconds(t1, t2, k):
 class KWayModel:
     """The k-way epoch model of one workload (see the module docstring).
 
-    The epoch time is linear in the meeting time: ``work(k)`` without
-    meetings plus ``meetings(k)`` times a two-thread meeting, so the meeting
-    can be fitted to measured two-core epochs.
+    The epoch time is ``work(k)``, without meetings, plus ``meetings(k)``
+    times a two-thread meeting.
 
     Parameters
     ----------
@@ -485,15 +491,6 @@ class KWayModel:
         """Modelled seconds of an epoch on k threads, with meetings of ``meeting_2``."""
         return self.work(k) + meeting_2 * self.meetings(k)
 
-    def fitted_meeting(self, measured_2):
-        """The meeting time that makes the model's two-core speed-up the measured one.
-
-        None when two threads do not meet (batches too small to split).
-        """
-        if not self.meetings(2):
-            return None
-        return (self.work(1) * measured_2 / self.measured_1 - self.work(2)) / self.meetings(2)
-
 
 def blas_threaded_seconds(mlpfast_1, floor_1, floor_2, k):
     """One-core mlpfast epoch with its GEMM floor run on k BLAS threads instead."""
@@ -590,29 +587,7 @@ def second_core_was_busy(times):
     return floor[1] is None or floor[2] is None or floor[2] > BUSY_FLOOR_RATIO * floor[1]
 
 
-def fit_meeting(models, measured, upper_bound):
-    """The two-thread meeting time: fitted to the two-core epochs, at most measured.
-
-    The median over the workloads whose batches split, and whose two-core
-    run was not disturbed, of :meth:`KWayModel.fitted_meeting`, clipped to
-    ``[0, upper_bound]``.
-
-    Returns
-    -------
-    float
-    """
-    fits = [
-        model.fitted_meeting(measured[name]["mlpfast"][2])
-        for name, model in models.items()
-        if measured[name]["mlpfast"][2] is not None and not second_core_was_busy(measured[name])
-    ]
-    fits = [fit for fit in fits if fit is not None]
-    if not fits:
-        return upper_bound
-    return min(upper_bound, max(0.0, float(np.median(fits))))
-
-
-def predict(workloads, mode, measured, socket_bandwidth):
+def predict(workloads, mode, measured, socket_bandwidth, meeting_2=None):
     """Every row of the prediction table, and the measured components.
 
     Returns
@@ -621,15 +596,26 @@ def predict(workloads, mode, measured, socket_bandwidth):
         ``workload``, ``model`` and ``seconds`` per k (1, 2 and TARGET_CORES;
         1 and 2 as measured where measured).
     components : dict
-        Per workload: bandwidths, part times and parameters; and the meeting.
+        Per workload: bandwidths, part times and parameters, and the model's
+        two-core epoch over the measured one; and the meeting.
+
+    Parameters
+    ----------
+    workloads : list of workloads.Workload
+    mode : {"full", "quick"}
+    measured : dict
+        What :func:`load_measured` returns.
+    socket_bandwidth : float
+        Bytes per second.
+    meeting_2 : float or None
+        Seconds of a two-thread meeting; None: measure it.
     """
     cpus = scaling.available_cpus()
-    log("measuring a meeting of two threads")
-    meeting_measured = measure_meeting_seconds(cpus[:2])
+    if meeting_2 is None:
+        log("measuring a meeting of two threads")
+        meeting_2 = measure_meeting_seconds(cpus[:2])
     models = build_models(workloads, mode, measured, socket_bandwidth, cpus)
-    meeting_2 = fit_meeting(models, measured, meeting_measured)
     components = {
-        "meeting_2_measured_s": meeting_measured,
         "meeting_2_s": meeting_2,
         "l2_bytes": l2_cache_bytes(),
         "workloads": {
@@ -640,8 +626,9 @@ def predict(workloads, mode, measured, socket_bandwidth):
                 "cross_seconds": {k: model.cross(k) for k in ALL_COUNTS},
                 "part_seconds": model.part_seconds,
                 "step_seconds": {k: model.step(k) for k in ALL_COUNTS},
-                "fitted_meeting_s": model.fitted_meeting(measured[name]["mlpfast"][2])
-                if measured[name]["mlpfast"][2] is not None else None,
+                "model_over_measured_2": model.epoch(2, meeting_2) / model.epoch(1, meeting_2)
+                * model.measured_1 / measured[name]["mlpfast"][2]
+                if measured[name]["mlpfast"][2] else None,
             }
             for name, model in models.items()
         },
@@ -706,18 +693,23 @@ def main(argv=None):
     mode = "quick" if args.quick else "full"
     workloads = args.only or select_workloads()
     measured = load_measured(args.scaling_json, workloads, mode)
-    rows, components = predict(workloads, mode, measured, args.memory_bandwidth * 1e9)
+    meeting_2 = None if args.meeting_us is None else args.meeting_us * 1e-6
+    rows, components = predict(workloads, mode, measured, args.memory_bandwidth * 1e9, meeting_2)
     lines = [
         f"mode: {mode}; CPU: {cpu_model()}; seconds per epoch (L-BFGS: per iteration)",
-        f"two-thread meeting: {components['meeting_2_measured_s'] * 1e6:.1f} us measured (an "
-        f"upper bound on a shared machine), {components['meeting_2_s'] * 1e6:.1f} us fitted to "
-        "the 2-core epochs and used",
+        f"two-thread meeting: {components['meeting_2_s'] * 1e6:.1f} us "
+        + ("given" if args.meeting_us is not None else "measured (an upper bound on a shared "
+           "machine)"),
         f"measured here: L2 {components['l2_bytes'] >> 10} KiB per core; assumed: socket "
         f"bandwidth {args.memory_bandwidth:g} GB/s beyond L2, meetings log2(k), parts >= "
         f"{MIN_PART_ROWS} rows",
         "k=1, k=2: measured (scaling.py children, fastest repeat); k-way: measured one-core "
-        "epoch x modelled speed-up; with one meeting time fitted for all workloads, its k=2 "
-        "against 'mlpfast measured' checks the model",
+        "epoch x modelled speed-up; its k=2 against 'mlpfast measured' checks the model "
+        "(nothing is fitted to it)",
+        "check, k-way model / measured at k=2: " + ", ".join(
+            f"{name} {info['model_over_measured_2']:.2f}"
+            for name, info in components["workloads"].items()
+            if info["model_over_measured_2"] and not second_core_was_busy(measured[name])),
     ]
     lines += [
         f"{name}: {info['n_params']} parameters, streaming "
