@@ -103,6 +103,7 @@ MIN_STREAM_ELEMENTS = 1 << 16
 # Data rows made for a model: enough for every class of a classification
 # workload to appear (the output layer's width depends on it).
 MIN_DATA_ROWS = 1024
+# scikit-learn's default L2 penalty, which every workload keeps.
 ALPHA = 1e-4
 
 
