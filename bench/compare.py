@@ -16,12 +16,19 @@ For every workload of ``workloads.py`` it reports, per implementation:
 * ``GFLOP/s``: the epoch's GEMM work (:func:`workloads.training_flops_per_epoch`;
   L-BFGS: one function evaluation per iteration, a lower bound) per second;
 * ``% peak``: that as a share of this machine's large square sgemm/dgemm rate;
-* ``% floor``: the GEMM-only floor (the same GEMMs alone, see
-  ``gemm_floor.py``) as a share of the epoch time: 100 % is all BLAS;
+* ``% floor``: GEMM-only floor time / epoch time, for every implementation
+  and the floor row itself (100 %): the floor is the same GEMMs alone on
+  this BLAS and thread count (``gemm_floor.py``), so 100 % means all of the
+  epoch is BLAS products and the rest is time spent around them;
 * ``fit MiB``: extra peak resident memory of a fit in a fresh process
   (``fit_memory.py``);
 * ``predict 1 us``, ``predict 10k ms``: median time of ``predict`` on one row
   and on 10,000 rows.
+
+The header names the CPU, its vector extensions, the SIMD path mlpfast's
+element-wise kernels run on, each BLAS library (version, kernel
+architecture, threads), the threads of each implementation and the cores
+this process may use.
 
 Implementations that cannot be imported (mlpfast before it is built, torch
 when not installed) and fits that raise ``NotImplementedError`` show as n/a.
@@ -45,7 +52,12 @@ sys.path.insert(0, str(BENCH_DIR))
 
 import numpy as np  # noqa: E402
 from gemm_floor import epoch_gemms, gemm_peak_gflops  # noqa: E402
-from runners import IMPLEMENTATION_NAMES, load_implementations, usable_cores  # noqa: E402
+from runners import (  # noqa: E402
+    IMPLEMENTATION_NAMES,
+    import_mlpfast,
+    load_implementations,
+    usable_cores,
+)
 from threadpoolctl import threadpool_info  # noqa: E402
 from workloads import (  # noqa: E402
     WORKLOADS,
@@ -73,6 +85,33 @@ ENV_VARIABLES = (
     "OPENBLAS_NUM_THREADS",
     "OMP_NUM_THREADS",
     "MKL_NUM_THREADS",
+    "MLPFAST_NUM_THREADS",
+    "MLPFAST_SIMD",
+)
+FLOOR_SHARE_MEANING = (
+    "% floor = GEMM-only floor time / epoch time (the same GEMMs alone on this BLAS "
+    "and thread count; 100 = all BLAS)"
+)
+# /proc/cpuinfo flag -> the name people know, in the order they came to
+# be; the x86 "flags" line and the Arm "Features" line both list them.
+VECTOR_EXTENSIONS = (
+    ("sse4_2", "SSE4.2"),
+    ("avx", "AVX"),
+    ("avx2", "AVX2"),
+    ("fma", "FMA"),
+    ("avx512f", "AVX-512F"),
+    ("avx512cd", "AVX-512CD"),
+    ("avx512bw", "AVX-512BW"),
+    ("avx512dq", "AVX-512DQ"),
+    ("avx512vl", "AVX-512VL"),
+    ("avx512_vnni", "AVX-512VNNI"),
+    ("avx512_bf16", "AVX-512BF16"),
+    ("avx512_fp16", "AVX-512FP16"),
+    ("amx_tile", "AMX"),
+    ("asimd", "NEON"),
+    ("asimdhp", "NEON-FP16"),
+    ("sve", "SVE"),
+    ("sve2", "SVE2"),
 )
 COLUMNS = (
     ("workload", "<"),
@@ -139,6 +178,84 @@ def cpu_model():
     return platform.processor()
 
 
+def cpuinfo_flags():
+    """The CPU's feature flags from /proc/cpuinfo (Linux), or an empty set."""
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                key, _, value = line.partition(":")
+                if key.strip() in ("flags", "Features"):
+                    return set(value.split())
+    except OSError:
+        pass
+    return set()
+
+
+def sysctl_flags():
+    """The CPU's feature flags on macOS, lower case, or an empty set elsewhere."""
+    if platform.system() != "Darwin":
+        return set()
+    try:
+        features = subprocess.run(
+            ["sysctl", "-n", "machdep.cpu.features", "machdep.cpu.leaf7_features"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+        ).stdout
+    except OSError:
+        return set()
+    # sysctl spells them "AVX2", "AVX512F"; /proc/cpuinfo "avx2", "avx512f".
+    return {flag.lower().replace(".", "_") for flag in features.split()}
+
+
+def vector_extensions():
+    """The CPU's vector instruction-set extensions, e.g. ``["SSE4.2", "AVX2"]``.
+
+    Read from /proc/cpuinfo on Linux and from sysctl on Intel Macs; 64-bit
+    Arm always has NEON. Elsewhere (Windows) the list is empty.
+
+    Returns
+    -------
+    list of str
+    """
+    flags = cpuinfo_flags() or sysctl_flags()
+    if platform.machine().lower() in ("arm64", "aarch64"):
+        flags.add("asimd")
+    return [name for flag, name in VECTOR_EXTENSIONS if flag in flags]
+
+
+def mlpfast_simd_path():
+    """The SIMD path mlpfast's kernels run on, or why it is unknown."""
+    try:
+        return import_mlpfast()._kernels.simd_path()
+    except Exception as exc:  # unbuilt, or built before simd_path existed
+        return f"unknown ({exc.__class__.__name__})"
+
+
+def implementation_threads(implementations):
+    """Threads each implementation trains with, as far as can be told here.
+
+    mlpfast's is ``MLPFAST_NUM_THREADS`` when set, else its default (the
+    usable cores); scikit-learn's are its BLAS threads; PyTorch's its intra-op
+    threads.
+
+    Returns
+    -------
+    dict of str to int or str
+    """
+    loaded = {impl.name for impl in implementations if impl.fit is not None}
+    blas = [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+    threads = {
+        "mlpfast": os.environ.get("MLPFAST_NUM_THREADS") or f"default ({usable_cores()})",
+        "sklearn": max(blas, default="?"),
+    }
+    if "torch" in loaded:
+        import torch
+
+        threads["torch"] = torch.get_num_threads()
+    return {name: value for name, value in threads.items() if name in loaded}
+
+
 def installed_version(distribution):
     """Installed version of a distribution, or None."""
     try:
@@ -164,6 +281,9 @@ def collect_machine_info(implementations):
     distributions = ("numpy", "scipy", "scikit-learn", "torch", "threadpoolctl")
     return {
         "cpu_model": cpu_model(),
+        "vector_extensions": vector_extensions(),
+        "mlpfast_simd_path": mlpfast_simd_path(),
+        "threads": implementation_threads(implementations),
         "nproc": os.cpu_count(),
         "usable_cores": usable_cores(),
         "platform": platform.platform(),
@@ -548,8 +668,11 @@ def header_lines(machine, peaks, mode):
     """Lines describing the machine and run, printed above the table."""
     implementations = machine["implementations"]
     lines = [
-        f"mode: {mode}; CPU: {machine['cpu_model']}, {machine['usable_cores']} usable cores, "
-        f"load average at start {machine['load_average_at_start'][0]:.2f}",
+        f"mode: {mode}; CPU: {machine['cpu_model']}, {machine['usable_cores']} usable cores "
+        f"of {machine['nproc']}, load average at start {machine['load_average_at_start'][0]:.2f}",
+        "vector extensions: " + (" ".join(machine["vector_extensions"]) or "unknown"),
+        f"mlpfast SIMD path: {machine['mlpfast_simd_path']}",
+        "threads: " + ", ".join(f"{name} {count}" for name, count in machine["threads"].items()),
         f"GEMM peak (2048^3): sgemm {peaks['float32']:.1f} GFLOP/s, "
         f"dgemm {peaks['float64']:.1f} GFLOP/s",
         "environment: "
@@ -557,7 +680,8 @@ def header_lines(machine, peaks, mode):
     ]
     if machine["load_average_at_start"][0] >= BUSY_LOAD_AVERAGE:
         lines.append("warning: other processes were using the cores at start: timings are noisy")
-    lines += [f"BLAS: {summary}" for summary in blas_summary(machine)]
+    lines += [f"BLAS: {summary}" for summary in blas_summary(machine)] or ["BLAS: none found"]
+    lines.append(FLOOR_SHARE_MEANING)
     lines += [
         f"{name}: {info['version']} from {info['origin']}"
         if not info["unavailable"]
@@ -613,6 +737,7 @@ def main(argv=None):
         "elapsed_s": elapsed,
         "machine": machine,
         "gemm_peak_gflops": peaks,
+        "floor_share_meaning": FLOOR_SHARE_MEANING,
         "workloads": records,
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -7,6 +7,7 @@ reason, so reports can show it as n/a.
 """
 
 import importlib
+import math
 import os
 import sys
 import warnings
@@ -47,9 +48,42 @@ class Implementation:
     unavailable: str = ""
 
 
+def cgroup_cpu_limit(path="/sys/fs/cgroup/cpu.max"):
+    """Cores' worth of CPU time a cgroup v2 quota allows, or None without a quota.
+
+    Parameters
+    ----------
+    path : str
+        The cgroup's ``cpu.max`` file: ``"<quota> <period>"`` or ``"max ..."``.
+
+    Returns
+    -------
+    int or None
+        The quota rounded up to whole cores (a 1.5-core quota keeps two
+        threads busy part of the time).
+    """
+    try:
+        with open(path) as limit:
+            quota, period = limit.read().split()[:2]
+    except (OSError, ValueError):
+        return None
+    if quota == "max":
+        return None
+    return max(1, math.ceil(int(quota) / int(period)))
+
+
 def usable_cores():
-    """Number of cores this process may run on."""
-    return len(os.sched_getaffinity(0))
+    """Number of cores this process may run on.
+
+    The affinity mask (all cores where the platform has none), lowered to a
+    cgroup v2 CPU quota when there is one.
+    """
+    if hasattr(os, "sched_getaffinity"):
+        cores = len(os.sched_getaffinity(0))
+    else:
+        cores = os.cpu_count() or 1
+    quota = cgroup_cpu_limit()
+    return cores if quota is None else min(cores, quota)
 
 
 def package_dir(module):

@@ -149,6 +149,27 @@ def loss_table():
     ]
 
 
+cdef extern from "mlpfast_simd.h" nogil:
+    const char *mlpf_simd_name(int path)
+    int mlpf_simd_active()
+
+
+def simd_path():
+    """The SIMD path the element-wise kernels run on in this process.
+
+    The path is chosen once per process, at the first kernel call (this
+    call makes it if none came before): the best one this build has and
+    this CPU runs, or a lower one named by the environment variable
+    ``MLPFAST_SIMD`` (src_c/simd.c).
+
+    Returns
+    -------
+    name : {"baseline", "avx2", "avx512"}
+        ``"baseline"`` is SSE2 on x86-64, the target's default elsewhere.
+    """
+    return mlpf_simd_name(mlpf_simd_active()).decode("ascii")
+
+
 # Codes by name, read once from the C tables: the only way a name becomes a
 # code, so every code a kernel receives is in its table.
 HIDDEN_ACTIVATION_CODES = {name: code for name, code, hidden, _ in activation_table() if hidden}

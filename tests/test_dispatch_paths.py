@@ -203,3 +203,15 @@ def test_this_process_runs_the_requested_or_best_path(lib):
         assert active == requested
     elif not requested:
         assert active == available_paths(lib)[-1]
+
+
+def test_simd_path_names_the_path_the_kernels_run_on(lib, tmp_path):
+    # The Python name agrees with the C choice in this process, and a forced
+    # lower path shows in a fresh process (the choice is made once per process).
+    assert mlpfast._kernels.simd_path() == PATHS[lib.mlpf_simd_active()]
+    env = dict(os.environ, MLPFAST_SIMD="baseline")
+    result = subprocess.run(
+        [sys.executable, "-c", "import mlpfast._kernels as k; print(k.simd_path())"],
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "baseline"
