@@ -14,7 +14,7 @@ optimizer step on that slice; the threads meet twice per batch. Per batch::
     T_batch(k) = T_part(ceil(b / k)) + T_step(k) + T_cross(k) + 2 T_meet(k)
     T_step(k)  = (k + s) * P * bytes / bandwidth(k)      (k + 1 for L-BFGS)
     T_cross(k) = 2 (k - 1) / k * P * bytes * c_cross
-    T_meet(k)  = T_meet(2) * log2(k)                      (0 at k = 1)
+    T_meet(k)  = T_meet(2) + (k - 2) * t_post               (0 at k = 1)
 
 ``P`` parameters of ``bytes`` each; ``s`` the other vectors the step reads
 and writes (Adam: parameters and two moments, read and written, s = 6; SGD
@@ -29,19 +29,23 @@ over all rows per iteration, one meeting, and scipy's step (the measured
 one-core time less the pass) serial.
 
 Measured here, pinned to one core with BLAS on one thread: ``T_part`` with
-``mlpfast._kernels.loss_gradient`` on that many rows (it includes the call's
-own overhead and, from 64 rows on, computes the rows as two halves in turn);
+``mlpfast._kernels.loss_gradient`` on that many rows as one part
+(``n_parts=1``; it includes the call's own overhead);
 memory bandwidth of ``numpy.add`` over arrays of the network's size on one
 core and, on two threads, on two cores; ``c_cross`` from copies of an array
 another core has just written against one the copying core wrote;
-``T_meet(2)`` from ``loss_gradient`` on 64 and 128 rows with and without the
-helper thread (``HelperThread``): on a shared machine an upper bound (a
+``T_meet(2)`` from ``loss_gradient`` on 64 and 128 rows in two parts with and
+without a helper thread (``ThreadTeam(1)``): on a shared machine an upper bound (a
 meeting waits while another process holds the other core; ``--meeting-us``
 gives another value). Nothing is fitted to the measured two-core epochs,
 which check the model. Assumed: bandwidth beyond two cores grows with k at
 the two-core per-core rate, capped at ``--memory-bandwidth`` once the step's
-working set leaves the cores' L2 caches; a tree barrier's ``log2(k)``
-meeting cost. A workload whose two-core run had its second core taken by
+working set leaves the cores' L2 caches; a meeting of k threads costs a
+two-thread meeting plus ``t_post`` (``--post-us``, default 0.2 us: an
+uncontended lock, atomic add and condition signal) for each further helper,
+since mlpfast's ThreadTeam posts to its helpers one after the other (each
+polls a counter of its own, so they wake together) and the caller then
+waits for each in turn. A workload whose two-core run had its second core taken by
 another process (``second_core_was_busy``) gets no extrapolation through its
 two-core times.
 
@@ -92,6 +96,8 @@ MIN_CALLS = 5
 # Rows of the calls a meeting is measured with, and their longer budget:
 # more calls, more chances of one while the other core is free.
 MEETING_ROWS = (64, 128)
+# A meeting's cost per helper beyond the first (see the module docstring).
+POST_SECONDS = 0.2e-6
 MEETING_BUDGET_S = 1.0
 CROSS_CORE_ROUNDS = 200
 # A two-core GEMM floor this much slower than the one-core floor means
@@ -140,6 +146,12 @@ def parse_args(argv=None):
         "--meeting-us",
         type=float,
         help="two-thread meeting time in microseconds, instead of measuring it",
+    )
+    parser.add_argument(
+        "--post-us",
+        type=float,
+        default=POST_SECONDS * 1e6,
+        help="microseconds a meeting takes per helper beyond the first (an assumption)",
     )
     parser.add_argument(
         "--json", type=Path, default=BENCH_DIR / "scaling_model.json", help="output JSON file"
@@ -201,12 +213,13 @@ class LossGradient:
         self.params = (rng.uniform(-0.1, 0.1, layout.n_params)).astype(X.dtype)
         self.grad = np.empty_like(self.params)
 
-    def seconds(self, rows, helper_thread=None, budget_s=CALL_BUDGET_S):
-        """Fastest time of the loss and gradient of the first ``rows`` rows."""
+    def seconds(self, rows, n_parts=1, team=None, budget_s=CALL_BUDGET_S):
+        """Fastest time of the loss and gradient of the first ``rows`` rows,
+        cut into up to ``n_parts`` parts, on ``team``'s threads or this one."""
         X, Y = self.X[:rows], self.Y[:rows]
         return fastest_call_seconds(
             lambda: self.kernels.loss_gradient(
-                self.net, X, Y, self.params, self.grad, helper_thread=helper_thread
+                self.net, X, Y, self.params, self.grad, threads=team, n_parts=n_parts
             ),
             budget_s,
         )
@@ -215,9 +228,10 @@ class LossGradient:
 def measure_meeting_seconds(cpus):
     """One meeting of two spinning threads, from mlpfast's helper thread.
 
-    ``loss_gradient`` on r rows runs two halves of r/2: in turn without the
-    helper (``2 h + c``), on two threads with it (``h + meeting + c``); with
-    ``h`` from an r/2-row call, ``meeting = t_helper - t_alone + t_half``. On
+    ``loss_gradient`` on r rows in two parts runs two halves of r/2: in turn
+    without a helper (``2 h + c``), on two threads with one (``h + meeting +
+    c``); with ``h`` from an r/2-row call, ``meeting = t_helper - t_alone +
+    t_half``. On
     the digits network, whose halves are short, for r = 64 and 128, the
     smaller estimate: when another process holds the helper's core, a call
     waits for it, and on a shared machine the estimate is an upper bound.
@@ -234,13 +248,14 @@ def measure_meeting_seconds(cpus):
     """
     os.sched_setaffinity(0, cpus)
     digits = LossGradient(WORKLOADS["digits"], max(MEETING_ROWS))
-    helper = digits.kernels.HelperThread()
+    helper = digits.kernels.ThreadTeam(1)
     estimates = []
     try:
         with threadpool_limits(1):
             for rows in MEETING_ROWS:
-                alone = digits.seconds(rows)
-                together = digits.seconds(rows, helper_thread=helper, budget_s=MEETING_BUDGET_S)
+                alone = digits.seconds(rows, n_parts=2)
+                together = digits.seconds(rows, n_parts=2, team=helper,
+                                          budget_s=MEETING_BUDGET_S)
                 half = digits.seconds(rows // 2)
                 estimates.append(together - alone + half)
     finally:
@@ -438,16 +453,27 @@ class KWayModel:
             self.part_seconds[rows] = self.kernel.seconds(rows)
         return self.part_seconds[rows]
 
-    def step(self, k):
-        """Seconds of the reduction and step of every slice, on k threads together.
+    def ranges_for(self, k):
+        """Threads the step of a call with k parts takes: one range each, but
+        no more than one per ``MIN_RANGE_PARAMS`` parameters beyond two
+        (``step_ranges`` in mlpfast/_kernels.pyx)."""
+        return max(min(2, k), min(k, self.n_params // self.kernel.kernels.MIN_RANGE_PARAMS))
 
-        L-BFGS: the reduction alone (scipy steps), none on one thread.
+    def step(self, parts, ranges):
+        """Seconds of the reduction of ``parts`` gradients and the step, on
+        ``ranges`` threads together.
+
+        L-BFGS: the reduction alone (scipy steps), on the calling thread
+        (loss_gradient adds the parts' gradients once per pass), none for
+        one part.
         """
-        if self.lbfgs and k == 1:
-            return 0.0
-        moved = (k + self.step_vectors) * self.n_params * self.bytes_per_param
+        if self.lbfgs:
+            if parts == 1:
+                return 0.0
+            ranges = 1
+        moved = (parts + self.step_vectors) * self.n_params * self.bytes_per_param
         return moved / aggregate_bandwidth(
-            k, moved, self.bandwidth, self.l2_bytes, self.socket_bandwidth
+            ranges, moved, self.bandwidth, self.l2_bytes, self.socket_bandwidth
         )
 
     def cross(self, k):
@@ -467,7 +493,7 @@ class KWayModel:
         """Seconds of an epoch (L-BFGS: an iteration) on k threads, meetings left out."""
         seconds = sum(
             count * (self.part(-(-rows // self.threads_for(rows, k)))
-                     + self.step(self.threads_for(rows, k))
+                     + self.step(self.threads_for(rows, k), self.ranges_for(k))
                      + self.cross(self.threads_for(rows, k)))
             for rows, count in self.batches()
         )
@@ -476,21 +502,25 @@ class KWayModel:
             seconds += serial
         return seconds
 
-    def meetings(self, k):
-        """Two-thread meetings' worth of meeting time in an epoch on k threads.
+    def meetings(self, k, meeting_2, post):
+        """Seconds of the meetings of an epoch on k threads.
 
-        Two meetings per batch (L-BFGS: one per pass), each ``log2`` of the
-        threads the batch uses.
+        Two meetings per batch (L-BFGS: one per pass), each a two-thread
+        meeting plus ``post`` per helper beyond the first of the threads the
+        batch uses (none on one thread).
         """
         per_batch = 1 if self.lbfgs else 2
-        return sum(
-            count * per_batch * math.log2(self.threads_for(rows, k))
-            for rows, count in self.batches()
-        )
+        seconds = 0.0
+        for rows, count in self.batches():
+            threads = self.threads_for(rows, k)
+            if threads > 1:
+                seconds += count * per_batch * (meeting_2 + (threads - 2) * post)
+        return seconds
 
-    def epoch(self, k, meeting_2):
-        """Modelled seconds of an epoch on k threads, with meetings of ``meeting_2``."""
-        return self.work(k) + meeting_2 * self.meetings(k)
+    def epoch(self, k, meeting_2, post=0.0):
+        """Modelled seconds of an epoch on k threads, with meetings of
+        ``meeting_2`` and ``post`` per further helper."""
+        return self.work(k) + self.meetings(k, meeting_2, post)
 
 
 def blas_threaded_seconds(mlpfast_1, floor_1, floor_2, k):
@@ -588,7 +618,7 @@ def second_core_was_busy(times):
     return floor[1] is None or floor[2] is None or floor[2] > BUSY_FLOOR_RATIO * floor[1]
 
 
-def predict(workloads, mode, measured, socket_bandwidth, meeting_2=None):
+def predict(workloads, mode, measured, socket_bandwidth, meeting_2=None, post=POST_SECONDS):
     """Every row of the prediction table, and the measured components.
 
     Returns
@@ -610,6 +640,8 @@ def predict(workloads, mode, measured, socket_bandwidth, meeting_2=None):
         Bytes per second.
     meeting_2 : float or None
         Seconds of a two-thread meeting; None: measure it.
+    post : float, default=POST_SECONDS
+        Seconds a meeting takes per helper beyond the first.
     """
     cpus = scaling.available_cpus()
     if meeting_2 is None:
@@ -626,8 +658,9 @@ def predict(workloads, mode, measured, socket_bandwidth, meeting_2=None):
                 "cross_core_us_per_kib": model.cross_core * 1024e6,
                 "cross_seconds": {k: model.cross(k) for k in ALL_COUNTS},
                 "part_seconds": model.part_seconds,
-                "step_seconds": {k: model.step(k) for k in ALL_COUNTS},
-                "model_over_measured_2": model.epoch(2, meeting_2) / model.epoch(1, meeting_2)
+                "step_seconds": {k: model.step(k, model.ranges_for(k)) for k in ALL_COUNTS},
+                "model_over_measured_2": model.epoch(2, meeting_2, post)
+                / model.epoch(1, meeting_2, post)
                 * model.measured_1 / measured[name]["mlpfast"][2]
                 if measured[name]["mlpfast"][2] else None,
             }
@@ -637,7 +670,7 @@ def predict(workloads, mode, measured, socket_bandwidth, meeting_2=None):
     rows = []
     for name, model in models.items():
         times = measured[name]
-        kway = {k: model.epoch(k, meeting_2) for k in ALL_COUNTS}
+        kway = {k: model.epoch(k, meeting_2, post) for k in ALL_COUNTS}
         rows.append(dict(workload=name, model="mlpfast k-way (model)",
                          seconds={k: model.measured_1 * kway[k] / kway[1] for k in ALL_COUNTS}))
         busy = second_core_was_busy(times)
@@ -695,14 +728,16 @@ def main(argv=None):
     workloads = args.only or select_workloads()
     measured = load_measured(args.scaling_json, workloads, mode)
     meeting_2 = None if args.meeting_us is None else args.meeting_us * 1e-6
-    rows, components = predict(workloads, mode, measured, args.memory_bandwidth * 1e9, meeting_2)
+    rows, components = predict(workloads, mode, measured, args.memory_bandwidth * 1e9, meeting_2,
+                               args.post_us * 1e-6)
     lines = [
         f"mode: {mode}; CPU: {cpu_model()}; seconds per epoch (L-BFGS: per iteration)",
         f"two-thread meeting: {components['meeting_2_s'] * 1e6:.1f} us "
         + ("given" if args.meeting_us is not None else "measured (an upper bound on a shared "
            "machine)"),
         f"measured here: L2 {components['l2_bytes'] >> 10} KiB per core; assumed: socket "
-        f"bandwidth {args.memory_bandwidth:g} GB/s beyond L2, meetings log2(k), parts >= "
+        f"bandwidth {args.memory_bandwidth:g} GB/s beyond L2, {args.post_us:g} us per further "
+        f"helper in a meeting, parts >= "
         f"{MIN_PART_ROWS} rows",
         "k=1, k=2: measured (scaling.py children, fastest repeat); k-way: measured one-core "
         "epoch x modelled speed-up; its k=2 against 'mlpfast measured' checks the model "

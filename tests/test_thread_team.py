@@ -248,18 +248,23 @@ def test_threads_available_reads_the_variable(monkeypatch):
 def test_threads_available_follows_cores_and_blas_limits(monkeypatch):
     monkeypatch.delenv(_threads.THREADS_VARIABLE, raising=False)
     monkeypatch.setattr(_threads, "_usable_cores", lambda: 6)
-    with threadpool_limits(limits=4, user_api="blas"):
+    # A real limit of one BLAS thread (a BLAS may refuse to go above the
+    # threads it started with, so higher limits are patched in below).
+    with threadpool_limits(limits=1, user_api="blas"):
+        assert _threads.threads_available() == 1
+        assert _threads.batch_parts() == 2
+    with monkeypatch.context() as patch:
+        patch.setattr(_threads, "_blas_thread_limit", lambda: 16)
+        assert _threads.threads_available() == 6
+    with monkeypatch.context() as patch:
+        patch.setattr(_threads, "_blas_thread_limit", lambda: 4)
         assert _threads.threads_available() == 4
         # A fit of this process holding BLAS at one thread does not change
         # the count that another fit sees.
         with _threads.single_blas_thread():
-            assert _threads._blas_thread_limit() == 1
+            patch.setattr(_threads, "_blas_thread_limit", lambda: 1)
             assert _threads.threads_available() == 4
-    with threadpool_limits(limits=1, user_api="blas"):
-        assert _threads.threads_available() == 1
-        assert _threads.batch_parts() == 2
-    with threadpool_limits(limits=16, user_api="blas"):
-        assert _threads.threads_available() == 6
+        assert _threads._blas_limit_outside is None
 
 
 @pytest.mark.parametrize("files, expected", [
