@@ -17,6 +17,7 @@ shortcuts compute with the same kernels on the same rows, so results must be
 identical to the bit: no tolerance.
 """
 import copy
+import pickle
 
 import numpy as np
 import pytest
@@ -275,6 +276,23 @@ def test_int_seed_gives_a_freshly_seeded_generator_each_call():
     duplicate = copy.copy(est)
     duplicate.partial_fit(X, y)
     assert duplicate._random_state is not est._fresh_random_state()
+
+
+@pytest.mark.parametrize("duplicate", [lambda est: pickle.loads(pickle.dumps(est)),
+                                       copy.deepcopy], ids=["pickle", "deepcopy"])
+def test_duplicated_stream_goes_on_as_the_original(duplicate):
+    # The shortcuts' state (the last validated parameters, the reseeded
+    # generator) is not pickled, and a duplicate makes its own.
+    X, y = make_data("multiclass", n_samples=3 * BLOCK_ROWS)
+    est = _started(MLPClassifier, "classifier", X, y)
+    est.partial_fit(X[BLOCK_ROWS:2 * BLOCK_ROWS], y[BLOCK_ROWS:2 * BLOCK_ROWS])
+    twin = duplicate(est)
+    if duplicate is not copy.deepcopy:
+        assert not {"_validated_parameters", "_seeded_random_state"} & set(vars(twin))
+    for model in (est, twin):
+        model.partial_fit(X[2 * BLOCK_ROWS:], y[2 * BLOCK_ROWS:])
+    _assert_same_model(est, twin)
+    assert twin._random_state is not est._random_state
 
 
 def test_random_state_instance_is_used_as_given():
