@@ -306,7 +306,7 @@ def parameters_snapshot(parameters):
     """A value that compares equal exactly when the parameters are the same, or None.
 
     scikit-learn's parameter validation costs about a tenth of a millisecond,
-    a third of a 200-row digits ``partial_fit`` call once the rest is lean
+    a quarter of a 200-row digits ``partial_fit`` call once the rest is lean
     (bench/MEASUREMENTS.md, 'Per-call costs of streaming'): estimators
     validate again only when this value differs from the one of the last
     validation that passed.  Each value is taken with its exact type, since
