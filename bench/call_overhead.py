@@ -4,7 +4,8 @@
 
 Against scikit-learn (ratio scikit-learn / mlpfast), on the digits network
 (64 -> 100 -> 10, adam, float64) and, for ``partial_fit``, on the 784-wide
-one (784 -> 256 -> 128 -> 10, adam, float32 synthetic data):
+one (784 -> 256 -> 128 -> 10, adam, float32 synthetic data; one-row
+predictions also in float64):
 
 * ``partial_fit 200 rows``: one call of a stream of 200-row chunks (what
   ``dask_ml.Incremental`` and online learning do);
@@ -42,14 +43,17 @@ PREDICT_CALLS = 2000
 NETWORKS = {
     "digits": dict(hidden_layer_sizes=(100,), random_state=0),
     "784-wide": dict(hidden_layer_sizes=(256, 128), random_state=0),
+    "784-wide f64": dict(hidden_layer_sizes=(256, 128), random_state=0),
 }
 
 
 def load_data(network):
-    """(X, y) of a network: scaled digits, or 2,000 synthetic 784-feature rows."""
+    """(X, y) of a network: scaled digits, or 2,000 synthetic 784-feature rows
+    (float32, or float64 for 'f64')."""
     if network == "digits":
         return load_scaled_digits(1797)
-    return synthetic_classification(2000, n_features=784, n_classes=10, dtype=np.float32)
+    dtype = np.float64 if network.endswith("f64") else np.float32
+    return synthetic_classification(2000, n_features=784, n_classes=10, dtype=dtype)
 
 
 def started_stream(cls, X, y, params):
@@ -127,7 +131,7 @@ def compare_with_sklearn(implementations, data, repeats):
         "fit 1 epoch": (("digits",), one_epoch_fit),
         "early-stopping epoch": (("digits",), early_stopping_epoch),
     }
-    print(f"{'measurement':31s} {'network':9s} {'mlpfast ms':>11s} {'sklearn ms':>11s} "
+    print(f"{'measurement':31s} {'network':12s} {'mlpfast ms':>11s} {'sklearn ms':>11s} "
           f"{'x sklearn':>10s}")
     for name, (networks, measure) in measurements.items():
         for network in networks:
@@ -137,12 +141,12 @@ def compare_with_sklearn(implementations, data, repeats):
                 for impl, cls in implementations.items():
                     seconds[impl].append(measure(cls, X, y, NETWORKS[network]))
             fast, reference = (np.median(seconds[impl]) for impl in implementations)
-            print(f"{name:31s} {network:9s} {fast * 1e3:11.3f} {reference * 1e3:11.3f} "
+            print(f"{name:31s} {network:12s} {fast * 1e3:11.3f} {reference * 1e3:11.3f} "
                   f"{reference / fast:9.2f}x")
 
 
 def compare_with_numpy(cls, data, repeats):
-    print(f"\n{'one-row prediction':18s} {'network':9s} {'numpy us':>9s} {'predict us':>11s} "
+    print(f"\n{'one-row prediction':18s} {'network':12s} {'numpy us':>9s} {'predict us':>11s} "
           f"{'proba us':>9s} {'predict/numpy':>14s} {'proba/numpy':>12s} "
           f"{'predict-proba us':>17s}")
     for network, params in NETWORKS.items():
@@ -162,7 +166,7 @@ def compare_with_numpy(cls, data, repeats):
             for way, function in ways.items():
                 seconds[way].append(seconds_per_call(function, row))
         numpy_s, predict_s, proba_s = (np.median(seconds[way]) for way in ways)
-        print(f"{'':18s} {network:9s} {numpy_s * 1e6:9.2f} {predict_s * 1e6:11.2f} "
+        print(f"{'':18s} {network:12s} {numpy_s * 1e6:9.2f} {predict_s * 1e6:11.2f} "
               f"{proba_s * 1e6:9.2f} {predict_s / numpy_s:14.2f} {proba_s / numpy_s:12.2f} "
               f"{(predict_s - proba_s) * 1e6:17.2f}")
 
