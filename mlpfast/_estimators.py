@@ -1065,13 +1065,14 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         """Labels for network outputs, as LabelBinarizer.inverse_transform gives them.
 
         The two common cases are decoded directly (the binarizer's generic
-        path costs tens of microseconds): multiclass takes the first maximum,
-        binary thresholds strictly at 0.5.
+        path costs tens of microseconds): multiclass takes the first maximum
+        (``_kernels.row_argmax``, numpy's argmax, of the kernels' C-contiguous
+        float outputs), binary thresholds strictly at 0.5.
         """
         binarizer = self._label_binarizer
         classes = binarizer.classes_
         if binarizer.y_type_ == "multiclass" and y_pred.ndim == 2:
-            return classes.take(y_pred.argmax(axis=1), mode="clip")
+            return classes.take(_kernels.row_argmax(y_pred), mode="clip")
         if (binarizer.y_type_ == "binary" and len(classes) == 2 and y_pred.ndim == 1
                 and binarizer.neg_label == 0 and binarizer.pos_label == 1):
             return classes[(y_pred > 0.5).astype(np.intp)]

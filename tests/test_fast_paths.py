@@ -1,13 +1,15 @@
 """The per-call fast paths give what the general paths give, errors included.
 
-Three shortcuts serve calls on a few rows (a ``partial_fit`` stream, a
-one-row ``predict``):
+Shortcuts serve calls on a few rows (a ``partial_fit`` stream, a one-row
+``predict``):
 
 * plain input (a C-contiguous float ndarray of the fitted width, 1-D
   targets) skips ``validate_data`` on a stream's later calls;
 * parameter validation runs again only when the parameters changed;
 * an integer ``random_state`` reseeds the estimator's own generator;
-* ``predict`` on at most ``FEW_ROWS`` rows runs ``_kernels.forward_few_rows``.
+* ``predict`` on at most ``FEW_ROWS`` rows runs ``_kernels.forward_few_rows``;
+* multiclass labels come from ``_kernels.row_argmax`` (numpy's argmax is the
+  reference).
 
 The references are independent of the shortcuts: the same data given in a
 form that takes the general path (an F-ordered copy runs ``validate_data``,
@@ -385,3 +387,26 @@ def test_forward_few_rows_checks_its_arguments():
         _kernels.forward_few_rows(network, np.ascontiguousarray(X[:2, :-1]), params)
     assert _kernels.forward_few_rows(network, _with_value(X, np.nan)[3:4], params,
                                      require_finite=True) is None
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_row_argmax_is_numpys_argmax(dtype):
+    # Ties (values drawn from a few integers), NaNs (numpy's argmax takes the
+    # first NaN) and infinities, in every position of rows of 1 to 12 columns.
+    rng = np.random.default_rng(0)
+    for n_columns in range(1, 13):
+        values = rng.integers(-2, 3, size=(300, n_columns)).astype(dtype)
+        values[rng.random(values.shape) < 0.1] = np.nan
+        values[rng.random(values.shape) < 0.05] = np.inf
+        values[rng.random(values.shape) < 0.05] = -np.inf
+        assert_array_equal(_kernels.row_argmax(values), values.argmax(axis=1))
+    assert _kernels.row_argmax(np.empty((0, 3), dtype=dtype)).shape == (0,)
+
+
+def test_row_argmax_checks_its_argument():
+    with pytest.raises(ValueError, match="at least one column"):
+        _kernels.row_argmax(np.empty((2, 0)))
+    with pytest.raises(ValueError, match="C-contiguous"):
+        _kernels.row_argmax(np.asfortranarray(np.ones((2, 3))))
+    with pytest.raises(ValueError, match="float32 or float64"):
+        _kernels.row_argmax(np.ones((2, 3), dtype=np.int64))
