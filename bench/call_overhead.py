@@ -3,9 +3,8 @@
 ``python bench/call_overhead.py`` times, interleaved in one process run:
 
 Against scikit-learn (ratio scikit-learn / mlpfast), on the digits network
-(64 -> 100 -> 10, adam, float64) and, for ``partial_fit``, on the 784-wide
-one (784 -> 256 -> 128 -> 10, adam, float32 synthetic data; one-row
-predictions also in float64):
+(64 -> 100 -> 10, adam, float64) and, for ``partial_fit``, on
+784 -> 256 -> 128 -> 10 (adam, float32 synthetic data):
 
 * ``partial_fit 200 rows``: one call of a stream of 200-row chunks (what
   ``dask_ml.Incremental`` and online learning do);
@@ -18,7 +17,9 @@ predictions also in float64):
   ``early_stopping=True`` (an epoch on 90 % of the rows and a validation
   score on the rest).
 
-Against numpy, on one row, for a model of each network: ``predict`` and
+Against numpy, on one row, for a model of each network (those two, the
+784-wide one in float64 and 784 -> 1024 -> 1024 -> 10 in float32, whose
+weights outgrow the L2 cache): ``predict`` and
 ``predict_proba`` against numpy's bare forward pass with the same weights
 (``X @ W + b`` and the activation per layer, then softmax and argmax),
 with the ratios mlpfast / numpy and the difference predict - predict_proba.
@@ -40,20 +41,23 @@ CHUNK_ROWS = 200
 EARLY_STOPPING_EPOCHS = 30
 # Calls per round of a one-row prediction: long enough for the clock.
 PREDICT_CALLS = 2000
+# name -> (estimator parameters, dtype of X: the weights' dtype)
 NETWORKS = {
-    "digits": dict(hidden_layer_sizes=(100,), random_state=0),
-    "784-wide": dict(hidden_layer_sizes=(256, 128), random_state=0),
-    "784-wide f64": dict(hidden_layer_sizes=(256, 128), random_state=0),
+    "digits": (dict(hidden_layer_sizes=(100,), random_state=0), np.float64),
+    "784-256-128": (dict(hidden_layer_sizes=(256, 128), random_state=0), np.float32),
+    "784-256-128 f64": (dict(hidden_layer_sizes=(256, 128), random_state=0), np.float64),
+    "784-1024-1024": (dict(hidden_layer_sizes=(1024, 1024), random_state=0), np.float32),
 }
+# The networks partial_fit is timed on (the others: one-row predictions only).
+STREAM_NETWORKS = ("digits", "784-256-128")
 
 
 def load_data(network):
-    """(X, y) of a network: scaled digits, or 2,000 synthetic 784-feature rows
-    (float32, or float64 for 'f64')."""
+    """(X, y) of a network: scaled digits, or 2,000 synthetic 784-feature rows."""
     if network == "digits":
         return load_scaled_digits(1797)
-    dtype = np.float64 if network.endswith("f64") else np.float32
-    return synthetic_classification(2000, n_features=784, n_classes=10, dtype=dtype)
+    return synthetic_classification(2000, n_features=784, n_classes=10,
+                                    dtype=NETWORKS[network][1])
 
 
 def started_stream(cls, X, y, params):
@@ -122,16 +126,16 @@ def seconds_per_call(function, row):
 def compare_with_sklearn(implementations, data, repeats):
     measurements = {
         "partial_fit 200 rows": (
-            ("digits", "784-wide"),
+            STREAM_NETWORKS,
             lambda cls, X, y, params: np.median(partial_fit_calls(cls, X, y, params, 50))),
         "partial_fit 200 rows, 1 thread": (
-            ("digits", "784-wide"),
+            STREAM_NETWORKS,
             lambda cls, X, y, params: np.median(
                 one_thread_partial_fit_calls(cls, X, y, params, 50))),
         "fit 1 epoch": (("digits",), one_epoch_fit),
         "early-stopping epoch": (("digits",), early_stopping_epoch),
     }
-    print(f"{'measurement':31s} {'network':12s} {'mlpfast ms':>11s} {'sklearn ms':>11s} "
+    print(f"{'measurement':31s} {'network':15s} {'mlpfast ms':>11s} {'sklearn ms':>11s} "
           f"{'x sklearn':>10s}")
     for name, (networks, measure) in measurements.items():
         for network in networks:
@@ -139,17 +143,17 @@ def compare_with_sklearn(implementations, data, repeats):
             seconds = {impl: [] for impl in implementations}
             for _ in range(repeats):
                 for impl, cls in implementations.items():
-                    seconds[impl].append(measure(cls, X, y, NETWORKS[network]))
+                    seconds[impl].append(measure(cls, X, y, NETWORKS[network][0]))
             fast, reference = (np.median(seconds[impl]) for impl in implementations)
-            print(f"{name:31s} {network:12s} {fast * 1e3:11.3f} {reference * 1e3:11.3f} "
+            print(f"{name:31s} {network:15s} {fast * 1e3:11.3f} {reference * 1e3:11.3f} "
                   f"{reference / fast:9.2f}x")
 
 
 def compare_with_numpy(cls, data, repeats):
-    print(f"\n{'one-row prediction':18s} {'network':12s} {'numpy us':>9s} {'predict us':>11s} "
+    print(f"\n{'one-row prediction':18s} {'network':15s} {'numpy us':>9s} {'predict us':>11s} "
           f"{'proba us':>9s} {'predict/numpy':>14s} {'proba/numpy':>12s} "
           f"{'predict-proba us':>17s}")
-    for network, params in NETWORKS.items():
+    for network, (params, _) in NETWORKS.items():
         X, y = data[network]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
@@ -166,7 +170,7 @@ def compare_with_numpy(cls, data, repeats):
             for way, function in ways.items():
                 seconds[way].append(seconds_per_call(function, row))
         numpy_s, predict_s, proba_s = (np.median(seconds[way]) for way in ways)
-        print(f"{'':18s} {network:12s} {numpy_s * 1e6:9.2f} {predict_s * 1e6:11.2f} "
+        print(f"{'':18s} {network:15s} {numpy_s * 1e6:9.2f} {predict_s * 1e6:11.2f} "
               f"{proba_s * 1e6:9.2f} {predict_s / numpy_s:14.2f} {proba_s / numpy_s:12.2f} "
               f"{(predict_s - proba_s) * 1e6:17.2f}")
 
