@@ -25,7 +25,8 @@ weights outgrow the L2 cache): ``predict`` and
 with the ratios mlpfast / numpy and the difference predict - predict_proba.
 
 Each line gives medians over ``--repeats`` rounds (a round of ``predict``
-times many calls and divides).
+times many calls and divides), each round after a pause that lets the
+threads of the round before wind down.
 """
 
 import argparse
@@ -41,6 +42,11 @@ CHUNK_ROWS = 200
 EARLY_STOPPING_EPOCHS = 30
 # Calls per round of a one-row prediction: long enough for the clock.
 PREDICT_CALLS = 2000
+# Pause before each round: after a threaded product, OpenBLAS's idle threads
+# spin for about 0.1 s on the core the next round needs (numpy's before
+# mlpfast's on 784 -> 1024 -> 1024 -> 10 made predict look 30-40 us slower
+# than predict_proba, timed next).
+SETTLE_SECONDS = 0.2
 # name -> (estimator parameters, dtype of X: the weights' dtype)
 NETWORKS = {
     "digits": (dict(hidden_layer_sizes=(100,), random_state=0), np.float64),
@@ -143,6 +149,7 @@ def compare_with_sklearn(implementations, data, repeats):
             seconds = {impl: [] for impl in implementations}
             for _ in range(repeats):
                 for impl, cls in implementations.items():
+                    time.sleep(SETTLE_SECONDS)
                     seconds[impl].append(measure(cls, X, y, NETWORKS[network][0]))
             fast, reference = (np.median(seconds[impl]) for impl in implementations)
             print(f"{name:31s} {network:15s} {fast * 1e3:11.3f} {reference * 1e3:11.3f} "
@@ -168,6 +175,7 @@ def compare_with_numpy(cls, data, repeats):
         seconds = {way: [] for way in ways}
         for _ in range(repeats):
             for way, function in ways.items():
+                time.sleep(SETTLE_SECONDS)
                 seconds[way].append(seconds_per_call(function, row))
         numpy_s, predict_s, proba_s = (np.median(seconds[way]) for way in ways)
         print(f"{'':18s} {network:15s} {numpy_s * 1e6:9.2f} {predict_s * 1e6:11.2f} "
