@@ -66,9 +66,13 @@ def load_data(network):
                                     dtype=NETWORKS[network][1])
 
 
-def started_stream(cls, X, y, params):
-    """An estimator after the first partial_fit call of a stream of chunks."""
-    estimator = cls(**params)
+def started_stream(cls, X, y, params=None):
+    """An estimator after the first partial_fit call of a stream of chunks.
+
+    ``params``: the estimator's parameters, those of the digits network
+    when None (as ``bench/test_bench_training.py`` uses it).
+    """
+    estimator = cls(**(NETWORKS["digits"][0] if params is None else params))
     estimator.partial_fit(X[:CHUNK_ROWS], y[:CHUNK_ROWS], classes=np.unique(y))
     return estimator
 
