@@ -176,20 +176,25 @@ def check_network_size(layer_units, dtype, n_samples, batch_size, solver):
             batch_rows = int(np.clip(batch_size, 1, max(n_samples, 1)))
         n_moments = 2 if solver == "adam" else 1
     n_params, n_bytes = training_footprint(units, itemsize, batch_rows, n_moments)
-    described = (
-        f"a network with layers {units} has {n_params:,} parameters; training it "
-        f"({np.dtype(dtype).name}, batch of {batch_rows} rows) needs about "
-        f"{_format_bytes(n_bytes)} ({n_bytes:,} bytes)"
-    )
+
+    def described():
+        # Formatted only for an error: otherwise more than half of the check's time
+        # (run at every partial_fit call).
+        return (
+            f"a network with layers {units} has {n_params:,} parameters; training it "
+            f"({np.dtype(dtype).name}, batch of {batch_rows} rows) needs about "
+            f"{_format_bytes(n_bytes)} ({n_bytes:,} bytes)"
+        )
+
     if n_params > sys.maxsize // itemsize or n_bytes > sys.maxsize:
         raise NetworkTooLargeError(
-            f"{described}, more than this platform can address "
+            f"{described()}, more than this platform can address "
             f"(sys.maxsize = {sys.maxsize:,} bytes). Reduce hidden_layer_sizes."
         )
     limit = _memory_limit() if n_bytes > SURELY_AVAILABLE_BYTES else None
     if limit is not None and n_bytes > limit:
         raise NetworkTooLargeError(
-            f"{described}, more than the {_format_bytes(limit)} of memory this "
+            f"{described()}, more than the {_format_bytes(limit)} of memory this "
             "machine has. Reduce hidden_layer_sizes."
         )
     for fan_in, fan_out in zip(units[:-1], units[1:]):
@@ -295,3 +300,45 @@ def check_stochastic_only_options(estimator, rates):
             f"{', '.join(in_use)} needs solver='sgd' or 'adam': solver='lbfgs' takes no "
             "mini-batch steps (and dropout would make its objective random)"
         )
+
+
+def parameters_snapshot(parameters):
+    """A value that compares equal exactly when the parameters are the same, or None.
+
+    scikit-learn's parameter validation costs about a tenth of a millisecond,
+    a quarter of a 200-row digits ``partial_fit`` call once the rest is lean
+    (bench/MEASUREMENTS.md, 'Per-call costs of streaming'): estimators
+    validate again only when this value differs from the one of the last
+    validation that passed.  Each value is taken with its exact type, since
+    the constraints tell ``True`` from ``1`` and ``1.0`` from ``1``.
+
+    Parameters
+    ----------
+    parameters : dict
+        ``get_params(deep=False)`` of an estimator.
+
+    Returns
+    -------
+    snapshot : tuple or None
+        None when a value could change without its identity changing (a
+        list, a dict, an array): those parameters are validated every time.
+    """
+    try:
+        return tuple((name, _frozen_parameter(value)) for name, value in parameters.items())
+    except TypeError:
+        return None
+
+
+_IMMUTABLE_PARAMETER_TYPES = frozenset((type(None), bool, int, float, str))
+
+
+def _frozen_parameter(value):
+    """``value`` with its type, recursively through tuples; TypeError for the mutable."""
+    if type(value) is tuple:
+        return tuple, tuple(_frozen_parameter(item) for item in value)
+    if type(value) in _IMMUTABLE_PARAMETER_TYPES or isinstance(value, np.generic):
+        return type(value), value
+    if isinstance(value, np.random.RandomState):
+        # The constraint is on the type; drawing numbers does not change it.
+        return (np.random.RandomState,)
+    raise TypeError(f"{type(value).__name__} parameters may change in place")

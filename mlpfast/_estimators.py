@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Sequence
-from numbers import Real
+from numbers import Integral, Real
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, Union
 
 import numpy as np
@@ -78,6 +78,10 @@ else:
     from sklearn.callback import with_callbacks
     from sklearn.utils.metaestimators import available_if
 
+# Estimator class -> the names of its __init__ parameters, which
+# BaseEstimator._get_param_names finds by inspecting the signature each time.
+_PARAMETER_NAMES = {}
+
 # scikit-learn's Interval constraint, whose module is private, taken from its
 # own alpha constraint.
 _Interval = type(_SklearnMLPRegressor._parameter_constraints["alpha"][0])
@@ -121,6 +125,15 @@ def _beyond_sklearn_constraints(constraints):
 def _caller_weights(targets, sample_weight):
     """The rows' weights as the caller gave them (no class weights)."""
     return sample_weight
+
+
+def _is_plain_target(y, n_rows):
+    """True for targets ``validate_data`` passes unchanged: a native 1-D ndarray
+    of ``n_rows`` booleans, integers or strings, or of finite floats."""
+    if type(y) is not np.ndarray or y.shape != (n_rows,) or not y.dtype.isnative:
+        return False
+    kind = y.dtype.kind
+    return kind in "biuU" or (kind == "f" and bool(np.isfinite(y).all()))
 
 
 def _reject_weightless_classes(classes, labels, sample_weight):
@@ -243,6 +256,9 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
             state["_params"] = self._params
             for derived in ("coefs_", "intercepts_", "_views", "_network_cache"):
                 state.pop(derived, None)
+        # Per-process shortcuts, rebuilt on first use.
+        for shortcut in ("_validated_parameters", "_seeded_random_state"):
+            state.pop(shortcut, None)
         return state
 
     def __setstate__(self, state):
@@ -254,8 +270,50 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
     # Fitting
     # ------------------------------------------------------------------
     def _check_params(self):
-        if not get_config().get("skip_parameter_validation", False):
+        """scikit-learn's parameter validation, unless the same parameters passed it last.
+
+        ``fit`` and ``partial_fit`` validate at every call, also where
+        scikit-learn's ``partial_fit`` skips it once fitted: mlpfast reads
+        parameters of its own at every call (``dropout``, ``weight_decay``,
+        ...). Parameters that may change in place are validated every time
+        (``_checks.parameters_snapshot``).
+        """
+        if get_config().get("skip_parameter_validation", False):
+            return
+        snapshot = _checks.parameters_snapshot(self._parameter_values())
+        if snapshot is None or snapshot != getattr(self, "_validated_parameters", None):
             self._validate_params()
+            self._validated_parameters = snapshot
+
+    def _parameter_values(self):
+        """``get_params(deep=False)``, without inspecting ``__init__``'s signature each time."""
+        cls = type(self)
+        names = _PARAMETER_NAMES.get(cls)
+        if names is None:
+            names = _PARAMETER_NAMES[cls] = tuple(cls._get_param_names())
+        return {name: getattr(self, name) for name in names}
+
+    def _fresh_random_state(self):
+        """``check_random_state(self.random_state)``, quicker for an integer seed.
+
+        A new ``RandomState(seed)`` first seeds itself from the operating
+        system's entropy (numpy's SeedSequence), about 80 us, a fifth of a
+        200-row digits ``partial_fit`` call; reseeding one made here before
+        (``RandomState.seed``, the same legacy seeding) leaves it in the same
+        state in about 1 us. Only the estimator that made it reseeds it:
+        copies (the callbacks' fitted copies share the attribute) make their
+        own, so that training one never moves another's generator.
+        """
+        seed = self.random_state
+        if not isinstance(seed, Integral):
+            return check_random_state(seed)
+        owner, generator = getattr(self, "_seeded_random_state", (None, None))
+        if owner != id(self):
+            generator = np.random.RandomState(seed)
+            self._seeded_random_state = (id(self), generator)
+        else:
+            generator.seed(seed)
+        return generator
 
     def _hidden_layer_sizes_list(self):
         return _checks.hidden_layer_sizes_list(self.hidden_layer_sizes)
@@ -289,7 +347,7 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         _checks.check_network_size(layer_units, X.dtype, X.shape[0], self.batch_size,
                                    self.solver)
 
-        self._random_state = check_random_state(self.random_state)
+        self._random_state = self._fresh_random_state()
         if first_pass:
             self._initialize(y, layer_units, X.dtype)
         else:
@@ -532,6 +590,24 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
             and not hasattr(self, "feature_names_in_")
         )
 
+    def _validate_training_data(self, X, y, reset, y_numeric=False):
+        """``validate_data`` of training X and y, quicker for plain arrays.
+
+        Later calls of a stream (``partial_fit``, a warm start) of plain
+        input (``_is_plain_input``, C-contiguous) and targets
+        (``_is_plain_target``) get the checks that validation would make of
+        them (dtype, shape, finite values, the fitted width) without its
+        generic machinery, which took as long as training a 200-row digits
+        block (bench/MEASUREMENTS.md, 'Per-call costs of streaming'); any
+        other input, and input that fails a check, goes through
+        ``validate_data``, whose errors and warnings it raises.
+        """
+        if (not reset and self._is_plain_input(X) and X.flags.c_contiguous
+                and _is_plain_target(y, X.shape[0]) and _kernels.all_finite_matrix(X)):
+            return X, y
+        return validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
+                             y_numeric=y_numeric, dtype=(np.float64, np.float32), reset=reset)
+
     def _validate_predict_input(self, X):
         _checks.reject_dates(X)
         return validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
@@ -551,7 +627,12 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         """The kernel's forward pass over validated X (None: X is not finite)."""
         self._sync_params_vector()
         params = self._params
-        if X.dtype != params.dtype or scipy.sparse.issparse(X):
+        if type(X) is np.ndarray and X.dtype == params.dtype and X.flags.c_contiguous:
+            # Tested first, without the general tests below (a sparse check
+            # costs a tenth of a small network's pass on one row).
+            if 0 < X.shape[0] <= _kernels.FEW_ROWS:
+                return _kernels.forward_few_rows(self._network(), X, params, require_finite)
+        elif X.dtype != params.dtype or scipy.sparse.issparse(X):
             # The output dtype follows numpy's promotion of X with the weights.
             dtype = np.result_type(X.dtype, params.dtype)
             if dtype not in (np.float32, np.float64):
@@ -810,8 +891,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         self.class_weight = class_weight
 
     def _validate_input(self, X, y, incremental, reset):
-        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
-                             dtype=(np.float64, np.float32), reset=reset)
+        X, y = self._validate_training_data(X, y, reset)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
 
@@ -985,13 +1065,14 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         """Labels for network outputs, as LabelBinarizer.inverse_transform gives them.
 
         The two common cases are decoded directly (the binarizer's generic
-        path costs tens of microseconds): multiclass takes the first maximum,
-        binary thresholds strictly at 0.5.
+        path costs tens of microseconds): multiclass takes the first maximum
+        (``_kernels.row_argmax``, numpy's argmax, of the kernels' C-contiguous
+        float outputs), binary thresholds strictly at 0.5.
         """
         binarizer = self._label_binarizer
         classes = binarizer.classes_
         if binarizer.y_type_ == "multiclass" and y_pred.ndim == 2:
-            return classes.take(y_pred.argmax(axis=1), mode="clip")
+            return classes.take(_kernels.row_argmax(y_pred), mode="clip")
         if (binarizer.y_type_ == "binary" and len(classes) == 2 and y_pred.ndim == 1
                 and binarizer.neg_label == 0 and binarizer.pos_label == 1):
             return classes[(y_pred > 0.5).astype(np.intp)]
@@ -1211,8 +1292,7 @@ n_iter_, n_layers_, n_outputs_, out_activation_
         self.huber_delta = huber_delta
 
     def _validate_input(self, X, y, incremental, reset):
-        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
-                             y_numeric=True, dtype=(np.float64, np.float32), reset=reset)
+        X, y = self._validate_training_data(X, y, reset, y_numeric=True)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         return X, y

@@ -1899,3 +1899,186 @@ def vecmath_inplace(str name, floating[::1] x):
             (<vecmath_f64> address)(&x[0], n)
         else:
             (<vecmath_f32> address)(&x[0], n)
+
+
+# ----------------------------------------------------------------------
+# Calls on few rows: a streaming partial_fit block's finiteness check, and
+# predict on a handful of rows.  What the general kernels cost around their
+# numeric work (Python objects for the input and the layer tables, a
+# workspace array) is as much as a small network's forward pass on one row
+# (bench/MEASUREMENTS.md, 'Per-call costs of streaming').
+# ----------------------------------------------------------------------
+
+# The most rows forward_few_rows takes: its workspace is allocated with
+# malloc, not as an array, and is small.
+FEW_ROWS = 32
+
+
+cdef inline void check_float_matrix(cnp.ndarray X, str name) except *:
+    """Raise ValueError unless X is a 2-D C-contiguous float32 or float64 array."""
+    if (cnp.PyArray_NDIM(X) != 2 or not cnp.PyArray_IS_C_CONTIGUOUS(X)
+            or cnp.PyArray_TYPE(X) not in (cnp.NPY_FLOAT64, cnp.NPY_FLOAT32)
+            or not cnp.PyArray_ISNOTSWAPPED(X)):
+        raise ValueError(f"{name} must be a 2-D C-contiguous float32 or float64 array")
+
+
+def all_finite_matrix(cnp.ndarray X not None):
+    """Whether X holds no NaN and no infinity.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_rows, n_columns), C-contiguous, float32 or float64
+
+    Returns
+    -------
+    finite : bool
+    """
+    check_float_matrix(X, "X")
+    cdef Py_ssize_t size = cnp.PyArray_SIZE(X)
+    cdef const void *data = data_pointer(X)
+    cdef bint finite
+    with nogil:
+        if cnp.PyArray_TYPE(X) == cnp.NPY_FLOAT64:
+            finite = all_finite(<const double *> data, size)
+        else:
+            finite = all_finite(<const float *> data, size)
+    return finite
+
+
+cdef void forward_rows(const NetShape *net, const floating *params, const floating *x,
+                       floating *workspace, void **activations, floating *out,
+                       Py_ssize_t n_rows) noexcept nogil:
+    """forward_layers over n_rows dense rows x into out, the hidden layers'
+    activations in workspace (n_rows rows of each), activations a table of
+    n_layers + 1 pointers."""
+    cdef Py_ssize_t l
+    activations[0] = <void *> x
+    for l in range(1, net.n_layers):
+        activations[l] = workspace
+        workspace += n_rows * net.units[l]
+    activations[net.n_layers] = out
+    forward_layers(net, params, <floating **> activations, NULL, n_rows, NULL, NULL)
+
+
+def forward_few_rows(Network net, cnp.ndarray X not None, cnp.ndarray params not None,
+                     bint require_finite=False):
+    """``forward`` for dense X of at most FEW_ROWS rows, without its per-call objects.
+
+    Computes exactly what ``forward`` computes for the same rows (the same
+    products over the same rows, one chunk).
+
+    Parameters
+    ----------
+    net : Network
+    X : ndarray of shape (n_samples, n_features), C-contiguous, params' dtype
+        1 to FEW_ROWS rows.
+    params : ndarray of shape (n_params,), C-contiguous, float32 or float64
+    require_finite : bool, default=False
+        Return None if X holds NaN or infinity, as ``forward`` does.
+
+    Returns
+    -------
+    out : ndarray of shape (n_samples, n_outputs), params' dtype, or None
+    """
+    check_float_matrix(X, "X")
+    cdef int typenum = cnp.PyArray_TYPE(X)
+    if (cnp.PyArray_NDIM(params) != 1 or not cnp.PyArray_IS_C_CONTIGUOUS(params)
+            or cnp.PyArray_TYPE(params) != typenum or not cnp.PyArray_ISNOTSWAPPED(params)):
+        raise ValueError("params must be a C-contiguous vector of X's dtype")
+    cdef Py_ssize_t n_rows = cnp.PyArray_DIM(X, 0)
+    if not 1 <= n_rows <= FEW_ROWS:
+        raise ValueError(f"X must have 1 to {FEW_ROWS} rows, got {n_rows}")
+    net.check_sizes(cnp.PyArray_DIM(X, 1), -1, cnp.PyArray_DIM(params, 0))
+    if net.chunk_rows(n_rows) < n_rows:
+        # A network so wide that forward cuts even these rows into chunks:
+        # its chunks, for the same products.
+        return forward(net, X, params, require_finite)
+    net.check_rows(n_rows)
+    cdef const NetShape *shape = &net.shape
+    cdef const void *x = data_pointer(X)
+    cdef bint is_double = typenum == cnp.NPY_FLOAT64, finite
+    if require_finite:
+        with nogil:
+            if is_double:
+                finite = all_finite(<const double *> x, n_rows * shape.units[0])
+            else:
+                finite = all_finite(<const float *> x, n_rows * shape.units[0])
+        if not finite:
+            return None
+    cdef cnp.npy_intp out_dims[2]
+    out_dims[0] = n_rows
+    out_dims[1] = shape.units[shape.n_layers]
+    cdef cnp.ndarray out = cnp.PyArray_EMPTY(2, out_dims, typenum, 0)
+    cdef Py_ssize_t hidden_size = 0, l
+    for l in range(1, shape.n_layers):
+        hidden_size += n_rows * shape.units[l]
+    cdef void **activations = <void **> malloc((shape.n_layers + 1) * sizeof(void *))
+    cdef void *workspace = malloc(max(hidden_size, 1) * cnp.PyArray_ITEMSIZE(X))
+    if activations == NULL or workspace == NULL:
+        free(activations)
+        free(workspace)
+        raise MemoryError("cannot allocate the forward pass's workspace")
+    cdef const void *coefs = data_pointer(params)
+    cdef void *out_data = cnp.PyArray_DATA(out)
+    with nogil:
+        if is_double:
+            forward_rows(shape, <const double *> coefs, <const double *> x,
+                         <double *> workspace, activations, <double *> out_data, n_rows)
+        else:
+            forward_rows(shape, <const float *> coefs, <const float *> x,
+                         <float *> workspace, activations, <float *> out_data, n_rows)
+    free(activations)
+    free(workspace)
+    return out
+
+
+cdef void first_max_columns(const floating *values, Py_ssize_t n_rows, Py_ssize_t n_columns,
+                            intp_t *columns) noexcept nogil:
+    """numpy's argmax along each row: the first maximum, or the first NaN."""
+    cdef Py_ssize_t i, j, best
+    cdef const floating *row
+    for i in range(n_rows):
+        row = values + i * n_columns
+        best = 0
+        if row[0] == row[0]:
+            for j in range(1, n_columns):
+                if not row[j] <= row[best]:
+                    best = j
+                    if row[j] != row[j]:
+                        break
+        columns[i] = best
+
+
+def row_argmax(cnp.ndarray values not None):
+    """``values.argmax(axis=1)``, without numpy's reduction machinery.
+
+    On one row of a network whose weights nearly fill the L2 cache,
+    ``argmax`` took over a microsecond, as long as the rest of ``predict``
+    around the forward pass (bench/MEASUREMENTS.md, 'Per-call costs of
+    streaming').
+
+    Parameters
+    ----------
+    values : ndarray of shape (n_rows, n_columns), C-contiguous, float32 or float64
+        At least one column.
+
+    Returns
+    -------
+    columns : ndarray of shape (n_rows,), intp
+        The column of each row's first maximum; of its first NaN if it has one.
+    """
+    check_float_matrix(values, "values")
+    cdef Py_ssize_t n_rows = cnp.PyArray_DIM(values, 0), n_columns = cnp.PyArray_DIM(values, 1)
+    if n_columns == 0:
+        raise ValueError("values must have at least one column")
+    cdef cnp.npy_intp dims[1]
+    dims[0] = n_rows
+    cdef cnp.ndarray columns = cnp.PyArray_EMPTY(1, dims, cnp.NPY_INTP, 0)
+    cdef const void *data = data_pointer(values)
+    cdef intp_t *out = <intp_t *> cnp.PyArray_DATA(columns)
+    with nogil:
+        if cnp.PyArray_TYPE(values) == cnp.NPY_FLOAT64:
+            first_max_columns(<const double *> data, n_rows, n_columns, out)
+        else:
+            first_max_columns(<const float *> data, n_rows, n_columns, out)
+    return columns

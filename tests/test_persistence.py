@@ -86,7 +86,10 @@ def _fit(task, dtype=np.float64, **params):
 
 def _public_state(est):
     """Fitted attributes (name ending in _) and the private training state."""
-    skip = {"_random_state", "_network_cache", "_views"}
+    # Per-process shortcuts, not saved: the compiled network, the
+    # parameters last validated, the generator reseeded for an int seed.
+    skip = {"_random_state", "_network_cache", "_views", "_validated_parameters",
+            "_seeded_random_state"}
     return {k: v for k, v in vars(est).items() if k not in skip}
 
 
