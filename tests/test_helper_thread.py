@@ -73,6 +73,17 @@ needs_proc_tasks = pytest.mark.skipif(
     not os.path.isdir("/proc/self/task"), reason="needs Linux's /proc/self/task")
 
 
+def blas_reaches_two_threads():
+    """Whether threadpoolctl can give BLAS two threads here (an OpenBLAS that
+    started with one thread, as under user-mode emulation, cannot)."""
+    with threadpool_limits(limits=2, user_api="blas"):
+        return _threads._blas_thread_limit() >= 2
+
+
+needs_two_blas_threads = pytest.mark.skipif(
+    not blas_reaches_two_threads(), reason="this BLAS cannot run two threads here")
+
+
 @pytest.fixture(autouse=True)
 def fresh_helper_timings(monkeypatch):
     """Every test starts with no recorded timings and leaves none behind."""
@@ -601,6 +612,7 @@ def test_choice_ruled_out_on_one_core(monkeypatch):
     assert HelperThreadChoice.for_training(SMALL_UNITS, 64, np.float64, 2) is not None
 
 
+@needs_two_blas_threads
 def test_choice_ruled_out_under_a_one_thread_blas_limit(monkeypatch):
     monkeypatch.delenv(_threads.THREADS_VARIABLE, raising=False)
     monkeypatch.setattr(_threads, "_usable_cores", lambda: 2)
@@ -838,6 +850,7 @@ def blas_thread_counts_restored():
         library.set_num_threads(count)
 
 
+@needs_two_blas_threads
 def test_overlapping_fits_do_not_rule_out_the_helper_for_good(monkeypatch,
                                                              blas_thread_counts_restored):
     # Two fits in two Python threads, A starting first and ending first: each
@@ -1100,6 +1113,7 @@ def test_concurrent_fits_with_helper_threads_match_sequential(monkeypatch,
 
 
 @engine_only
+@needs_two_blas_threads
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize("solver", ["adam", "lbfgs"])
 @pytest.mark.parametrize("large", [False, True])
