@@ -215,13 +215,25 @@ def _cgroup_cpu_quota(root="/sys/fs/cgroup"):
         return None
 
 
+# The cgroup quota as last read, and when (time.monotonic()): reading it
+# takes about 20 us, a tenth of a short partial_fit call, and a quota
+# rarely changes while a process runs.
+QUOTA_REREAD_SECONDS = 10.0
+_quota_read = (-np.inf, None)
+
+
 def _usable_cores():
-    """The cores this process may run on: its affinity mask, and its cgroup's quota."""
+    """The cores this process may run on: its affinity mask, and its cgroup's
+    quota (read again after QUOTA_REREAD_SECONDS)."""
+    global _quota_read
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on every platform
         cores = os.cpu_count() or 1
-    quota = _cgroup_cpu_quota()
+    now = time.monotonic()
+    if now - _quota_read[0] > QUOTA_REREAD_SECONDS:
+        _quota_read = (now, _cgroup_cpu_quota())
+    quota = _quota_read[1]
     return cores if quota is None else min(cores, quota)
 
 
