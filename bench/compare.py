@@ -60,7 +60,7 @@ from runners import (  # noqa: E402
 )
 from threadpoolctl import threadpool_info  # noqa: E402
 from workloads import (  # noqa: E402
-    WORKLOADS,
+    add_selection_arguments,
     effective_batch_size,
     layer_units,
     rows_for_prediction,
@@ -128,14 +128,6 @@ COLUMNS = (
 )
 
 
-def workload_list(text):
-    """Workloads named in a comma-separated list (an argparse type)."""
-    try:
-        return select_workloads(text.split(","))
-    except KeyError as exc:
-        raise argparse.ArgumentTypeError(exc.args[0]) from exc
-
-
 def parse_args(argv=None):
     """Parse the command line.
 
@@ -148,14 +140,9 @@ def parse_args(argv=None):
     argparse.Namespace
     """
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="fewer rows, epochs and repeats")
+    add_selection_arguments(parser, "fewer rows, epochs and repeats")
     parser.add_argument(
         "--json", type=Path, default=BENCH_DIR / "results.json", help="output JSON file"
-    )
-    parser.add_argument(
-        "--only",
-        type=workload_list,
-        help=f"comma-separated workload names, from: {','.join(WORKLOADS)}",
     )
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
     return parser.parse_args(argv)

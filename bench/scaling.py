@@ -48,12 +48,16 @@ from compare import (  # noqa: E402
     mlpfast_simd_path,
     time_fits,
     vector_extensions,
-    workload_list,
 )
 from gemm_floor import epoch_gemms  # noqa: E402
 from runners import IMPLEMENTATION_NAMES, load_implementations  # noqa: E402
 from threadpoolctl import threadpool_info  # noqa: E402
-from workloads import WORKLOADS, effective_batch_size, layer_units, select_workloads  # noqa: E402
+from workloads import (  # noqa: E402
+    add_selection_arguments,
+    effective_batch_size,
+    layer_units,
+    select_workloads,
+)
 
 # Several short rounds rather than one long one: on a shared machine the
 # load changes within minutes, and a change between a workload's 1-core and
@@ -80,12 +84,7 @@ def parse_args(argv=None):
     argparse.Namespace
     """
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="fewer rows, epochs and rounds")
-    parser.add_argument(
-        "--only",
-        type=workload_list,
-        help=f"comma-separated workload names, from: {','.join(WORKLOADS)}",
-    )
+    add_selection_arguments(parser, "fewer rows, epochs and rounds")
     parser.add_argument("--max-cores", type=int, help="largest core count to run (default: all)")
     parser.add_argument(
         "--json", type=Path, default=BENCH_DIR / "scaling.json", help="output JSON file"

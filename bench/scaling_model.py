@@ -72,11 +72,17 @@ sys.path.insert(0, str(BENCH_DIR))
 
 import numpy as np  # noqa: E402
 import scaling  # noqa: E402
-from compare import cpu_model, log, workload_list  # noqa: E402
+from compare import cpu_model, log  # noqa: E402
 from gemm_floor import batch_plan  # noqa: E402
 from runners import import_mlpfast  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
-from workloads import WORKLOADS, effective_batch_size, layer_units, select_workloads  # noqa: E402
+from workloads import (  # noqa: E402
+    WORKLOADS,
+    add_selection_arguments,
+    effective_batch_size,
+    layer_units,
+    select_workloads,
+)
 
 TARGET_CORES = (4, 8, 16, 32)
 ALL_COUNTS = (1, 2, *TARGET_CORES)
@@ -125,12 +131,7 @@ def parse_args(argv=None):
     argparse.Namespace
     """
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="quick rows and epochs")
-    parser.add_argument(
-        "--only",
-        type=workload_list,
-        help=f"comma-separated workload names, from: {','.join(WORKLOADS)}",
-    )
+    add_selection_arguments(parser, "quick rows and epochs")
     parser.add_argument(
         "--scaling-json",
         type=Path,

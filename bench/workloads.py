@@ -9,6 +9,7 @@ Every fit runs a fixed number of epochs: ``max_iter=epochs, tol=0`` and
 ``n_iter_no_change=epochs`` so that no early stop cuts a timing short.
 """
 
+import argparse
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Callable
@@ -393,3 +394,28 @@ def rows_for_prediction(X, n_rows):
     ndarray of shape (n_rows, n_features)
     """
     return np.ascontiguousarray(X[np.arange(n_rows) % X.shape[0]])
+
+
+def workload_list(text):
+    """Workloads named in a comma-separated list (an argparse type)."""
+    try:
+        return select_workloads(text.split(","))
+    except KeyError as exc:
+        raise argparse.ArgumentTypeError(exc.args[0]) from exc
+
+
+def add_selection_arguments(parser, quick_help):
+    """The ``--quick`` and ``--only`` options every benchmark script takes.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+    quick_help : str
+        What ``--quick`` makes smaller in that script.
+    """
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    parser.add_argument(
+        "--only",
+        type=workload_list,
+        help=f"comma-separated workload names, from: {','.join(WORKLOADS)}",
+    )
