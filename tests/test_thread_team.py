@@ -308,5 +308,6 @@ def test_a_forked_child_trains_with_threads_of_its_own(tmp_path):
     """)
     env = dict(os.environ, MLPFAST_NUM_THREADS="3")
     result = subprocess.run([sys.executable, "-c", script], env=env, timeout=120,
-                            capture_output=True, text=True)
+                            capture_output=True, text=True,
+                            cwd=tmp_path)  # not the repository root: the installed mlpfast
     assert result.returncode == 0, result.stderr
