@@ -1630,7 +1630,9 @@ def train_epoch(Network net,
     run.step = &step.step
     run.dropout = &dropout.state if dropout is not None else NULL
     run.loss_sum = loss_sum
-    cdef bint uses_team = n_parts > 1 and threads is not None
+    # Batches too short to be cut leave the team out, the step included, as
+    # fits do (HelperThreadChoice.for_training offers no team for them).
+    cdef bint uses_team = batch_parts.n_parts > 1 and threads is not None
     if uses_team:
         run.team = threads.acquire()
     try:
