@@ -9,8 +9,9 @@
  *              mingw-w64's winpthreads would be a second runtime to ship:
  *              no pthread.h is included on Windows, whatever the compiler.
  *   once       pthread_once / InitOnceExecuteOnce.
- *   atomics    unsigned counters with acquire loads, release stores and an
- *              acquire-release fetch-and-add: C11 <stdatomic.h> where the
+ *   atomics    unsigned counters with acquire loads, release stores, an
+ *              acquire-release fetch-and-add and compare-and-swap: C11
+ *              <stdatomic.h> where the
  *              compiler has it, else (MSVC, whose C11 atomics are still
  *              experimental) a volatile LONG with full barriers around
  *              plain accesses and Interlocked* for the read-modify-write.
@@ -89,6 +90,12 @@ static inline unsigned mlpf_atomic_fetch_add(mlpf_atomic_uint *a, unsigned value
 {
     return (unsigned)InterlockedExchangeAdd(a, (LONG)value);
 }
+
+/* Sets *a to desired if it holds expected; returns whether it did. */
+static inline int mlpf_atomic_swap_if(mlpf_atomic_uint *a, unsigned expected, unsigned desired)
+{
+    return (unsigned)InterlockedCompareExchange(a, (LONG)desired, (LONG)expected) == expected;
+}
 #else
 typedef atomic_uint mlpf_atomic_uint;
 
@@ -110,6 +117,14 @@ static inline void mlpf_atomic_store_release(mlpf_atomic_uint *a, unsigned value
 static inline unsigned mlpf_atomic_fetch_add(mlpf_atomic_uint *a, unsigned value)
 {
     return atomic_fetch_add_explicit(a, value, memory_order_acq_rel);
+}
+
+/* Sets *a to desired if it holds expected; returns whether it did. */
+static inline int mlpf_atomic_swap_if(mlpf_atomic_uint *a, unsigned expected, unsigned desired)
+{
+    return atomic_compare_exchange_strong_explicit(a, &expected, desired,
+                                                   memory_order_acq_rel,
+                                                   memory_order_acquire);
 }
 #endif
 

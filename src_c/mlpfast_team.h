@@ -28,9 +28,20 @@ int mlpf_team_helpers(const mlpf_team *team);
 
 /*
  * Runs fn(context, 0) here and fn(context, i) on helper i for 0 < i < n_parts;
- * returns when all are done.  Parts beyond the helpers run here, in turn.
+ * returns when all are done.  Parts beyond the helpers run here, in turn,
+ * and so does a helper's part that its helper has not begun by the time
+ * this thread's own parts are done (a helper asleep or off its core).
  */
 void mlpf_team_run(mlpf_team *team, mlpf_part_fn fn, void *context, int n_parts);
+
+/*
+ * mlpf_team_run for a job shorter than waking a thread (a one-row forward
+ * pass: microseconds, where a wake-up took tens on a virtual machine): the
+ * parts of helpers asleep run here, unless the team's previous brief job
+ * ended so recently that this one is part of a stream of them, for which
+ * a helper woken now is still polling at the next job.
+ */
+void mlpf_team_run_brief(mlpf_team *team, mlpf_part_fn fn, void *context, int n_parts);
 
 /* Ends and joins the helpers, frees the team.  NULL is allowed. */
 void mlpf_team_stop(mlpf_team *team);

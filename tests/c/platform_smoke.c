@@ -1,8 +1,9 @@
 /*
  * A C program over src_c without Python, for the platforms CI can build for
  * but not run mlpfast's tests on (tools/check_c_portable.sh): it checks the
- * thread team, the flush-to-zero switches, the choice of SIMD path
- * and that every path this CPU runs gives the same bits.  Exits 0 and
+ * thread team (its helpers busy, asleep and passed over), the flush-to-zero
+ * switches, the choice of SIMD path and that every path this CPU runs gives
+ * the same bits.  Exits 0 and
  * prints "platform smoke: OK" when every check passes.
  */
 #include <float.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "mlpfast_elementwise.h"
+#include "mlpfast_platform.h"
 #include "mlpfast_simd.h"
 #include "mlpfast_team.h"
 
@@ -24,6 +26,7 @@ static void check(int ok, const char *what)
 }
 
 #define JOBS 2000
+#define SLEEPY_JOBS 200
 #define HELPERS 3
 
 /* Each part of a job counts its calls in its own slot. */
@@ -53,6 +56,31 @@ static void check_team(void)
         /* Run returns only after every part: the helpers' counts are current. */
         if (memcmp(counts, expected, sizeof counts) != 0) {
             check(0, "mlpf_team_run returns after each part has run once");
+            break;
+        }
+    }
+    /* Jobs after the helpers fell asleep (team.c: they sleep after 0.2 ms
+       without a job), whose parts the caller may run itself (a helper that
+       has not begun) or pass over (mlpf_team_run_brief, a helper asleep),
+       and brief jobs back to back, which wake them: every part still runs
+       exactly once. */
+    for (int job = 0; job < SLEEPY_JOBS; job++) {
+        if (job % 4 != 3) {
+            long long until = mlpf_monotonic_nanoseconds() + 300000;
+            while (mlpf_monotonic_nanoseconds() < until) {
+            }
+        }
+        int n_parts = 2 + job % (HELPERS + 1);
+        if (job % 2) {
+            mlpf_team_run_brief(team, count_part, counts, n_parts);
+        } else {
+            mlpf_team_run(team, count_part, counts, n_parts);
+        }
+        for (int part = 0; part < n_parts; part++) {
+            expected[part] += 1;
+        }
+        if (memcmp(counts, expected, sizeof counts) != 0) {
+            check(0, "each part runs once when helpers sleep between jobs");
             break;
         }
     }
@@ -96,6 +124,50 @@ static void check_choice(void)
     check(mlpf_simd_choose("sse9", no_avx512, note, sizeof note) == MLPF_SIMD_AVX2 &&
               strstr(note, "not one of") != NULL,
           "an unknown name: the best path, with a note");
+}
+
+/*
+ * row_times_matrix on every path this CPU runs against the plain loop it
+ * promises (each output summed over the rows in order from 0), as bits:
+ * 37 rows (not a multiple of the four it takes at a time), 23 columns,
+ * weights one element off a 64-byte boundary (its first columns apart).
+ */
+static void check_row_times_matrix(void)
+{
+    enum { N_IN = 37, N_OUT = 23 };
+    static double w[N_IN * N_OUT + 1], x[N_IN], z[N_OUT], expected[N_OUT];
+    static float wf[N_IN * N_OUT + 1], xf[N_IN], zf[N_OUT], expected_f[N_OUT];
+    unsigned available = mlpf_simd_available();
+    for (int i = 0; i < N_IN * N_OUT + 1; i++) {
+        w[i] = 0.37 * ((i * 7) % 19) - 2.9;
+        wf[i] = (float)w[i];
+    }
+    for (int i = 0; i < N_IN; i++) {
+        x[i] = 1.3 - 0.11 * i;
+        xf[i] = (float)x[i];
+    }
+    for (int j = 0; j < N_OUT; j++) {
+        double sum = 0.0;
+        float sum_f = 0.0f;
+        for (int i = 0; i < N_IN; i++) {
+            sum += x[i] * w[1 + i * N_OUT + j];
+            sum_f += xf[i] * wf[1 + i * N_OUT + j];
+        }
+        expected[j] = sum;
+        expected_f[j] = sum_f;
+    }
+    for (int path = 0; path < MLPF_SIMD_N_PATHS; path++) {
+        const mlpf_simd_table *kernels = mlpf_simd_kernels(path);
+        if (!(available & (1u << path))) {
+            continue;
+        }
+        kernels->fn_mlpf_row_times_matrix_f64(x, w + 1, N_IN, N_OUT, z);
+        kernels->fn_mlpf_row_times_matrix_f32(xf, wf + 1, N_IN, N_OUT, zf);
+        check(memcmp(z, expected, sizeof z) == 0,
+              "row_times_matrix (double): the plain loop's bits on every path");
+        check(memcmp(zf, expected_f, sizeof zf) == 0,
+              "row_times_matrix (float): the plain loop's bits on every path");
+    }
 }
 
 /*
@@ -147,6 +219,7 @@ int main(void)
     check_team();
     check_flush();
     check_choice();
+    check_row_times_matrix();
     check_paths_agree();
     if (failures) {
         printf("platform smoke: %d check(s) FAILED\n", failures);
