@@ -37,7 +37,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from mlpfast import _checks, _kernels, _training
+from mlpfast import _checks, _kernels, _threads, _training
 from mlpfast._activations import (
     HIDDEN_ACTIVATIONS, LOSSES, OUTPUT_ACTIVATION_OF_LOSS, REGRESSION_LOSSES,
 )
@@ -631,7 +631,14 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
             # Tested first, without the general tests below (a sparse check
             # costs a tenth of a small network's pass on one row).
             if 0 < X.shape[0] <= _kernels.FEW_ROWS:
-                return _kernels.forward_few_rows(self._network(), X, params, require_finite)
+                network = self._network()
+                if X.shape[0] > 1 or not network.splits_one_row(params.itemsize):
+                    return _kernels.forward_few_rows(network, X, params, require_finite)
+                team = _threads.one_row_team()
+                try:
+                    return _kernels.forward_few_rows(network, X, params, require_finite, team)
+                finally:
+                    _threads.release_one_row_team(team)
         elif X.dtype != params.dtype or scipy.sparse.issparse(X):
             # The output dtype follows numpy's promotion of X with the weights.
             dtype = np.result_type(X.dtype, params.dtype)

@@ -82,7 +82,7 @@ from mlpfast._elementwise cimport (
     dropout_forward, finish_weight_gradient, finished_gradient_squares, loss_and_output_delta,
     mlpf_adam_step, mlpf_dropout_draw, mlpf_dropout_draw_for, mlpf_flush_subnormals_begin,
     mlpf_flush_subnormals_end, mlpf_run_update, mlpf_sgd_step, multiply_derivative,
-    sgd_finish_update, transpose, vector_sum,
+    row_times_matrix, sgd_finish_update, transpose, vector_sum,
 )
 from mlpfast._sparse cimport SparseRows, sparse_matmul, sparse_transposed_matmul
 
@@ -94,6 +94,7 @@ cdef extern from "mlpfast_team.h" nogil:
     mlpf_team *mlpf_team_start(int n_helpers)
     int mlpf_team_helpers(const mlpf_team *team)
     void mlpf_team_run(mlpf_team *team, mlpf_part_fn fn, void *context, int n_parts)
+    void mlpf_team_run_brief(mlpf_team *team, mlpf_part_fn fn, void *context, int n_parts)
     void mlpf_team_stop(mlpf_team *team)
 
 ctypedef Py_ssize_t intp_t
@@ -216,6 +217,12 @@ cdef enum:
     # small-matrix kernels, which are faster there.  Up to this many
     # multiply-adds; above, both forms are packed and take the same time.
     TRANSPOSED_COPY_MAX_MACS = 1000000
+    # Size of the weights from which a forward pass of one dense row splits a
+    # layer's product in two (one_row_matmul): 131,072 weights in float32.
+    # Below, the threads' meeting (half a microsecond to one) takes what the
+    # second thread saves: 256 x 256 float32 weights took 2.4 us in two
+    # halves on two threads and 2.5 in turn on one, 512 x 256 3.4 and 5.0.
+    SPLIT_MIN_BYTES = 1 << 19
 
 # scikit-learn's loss (numpy.average) raises this for weights summing to 0.
 ZERO_WEIGHT_SUM_MESSAGE = "Weights sum to zero, can't be normalized"
@@ -347,6 +354,16 @@ cdef class Network:
         self.shape.loss = loss_code
         self.shape.loss_parameter = loss_parameter if has_parameter else 0.0
         self.shape.alpha = alpha
+
+    def splits_one_row(self, Py_ssize_t itemsize):
+        """Whether a forward pass of one row splits a layer's product in two
+        (one_row_matmul), for a ThreadTeam to share, with weights of
+        itemsize bytes."""
+        cdef Py_ssize_t l
+        for l in range(self.shape.n_layers):
+            if splits_product(self.shape.units[l], self.shape.units[l + 1], itemsize):
+                return True
+        return False
 
     cdef Py_ssize_t chunk_rows(self, Py_ssize_t n_samples):
         """Rows per chunk for a pass over n_samples rows: at least 1, at most
@@ -674,9 +691,99 @@ cdef void drop_units(const NetShape *net, const DropoutBlock *dropout, Py_ssize_
                     net.units[l], &draw)
 
 
+cdef struct SplitProducts:
+    # How a forward pass of one dense row computes its products
+    # (one_row_matmul): those of the large layers in two halves, the second
+    # into scratch (room for the widest such layer), on team's first
+    # helper, or here after the first half when team is NULL.
+    mlpf_team *team
+    void *scratch
+
+
+cdef struct InnerHalves:
+    # One product of one_row_matmul: a (n_in) @ w (n_in x n_out), the inner
+    # rows [0, middle) into out[0] and [middle, n_in) into out[1].
+    const void *a
+    const void *w
+    void *out[2]
+    Py_ssize_t n_in, n_out, middle
+
+
+cdef inline bint splits_product(Py_ssize_t n_in, Py_ssize_t n_out,
+                                Py_ssize_t itemsize) noexcept nogil:
+    """Whether a one-row forward pass splits a layer's product (one_row_matmul)."""
+    return n_in >= 2 and n_in * n_out * itemsize >= SPLIT_MIN_BYTES
+
+
+cdef Py_ssize_t split_scratch_size(const NetShape *net, Py_ssize_t itemsize) noexcept nogil:
+    """Elements of SplitProducts.scratch (at least 1)."""
+    cdef Py_ssize_t l, widest = 1
+    for l in range(net.n_layers):
+        if splits_product(net.units[l], net.units[l + 1], itemsize):
+            widest = max(widest, net.units[l + 1])
+    return widest
+
+
+cdef void inner_half(const InnerHalves *halves, int part, floating *out) noexcept nogil:
+    cdef Py_ssize_t first = 0 if part == 0 else halves.middle
+    cdef Py_ssize_t end = halves.middle if part == 0 else halves.n_in
+    row_times_matrix(<const floating *> halves.a + first,
+                     <const floating *> halves.w + first * halves.n_out,
+                     end - first, halves.n_out, out)
+
+
+# One per dtype for mlpf_part_fn, as compute_part_f64 and _f32 are.
+cdef void inner_half_f64(void *context, int part) noexcept nogil:
+    cdef InnerHalves *halves = <InnerHalves *> context
+    inner_half(halves, part, <double *> halves.out[part])
+
+
+cdef void inner_half_f32(void *context, int part) noexcept nogil:
+    cdef InnerHalves *halves = <InnerHalves *> context
+    inner_half(halves, part, <float *> halves.out[part])
+
+
+cdef void one_row_matmul(const SplitProducts *split, const floating *a, const floating *w,
+                         floating *c, Py_ssize_t n_in, Py_ssize_t n_out) noexcept nogil:
+    """c (n_out) = a (n_in) @ w, for the product of layers splits_layer
+    selects as two products over the halves of the inner dimension, added.
+
+    A forward pass of one row streams each weight matrix once and does
+    little else: two threads each stream half of a large one from the cache
+    of their own core (each core's L2 keeps its half between calls), in
+    about half the time.  The halves are cut by the inner dimension so that
+    each reads a contiguous block of w.  The same sums on any thread.
+    row_times_matrix computes every product here, not BLAS: OpenBLAS
+    starts threads of its own for products from about 9,000 weights, which
+    a one-row product does not repay, and which would compete with the
+    helper's half.
+    """
+    if not splits_product(n_in, n_out, sizeof(floating)):
+        row_times_matrix(a, w, n_in, n_out, c)
+        return
+    cdef InnerHalves halves
+    halves.a = a
+    halves.w = w
+    halves.out[0] = c
+    halves.out[1] = split.scratch
+    halves.n_in = n_in
+    halves.n_out = n_out
+    halves.middle = n_in // 2
+    cdef mlpf_part_fn fn = inner_half_f64 if floating is double else inner_half_f32
+    if split.team != NULL:
+        # Brief: a helper asleep is not woken for a lone call (the wake-up
+        # would cost more than the half), only within a stream of calls.
+        mlpf_team_run_brief(split.team, fn, &halves, 2)
+    else:
+        fn(&halves, 0)
+        fn(&halves, 1)
+    add_into(c, <const floating *> split.scratch, n_out)
+
+
 cdef void forward_layers(const NetShape *net, const floating *params,
                          floating **activations, floating **zs, Py_ssize_t n_rows,
-                         const SparseRows *sparse, const DropoutBlock *dropout) noexcept nogil:
+                         const SparseRows *sparse, const DropoutBlock *dropout,
+                         const SplitProducts *split) noexcept nogil:
     """activations[l + 1] = f(activations[l] @ W_l + b_l) for every layer.
 
     Keeps the derivatives f'(z) of layer l in zs[l] where that is not NULL
@@ -684,7 +791,8 @@ cdef void forward_layers(const NetShape *net, const floating *params,
     first product reads the CSR rows instead of activations[0].  With
     dropout (not NULL), a hidden layer that has some is read by the next
     one after dropout (drop_units); its activations stay as they are, for
-    the derivative.
+    the derivative.  With split (not NULL: one dense row), the products are
+    one_row_matmul's.
     """
     cdef Py_ssize_t l
     cdef int activation
@@ -692,6 +800,10 @@ cdef void forward_layers(const NetShape *net, const floating *params,
         if l == 0 and sparse != NULL:
             sparse_matmul(sparse, n_rows, params + net.coef_offset[0], activations[1],
                           net.units[1])
+        elif split != NULL:
+            one_row_matmul(split, layer_input(activations, dropout, l),
+                           params + net.coef_offset[l], activations[l + 1],
+                           net.units[l], net.units[l + 1])
         else:
             matmul(layer_input(activations, dropout, l), params + net.coef_offset[l],
                    activations[l + 1], n_rows, net.units[l], net.units[l + 1])
@@ -872,7 +984,7 @@ cdef void compute_part(BatchPart *part, floating *grad) noexcept nogil:
         y = <const floating *> part.y_batch
     cdef const DropoutBlock *dropout = &part.dropout if part.dropout.state != NULL else NULL
     forward_layers(part.shape, <const floating *> part.params, activations,
-                   <floating **> part.zs, part.n_rows, sparse, dropout)
+                   <floating **> part.zs, part.n_rows, sparse, dropout, NULL)
     part.loss_sum = add_chunk_gradient(
         part.shape, <const floating *> part.params,
         <floating **> part.transposed_coefs, activations,
@@ -1649,8 +1761,13 @@ def train_epoch(Network net,
 def forward(Network net,
             X,                           # IN
             const floating[::1] params,  # IN
-            bint require_finite=False):
+            bint require_finite=False,
+            ThreadTeam threads=None):
     """Network output for every row of X, in row chunks.
+
+    Dense X of one row splits its large layers' products in two
+    (one_row_matmul), on the first helper of ``threads`` or not, with the
+    same result.
 
     Parameters
     ----------
@@ -1661,6 +1778,7 @@ def forward(Network net,
         Check first that dense X holds no NaN or infinity, and return None
         if it does (the caller's validation then reports it).  Costs a pass
         over X; a separate numpy check costs more on a few rows.
+    threads : ThreadTeam or None, default=None
 
     Returns
     -------
@@ -1689,14 +1807,28 @@ def forward(Network net,
     carve_workspace(shape, workspace, chunk, pointers.activations, pointers.deltas, NULL)
     cdef floating **activations = <floating **> pointers.activations
     cdef Py_ssize_t start = 0, n_rows
-
-    with nogil:
-        while start < n_samples:
-            n_rows = min(chunk, n_samples - start)
-            select_input_rows(activations, sparse, x_data, start, inputs.n_features)
-            activations[n_layers] = &out[start, 0]
-            forward_layers(shape, &params[0], activations, NULL, n_rows, sparse, NULL)
-            start += n_rows
+    cdef SplitProducts split_products
+    cdef SplitProducts *split = NULL
+    if not inputs.is_sparse and n_samples == 1:
+        scratch = np.empty(split_scratch_size(shape, sizeof(floating)), dtype=dtype)
+        split_products.scratch = cnp.PyArray_DATA(scratch)
+        split_products.team = NULL
+        split = &split_products
+    cdef bint uses_team = split != NULL and threads is not None
+    if uses_team:
+        split_products.team = threads.acquire()
+    try:
+        with nogil:
+            while start < n_samples:
+                n_rows = min(chunk, n_samples - start)
+                select_input_rows(activations, sparse, x_data, start, inputs.n_features)
+                activations[n_layers] = &out[start, 0]
+                forward_layers(shape, &params[0], activations, NULL, n_rows, sparse, NULL,
+                               split)
+                start += n_rows
+    finally:
+        if uses_team:
+            threads.release()
     return out_array
 
 
@@ -1949,9 +2081,10 @@ def all_finite_matrix(cnp.ndarray X not None):
 
 cdef void forward_rows(const NetShape *net, const floating *params, const floating *x,
                        floating *workspace, void **activations, floating *out,
-                       Py_ssize_t n_rows) noexcept nogil:
+                       Py_ssize_t n_rows, SplitProducts *split) noexcept nogil:
     """forward_layers over n_rows dense rows x into out, the hidden layers'
-    activations in workspace (n_rows rows of each), activations a table of
+    activations in workspace (n_rows rows of each) followed by split's
+    scratch when split is not NULL (one row), activations a table of
     n_layers + 1 pointers."""
     cdef Py_ssize_t l
     activations[0] = <void *> x
@@ -1959,15 +2092,18 @@ cdef void forward_rows(const NetShape *net, const floating *params, const floati
         activations[l] = workspace
         workspace += n_rows * net.units[l]
     activations[net.n_layers] = out
-    forward_layers(net, params, <floating **> activations, NULL, n_rows, NULL, NULL)
+    if split != NULL:
+        split.scratch = workspace
+    forward_layers(net, params, <floating **> activations, NULL, n_rows, NULL, NULL, split)
 
 
 def forward_few_rows(Network net, cnp.ndarray X not None, cnp.ndarray params not None,
-                     bint require_finite=False):
+                     bint require_finite=False, ThreadTeam threads=None):
     """``forward`` for dense X of at most FEW_ROWS rows, without its per-call objects.
 
     Computes exactly what ``forward`` computes for the same rows (the same
-    products over the same rows, one chunk).
+    products over the same rows, one chunk), on the first helper of
+    ``threads`` or not.
 
     Parameters
     ----------
@@ -1977,6 +2113,7 @@ def forward_few_rows(Network net, cnp.ndarray X not None, cnp.ndarray params not
     params : ndarray of shape (n_params,), C-contiguous, float32 or float64
     require_finite : bool, default=False
         Return None if X holds NaN or infinity, as ``forward`` does.
+    threads : ThreadTeam or None, default=None
 
     Returns
     -------
@@ -1994,7 +2131,7 @@ def forward_few_rows(Network net, cnp.ndarray X not None, cnp.ndarray params not
     if net.chunk_rows(n_rows) < n_rows:
         # A network so wide that forward cuts even these rows into chunks:
         # its chunks, for the same products.
-        return forward(net, X, params, require_finite)
+        return forward(net, X, params, require_finite, threads)
     net.check_rows(n_rows)
     cdef const NetShape *shape = &net.shape
     cdef const void *x = data_pointer(X)
@@ -2014,21 +2151,36 @@ def forward_few_rows(Network net, cnp.ndarray X not None, cnp.ndarray params not
     cdef Py_ssize_t hidden_size = 0, l
     for l in range(1, shape.n_layers):
         hidden_size += n_rows * shape.units[l]
+    cdef SplitProducts split
+    cdef SplitProducts *split_ptr = NULL
+    cdef bint uses_team = n_rows == 1 and threads is not None
+    split.team = NULL
+    if n_rows == 1:
+        hidden_size += split_scratch_size(shape, cnp.PyArray_ITEMSIZE(X))
+        split_ptr = &split
+    if uses_team:
+        split.team = threads.acquire()
     cdef void **activations = <void **> malloc((shape.n_layers + 1) * sizeof(void *))
     cdef void *workspace = malloc(max(hidden_size, 1) * cnp.PyArray_ITEMSIZE(X))
     if activations == NULL or workspace == NULL:
         free(activations)
         free(workspace)
+        if uses_team:
+            threads.release()
         raise MemoryError("cannot allocate the forward pass's workspace")
     cdef const void *coefs = data_pointer(params)
     cdef void *out_data = cnp.PyArray_DATA(out)
     with nogil:
         if is_double:
             forward_rows(shape, <const double *> coefs, <const double *> x,
-                         <double *> workspace, activations, <double *> out_data, n_rows)
+                         <double *> workspace, activations, <double *> out_data, n_rows,
+                         split_ptr)
         else:
             forward_rows(shape, <const float *> coefs, <const float *> x,
-                         <float *> workspace, activations, <float *> out_data, n_rows)
+                         <float *> workspace, activations, <float *> out_data, n_rows,
+                         split_ptr)
+    if uses_team:
+        threads.release()
     free(activations)
     free(workspace)
     return out

@@ -315,6 +315,42 @@ def _acquire_team(n_helpers):
     return _kernels.ThreadTeam(n_helpers), False
 
 
+# How long one_row_team trusts its last threads_available() (7 to 8 us to
+# read, more than a third of a one-row pass it would share).
+ONE_ROW_RECHECK_SECONDS = 1.0
+_one_row_threads = (-np.inf, False)   # (when to read again, more than one thread)
+
+
+def one_row_team():
+    """The shared ThreadTeam for a one-row forward pass, or None.
+
+    None when one thread is all a fit may use (``threads_available()``, read
+    again after ``ONE_ROW_RECHECK_SECONDS``) or while a fit holds the team:
+    the pass then runs its halves in turn, with the same result.  Never
+    waits and never starts a private team.  Give it back with
+    ``release_one_row_team``.
+    """
+    global _shared_team, _shared_team_in_use, _one_row_threads
+    now = time.monotonic()
+    if now >= _one_row_threads[0]:
+        _one_row_threads = (now + ONE_ROW_RECHECK_SECONDS, threads_available() > 1)
+    if not _one_row_threads[1]:
+        return None
+    with _team_lock:
+        if _shared_team_in_use:
+            return None
+        if _shared_team is None:
+            _shared_team = _kernels.ThreadTeam(1)
+        _shared_team_in_use = True
+        return _shared_team
+
+
+def release_one_row_team(team):
+    """Give back what ``one_row_team`` gave (None included)."""
+    if team is not None:
+        _release_team(team, True)
+
+
 def _release_team(team, shared):
     """Give back a team from ``_acquire_team``."""
     global _shared_team_in_use

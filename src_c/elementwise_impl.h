@@ -678,6 +678,48 @@ MLPF_DISPATCH void MLPF_NAME(mlpf_column_sums, SFX)(const REAL *delta, ptrdiff_t
 }
 
 /*
+ * z (n_out) = x (n_in) @ w (n_in x n_out, row-major): one row through a
+ * layer, each z[j] summed over i in increasing order from 0 (the same bits
+ * on every SIMD path).  Four rows of w at a time stream past z, which
+ * stays in L1: w is read in order, as the hardware prefetcher likes best.
+ * BLAS is not called here: split_matmul runs this on two threads at once,
+ * where OpenBLAS would start threads of its own for each half.
+ */
+MLPF_DISPATCH void MLPF_NAME(mlpf_row_times_matrix, SFX)(const REAL *restrict x,
+                                                         const REAL *restrict w,
+                                                         ptrdiff_t n_in, ptrdiff_t n_out,
+                                                         REAL *restrict z)
+{
+    for (ptrdiff_t j = 0; j < n_out; j++) {
+        z[j] = 0;
+    }
+    ptrdiff_t i = 0;
+    for (; i + 4 <= n_in; i += 4) {
+        const REAL x0 = x[i], x1 = x[i + 1], x2 = x[i + 2], x3 = x[i + 3];
+        const REAL *w0 = w + i * n_out, *w1 = w0 + n_out, *w2 = w1 + n_out, *w3 = w2 + n_out;
+        /* The columns before w0's next 64-byte boundary first: the vector
+           loop's loads of w0 (and of all four rows, when a row is a multiple
+           of 64 bytes) then never straddle two cache lines, which took a
+           third more time on unaligned weights. */
+        ptrdiff_t lead = (ptrdiff_t)((64 - (uintptr_t)w0 % 64) % 64 / sizeof(REAL));
+        lead = lead < n_out ? lead : n_out;
+        for (ptrdiff_t j = 0; j < lead; j++) {
+            z[j] = (((z[j] + x0 * w0[j]) + x1 * w1[j]) + x2 * w2[j]) + x3 * w3[j];
+        }
+        for (ptrdiff_t j = lead; j < n_out; j++) {
+            z[j] = (((z[j] + x0 * w0[j]) + x1 * w1[j]) + x2 * w2[j]) + x3 * w3[j];
+        }
+    }
+    for (; i < n_in; i++) {
+        const REAL xi = x[i];
+        const REAL *row = w + i * n_out;
+        for (ptrdiff_t j = 0; j < n_out; j++) {
+            z[j] += xi * row[j];
+        }
+    }
+}
+
+/*
  * dst (n_cols x n_rows) = src (n_rows x n_cols) transposed, both row-major.
  * By 4 x 4 blocks held in four vectors and transposed with shuffles, where
  * the compiler has them (elementwise.c: MLPF_SHUFFLE4): a plain

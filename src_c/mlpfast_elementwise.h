@@ -103,6 +103,8 @@ void mlpf_dropout_draw_for(mlpf_dropout_draw *draw, uint64_t fit_key, uint64_t b
     void mlpf_transpose##SFX(const REAL *src, ptrdiff_t n_rows, ptrdiff_t n_cols, \
                              REAL *dst);                                         \
     int mlpf_all_finite##SFX(const REAL *x, ptrdiff_t n);                        \
+    void mlpf_row_times_matrix##SFX(const REAL *x, const REAL *w, ptrdiff_t n_in, \
+                                    ptrdiff_t n_out, REAL *z);                   \
     void mlpf_sgd_finish_update##SFX(REAL *params, REAL *velocity,               \
                                      const REAL *const *grad_parts,              \
                                      int n_parts, ptrdiff_t n,                   \

@@ -69,6 +69,8 @@
 #define mlpf_transpose_f32 MLPF_SIMD_RENAME(mlpf_transpose_f32)
 #define mlpf_all_finite_f64 MLPF_SIMD_RENAME(mlpf_all_finite_f64)
 #define mlpf_all_finite_f32 MLPF_SIMD_RENAME(mlpf_all_finite_f32)
+#define mlpf_row_times_matrix_f64 MLPF_SIMD_RENAME(mlpf_row_times_matrix_f64)
+#define mlpf_row_times_matrix_f32 MLPF_SIMD_RENAME(mlpf_row_times_matrix_f32)
 #define mlpf_sgd_finish_update_f64 MLPF_SIMD_RENAME(mlpf_sgd_finish_update_f64)
 #define mlpf_sgd_finish_update_f32 MLPF_SIMD_RENAME(mlpf_sgd_finish_update_f32)
 #define mlpf_adam_finish_update_f64 MLPF_SIMD_RENAME(mlpf_adam_finish_update_f64)
@@ -145,6 +147,9 @@
       (const REAL *src, ptrdiff_t n_rows, ptrdiff_t n_cols, REAL *dst),                     \
       (src, n_rows, n_cols, dst))                                                           \
     X(int, return, mlpf_all_finite##SFX, (const REAL *x, ptrdiff_t n), (x, n))              \
+    X(void, , mlpf_row_times_matrix##SFX,                                                   \
+      (const REAL *x, const REAL *w, ptrdiff_t n_in, ptrdiff_t n_out, REAL *z),             \
+      (x, w, n_in, n_out, z))                                                               \
     X(void, , mlpf_sgd_finish_update##SFX,                                                  \
       (REAL *params, REAL *velocity, const REAL *const *grad_parts, int n_parts,            \
        ptrdiff_t n, const mlpf_run_update *update, const mlpf_sgd_step *step),              \

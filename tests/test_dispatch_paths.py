@@ -26,7 +26,7 @@ import mlpfast._kernels
 PATHS = ("baseline", "avx2", "avx512")
 
 # Prints the active path, then fits one model per configuration and saves
-# every fitted weight and bias.  Odd widths leave vector remainders; each
+# every fitted weight and bias, and each model's output for one row.  Odd widths leave vector remainders; each
 # hidden activation runs once in each precision (tanh, logistic, elu, gelu,
 # silu and softplus go through the vector math of src_c/vecmath.c); both
 # stochastic solvers and every loss take steps.
@@ -59,8 +59,19 @@ FIT_SCRIPT = textwrap.dedent(
         for loss in ("squared_error", "poisson", "huber"):
             models.append(MLPRegressor(hidden_layer_sizes=(19,), loss=loss, max_iter=3,
                                        batch_size=40, random_state=2).fit(Xd, y_reg))
+        # 300 x 440 weights: split in halves in a one-row pass in both dtypes.
+        X_wide = rng.standard_normal((40, 300)).astype(dtype)
+        models.append(MLPRegressor(hidden_layer_sizes=(440,), max_iter=2, random_state=3)
+                      .fit(X_wide, X_wide[:, :2].sum(axis=1)))
     arrays = {f"{i}_{j}": array for i, model in enumerate(models)
               for j, array in enumerate(model.coefs_ + model.intercepts_)}
+    # One-row passes (row_times_matrix, no BLAS), each model on its input's
+    # first row.
+    for i, model in enumerate(models):
+        row = np.ascontiguousarray(
+            rng.standard_normal((1, model.n_features_in_)).astype(model.coefs_[0].dtype))
+        arrays[f"row_{i}"] = (model.predict_proba(row) if hasattr(model, "predict_proba")
+                              else model.predict(row))
     np.savez(sys.argv[1], **arrays)
     """
 )
