@@ -223,6 +223,15 @@ cdef enum:
     # second thread saves: 256 x 256 float32 weights took 2.4 us in two
     # halves on two threads and 2.5 in turn on one, 512 x 256 3.4 and 5.0.
     SPLIT_MIN_BYTES = 1 << 19
+    # Size of the weights from which a one-row pass leaves a layer's product
+    # to BLAS, as before one_row_matmul: a matrix larger than one core's L2
+    # (2 MiB here) streams from L3 or memory, on two threads with OpenBLAS,
+    # whose threads stay awake for about 0.1 s after a call.  mlpfast's
+    # helper sleeps after 0.2 ms, and on this virtual machine a woken
+    # helper landed on the caller's core: calls a few milliseconds apart
+    # ran both halves on one thread (784 -> 1024 -> 1024 -> 10 float32: 250
+    # us, against 140 with OpenBLAS's threads).
+    ONE_ROW_BLAS_MIN_BYTES = 1 << 21
 
 # scikit-learn's loss (numpy.average) raises this for weights summing to 0.
 ZERO_WEIGHT_SUM_MESSAGE = "Weights sum to zero, can't be normalized"
@@ -709,10 +718,17 @@ cdef struct InnerHalves:
     Py_ssize_t n_in, n_out, middle
 
 
+cdef inline bint leaves_to_blas(Py_ssize_t n_in, Py_ssize_t n_out,
+                                Py_ssize_t itemsize) noexcept nogil:
+    """Whether a one-row forward pass leaves a layer's product to BLAS."""
+    return n_in * n_out * itemsize >= ONE_ROW_BLAS_MIN_BYTES
+
+
 cdef inline bint splits_product(Py_ssize_t n_in, Py_ssize_t n_out,
                                 Py_ssize_t itemsize) noexcept nogil:
     """Whether a one-row forward pass splits a layer's product (one_row_matmul)."""
-    return n_in >= 2 and n_in * n_out * itemsize >= SPLIT_MIN_BYTES
+    return (n_in >= 2 and n_in * n_out * itemsize >= SPLIT_MIN_BYTES
+            and not leaves_to_blas(n_in, n_out, itemsize))
 
 
 cdef Py_ssize_t split_scratch_size(const NetShape *net, Py_ssize_t itemsize) noexcept nogil:
@@ -725,6 +741,7 @@ cdef Py_ssize_t split_scratch_size(const NetShape *net, Py_ssize_t itemsize) noe
 
 
 cdef void inner_half(const InnerHalves *halves, int part, floating *out) noexcept nogil:
+    """Half `part` (0 or 1) of an InnerHalves product into out."""
     cdef Py_ssize_t first = 0 if part == 0 else halves.middle
     cdef Py_ssize_t end = halves.middle if part == 0 else halves.n_in
     row_times_matrix(<const floating *> halves.a + first,
@@ -745,19 +762,23 @@ cdef void inner_half_f32(void *context, int part) noexcept nogil:
 
 cdef void one_row_matmul(const SplitProducts *split, const floating *a, const floating *w,
                          floating *c, Py_ssize_t n_in, Py_ssize_t n_out) noexcept nogil:
-    """c (n_out) = a (n_in) @ w, for the product of layers splits_layer
-    selects as two products over the halves of the inner dimension, added.
+    """c (n_out) = a (n_in) @ w: by BLAS where leaves_to_blas says so,
+    where splits_product says so as two products over the halves of the
+    inner dimension, added, and otherwise as one product.
 
     A forward pass of one row streams each weight matrix once and does
     little else: two threads each stream half of a large one from the cache
     of their own core (each core's L2 keeps its half between calls), in
     about half the time.  The halves are cut by the inner dimension so that
     each reads a contiguous block of w.  The same sums on any thread.
-    row_times_matrix computes every product here, not BLAS: OpenBLAS
-    starts threads of its own for products from about 9,000 weights, which
-    a one-row product does not repay, and which would compete with the
-    helper's half.
+    row_times_matrix computes the products below ONE_ROW_BLAS_MIN_BYTES,
+    not BLAS: OpenBLAS starts threads of its own for products from about
+    9,000 weights, which a one-row product in cache does not repay, and
+    which would compete with the helper's half.
     """
+    if leaves_to_blas(n_in, n_out, sizeof(floating)):
+        matmul(a, w, c, 1, <int> n_in, <int> n_out)
+        return
     if not splits_product(n_in, n_out, sizeof(floating)):
         row_times_matrix(a, w, n_in, n_out, c)
         return
@@ -1765,9 +1786,9 @@ def forward(Network net,
             ThreadTeam threads=None):
     """Network output for every row of X, in row chunks.
 
-    Dense X of one row splits its large layers' products in two
-    (one_row_matmul), on the first helper of ``threads`` or not, with the
-    same result.
+    Dense X of one row takes one_row_matmul's products (no BLAS, the large
+    ones in two halves), the second half on the first helper of ``threads``
+    or not, with the same result.
 
     Parameters
     ----------

@@ -2,10 +2,11 @@
 
 A one-row pass (``_kernels.forward`` or ``forward_few_rows`` on one dense
 row) computes each layer's product with ``row_times_matrix`` (each output
-summed over the inner index in order from 0), and the product of a layer
-whose weights reach ``SPLIT_MIN_BYTES`` as two such sums over the halves of
-the inner index, added; the second half runs on a ``ThreadTeam``'s helper
-when one is given.  What is checked here:
+summed over the inner index in order from 0), the product of a layer whose
+weights reach ``SPLIT_MIN_BYTES`` (512 KiB) as two such sums over the halves
+of the inner index, added, the second half on a ``ThreadTeam``'s helper when
+one is given, and leaves layers of ``ONE_ROW_BLAS_MIN_BYTES`` (2 MiB) or more
+to BLAS, as before.  What is checked here:
 
 * against an independent reference: the same network in float64 numpy,
   within a bound on the rounding of each float32 or float64 sum (the size of
@@ -31,15 +32,16 @@ from sklearn.exceptions import ConvergenceWarning
 
 from mlpfast import MLPClassifier, MLPRegressor, _kernels, _threads
 
-# Layer widths (input first) and whether the first product is split in
-# float32 / float64: 784 x 256 float32 is 784 KiB; 256 x 256 float32 is
-# 256 KiB (under the threshold) and 512 KiB in float64 (at it); 301 x 437
-# leaves remainders everywhere (odd inner size, columns not a multiple of a
-# vector, rows one element apart in alignment).
+# Layer widths (input first).  784 x 256 is split in both dtypes (784 KiB
+# and 1.5 MiB); 256 x 256 float32 is 256 KiB (under the threshold) and 512
+# KiB in float64 (at it); 301 x 437 leaves remainders everywhere (odd inner
+# size, columns not a multiple of a vector, rows one element apart in
+# alignment); 784 x 1024 (3 and 6 MiB) goes to BLAS, 1024 x 10 to the loop.
 NETWORKS = {
     "784-256-128": (784, 256, 128),
     "256-256-10": (256, 256, 10),
     "301-437-3": (301, 437, 3),
+    "784-1024-10": (784, 1024, 10),
 }
 
 
@@ -134,6 +136,10 @@ def test_split_layers_follow_the_size_of_their_weights():
     assert network.splits_one_row(8)
     wide, _ = fitted_regressor(NETWORKS["784-256-128"], np.float32)
     assert wide._network().splits_one_row(4)
+    # 784 x 1024 from ONE_ROW_BLAS_MIN_BYTES (2 MiB) on: BLAS, no halves.
+    widest, _ = fitted_regressor(NETWORKS["784-1024-10"], np.float32)
+    assert not widest._network().splits_one_row(4)
+    assert not widest._network().splits_one_row(8)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
