@@ -36,6 +36,24 @@ static void count_part(void *context, int part)
     counts[part] += 1;
 }
 
+/*
+ * Runs one job of n_parts parts (brief: mlpf_team_run_brief) and counts
+ * the parts it should have run; returns whether every part ran once.  Run
+ * returns only after every part: the helpers' counts are current.
+ */
+static int run_counted(mlpf_team *team, long *counts, long *expected, int n_parts, int brief)
+{
+    if (brief) {
+        mlpf_team_run_brief(team, count_part, counts, n_parts);
+    } else {
+        mlpf_team_run(team, count_part, counts, n_parts);
+    }
+    for (int part = 0; part < n_parts; part++) {
+        expected[part] += 1;
+    }
+    return memcmp(counts, expected, (HELPERS + 2) * sizeof *counts) == 0;
+}
+
 static void check_team(void)
 {
     long counts[HELPERS + 2] = {0};
@@ -46,44 +64,27 @@ static void check_team(void)
         return;
     }
     check(mlpf_team_helpers(team) == HELPERS, "mlpf_team_helpers counts the helpers");
-    for (int job = 0; job < JOBS; job++) {
-        /* 1 to HELPERS + 2 parts: fewer parts than helpers, and more. */
-        int n_parts = 1 + job % (HELPERS + 2);
-        mlpf_team_run(team, count_part, counts, n_parts);
-        for (int part = 0; part < n_parts; part++) {
-            expected[part] += 1;
-        }
-        /* Run returns only after every part: the helpers' counts are current. */
-        if (memcmp(counts, expected, sizeof counts) != 0) {
-            check(0, "mlpf_team_run returns after each part has run once");
-            break;
-        }
+    /* 1 to HELPERS + 2 parts: fewer parts than helpers, and more. */
+    int ok = 1;
+    for (int job = 0; job < JOBS && ok; job++) {
+        ok = run_counted(team, counts, expected, 1 + job % (HELPERS + 2), 0);
     }
+    check(ok, "mlpf_team_run returns after each part has run once");
     /* Jobs after the helpers fell asleep (team.c: they sleep after 0.2 ms
        without a job), whose parts the caller may run itself (a helper that
        has not begun) or pass over (mlpf_team_run_brief, a helper asleep),
        and brief jobs back to back, which wake them: every part still runs
        exactly once. */
-    for (int job = 0; job < SLEEPY_JOBS; job++) {
+    ok = 1;
+    for (int job = 0; job < SLEEPY_JOBS && ok; job++) {
         if (job % 4 != 3) {
             long long until = mlpf_monotonic_nanoseconds() + 300000;
             while (mlpf_monotonic_nanoseconds() < until) {
             }
         }
-        int n_parts = 2 + job % (HELPERS + 1);
-        if (job % 2) {
-            mlpf_team_run_brief(team, count_part, counts, n_parts);
-        } else {
-            mlpf_team_run(team, count_part, counts, n_parts);
-        }
-        for (int part = 0; part < n_parts; part++) {
-            expected[part] += 1;
-        }
-        if (memcmp(counts, expected, sizeof counts) != 0) {
-            check(0, "each part runs once when helpers sleep between jobs");
-            break;
-        }
+        ok = run_counted(team, counts, expected, 2 + job % (HELPERS + 1), job % 2);
     }
+    check(ok, "each part runs once when helpers sleep between jobs");
     mlpf_team_stop(team);
     check(mlpf_team_start(0) == NULL, "a team of no helpers is refused");
 }
