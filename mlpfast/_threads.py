@@ -110,6 +110,14 @@ THREADS_VARIABLE = "MLPFAST_NUM_THREADS"
 _controller = None
 # (layer units, rows per call, dtype, parts) -> {uses the helpers: TimingRound}
 _helper_thread_timings = {}
+# After a call on OpenBLAS's threads, its idle workers spin for about this
+# long (OpenBLAS's THREAD_TIMEOUT, 2^28 cycles), on the cores the helpers
+# need: calls with the helpers that start within it are not counted
+# (HelperThreadChoice._settling).
+OPENBLAS_SPIN_SECONDS = 0.1
+# When the latest training call on OpenBLAS's threads ended (time.monotonic),
+# of any HelperThreadChoice: each call of a partial_fit stream makes one.
+_openblas_threads_ended = -np.inf
 
 
 class TimingRound(NamedTuple):
@@ -412,7 +420,6 @@ class HelperThreadChoice:
         self._one_blas_thread = None
         self.blas_threads_alone = blas_threads_alone
         self.back_to_back = back_to_back
-        self._last_used_helper = None   # no call yet
         self._planned = None            # call_rows's decision for the next call
 
     def hold_one_blas_thread(self, hold):
@@ -550,28 +557,36 @@ class HelperThreadChoice:
         """
         return self.back_to_back and self.blas_threads_alone
 
-    def _settling(self, use_helper):
-        """Whether a call with the helper would only let OpenBLAS's threads wind down.
+    def _settling(self, use_helper, started):
+        """Whether a call with the helper that started at ``started`` only let
+        OpenBLAS's threads wind down.
 
-        Such a call (see ``_switch_is_costly``) trains but is not counted,
-        and the next one is timed.  Counting it made L-BFGS on digits choose
+        Such a call (see ``_switch_is_costly``): one that starts within
+        OPENBLAS_SPIN_SECONDS of the end of a call on OpenBLAS's threads,
+        trains but is not counted.  Counting it made L-BFGS on digits choose
         OpenBLAS's threads (about a quarter slower per iteration), where the
         switch is not costly (bench/MEASUREMENTS.md, 'Switching to the
-        helper after OpenBLAS').
+        helper after OpenBLAS'); counting the calls after the first in that
+        window made a stream of 200-row ``partial_fit`` calls (784 -> 256 ->
+        128 -> 10 float32, 2 ms each) choose OpenBLAS's threads, 1.45 ms per
+        call's kernel against 1.18 with the helper.
         """
-        return use_helper and self._switch_is_costly() and self._last_used_helper is False
+        return (use_helper and self._switch_is_costly()
+                and started - _openblas_threads_ended < OPENBLAS_SPIN_SECONDS)
 
     def record(self, used_helper, seconds, n_rows):
-        """Count a call over n_rows rows run with or without the helper.
+        """Count a call over n_rows rows, just ended, run with or without the helper.
 
         A call that was settling (``_settling``) is not counted.
         """
-        settling = self._settling(used_helper)
-        self._last_used_helper = used_helper
+        global _openblas_threads_ended
+        now = time.monotonic()
+        settling = self._settling(used_helper, now - seconds)
+        if not used_helper and self.blas_threads_alone:
+            _openblas_threads_ended = now
         self._planned = None
         if settling:
             return
-        now = time.monotonic()
         timed = self._current_round(used_helper, now)
         self._timings[used_helper] = TimingRound(
             timed.started, min(timed.fastest, seconds / n_rows), timed.calls + 1, now)

@@ -88,6 +88,7 @@ needs_two_blas_threads = pytest.mark.skipif(
 def fresh_helper_timings(monkeypatch):
     """Every test starts with no recorded timings and leaves none behind."""
     monkeypatch.setattr(_threads, "_helper_thread_timings", {})
+    monkeypatch.setattr(_threads, "_openblas_threads_ended", -np.inf)
 
 
 def assert_bitwise_equal(actual, expected, what):
@@ -809,10 +810,16 @@ def test_helper_call_after_openblas_threads_only_settles(clock):
         assert choice.use_helper() is used
         choice.record(used, seconds, 1000)
     assert choice.use_helper() is True    # the helper is faster
-    choice.record(True, 9.0, 1000)        # settling: not counted
+    assert _threads.OPENBLAS_SPIN_SECONDS == 0.1
+    clock.now += 0.05
+    choice.record(True, 0.05, 1000)       # begun as OpenBLAS's call ended: not counted
     assert choice._timings[True][1:3] == (0.001, 2)
     assert choice.use_helper() is True
-    choice.record(True, 0.9, 1000)        # counted
+    clock.now += 0.05
+    choice.record(True, 0.05, 1000)       # begun 0.05 s after it: not counted either
+    assert choice._timings[True][1:3] == (0.001, 2)
+    clock.now += 0.91
+    choice.record(True, 0.9, 1000)        # begun 0.11 s after it: counted
     assert choice._timings[True][1:3] == (0.0009, 3)
     # Without OpenBLAS's threads (small products), and between calls that
     # are not back to back (L-BFGS evaluations), every call counts.
@@ -822,6 +829,24 @@ def test_helper_call_after_openblas_threads_only_settles(clock):
         other.record(False, 1.0, 10)
         other.record(True, 9.0, 10)
         assert other._timings[True][1:3] == (0.9, 1)
+
+
+def test_settling_spans_the_choices_of_a_stream(clock):
+    # Each partial_fit call makes a HelperThreadChoice of its own: the call
+    # with the helper after another call's OpenBLAS threads settles too.
+    key = ((784, 1024, 1024, 10), 512, "<f4")
+    first = HelperThreadChoice(key, blas_threads_alone=True, back_to_back=True)
+    for used, seconds in [(True, 1.0), (True, 1.05), (False, 1.2), (False, 1.3)]:
+        first.record(used, seconds, 1000)
+    second = HelperThreadChoice(key, blas_threads_alone=True, back_to_back=True)
+    assert second.use_helper() is True
+    clock.now += 0.05
+    second.record(True, 0.05, 1000)       # settling: not counted
+    assert second._timings[True][1:3] == (0.001, 2)
+    clock.now += _threads.OPENBLAS_SPIN_SECONDS + 0.9
+    third = HelperThreadChoice(key, blas_threads_alone=True, back_to_back=True)
+    third.record(True, 0.9, 1000)         # begun after OpenBLAS's spin: counted
+    assert third._timings[True][1:3] == (0.0009, 3)
 
 
 def test_training_calls_are_back_to_back_and_lbfgs_calls_are_not(
@@ -1223,7 +1248,8 @@ def test_fit_on_layers_that_may_use_openblas_threads_times_each_way_in_a_row(
     real_record = HelperThreadChoice.record
 
     def record(self, used_helper, seconds, n_rows):
-        recorded.append((used_helper, self._settling(used_helper)))
+        recorded.append((used_helper,
+                         self._settling(used_helper, _threads.time.monotonic() - seconds)))
         real_record(self, used_helper, seconds, n_rows)
 
     monkeypatch.setattr(HelperThreadChoice, "record", record)
@@ -1234,7 +1260,9 @@ def test_fit_on_layers_that_may_use_openblas_threads_times_each_way_in_a_row(
                      + [(True, 301)]
                      + [(False, 192), (True, 109)]        # epoch 5: the confirmation
                      + [(True, 301)] * 5)
-    # Only the helper's calls right after OpenBLAS's are left uncounted.
+    # Only the helper's calls that begin within OPENBLAS_SPIN_SECONDS of the end
+    # of OpenBLAS's last call are left uncounted: here the one right after it
+    # (109 rows, 0.036 s) and the whole epoch after that.
     settling = [i for i, (_, was_settling) in enumerate(recorded) if was_settling]
-    assert settling == [4, 7]
+    assert settling == [4, 5, 7, 8]
     assert [used for used, _ in recorded] == [used for used, _ in calls]
