@@ -403,8 +403,14 @@ def test_helper_thread_runs_during_the_call_only():
     # the full suite); only threads of the watched call count.
     call()
     started = threads_seen_during(call)
-    assert len(started) == 1, f"expected one helper thread during the call, saw {started}"
-    assert not started & thread_ids(), "the helper thread outlived its call"
+    # Threads that appeared and are still there belong to other libraries'
+    # pools starting in the background of a full suite (seen once in CI: four
+    # at once); mlpfast's helper is the one that came and went.  A helper
+    # that outlived its call would leave none that came and went.
+    came_and_went = started - thread_ids()
+    assert len(came_and_went) == 1, (
+        f"expected one helper thread that ends with its call, saw {came_and_went} "
+        f"(and {started - came_and_went} still running)")
     # No thread without one.
     assert threads_seen_during(long_epoch_call(64, False)) == set()
 
