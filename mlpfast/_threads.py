@@ -304,22 +304,32 @@ _shared_team = None        # the process's ThreadTeam, started on first use
 _shared_team_in_use = False
 
 
+def _take_shared_team(n_helpers):
+    """The process's ThreadTeam, with at least n_helpers helpers, marked in
+    use; None while another call holds it.  Started on first use, restarted
+    larger when a call needs more helpers."""
+    global _shared_team, _shared_team_in_use
+    with _team_lock:
+        if _shared_team_in_use:
+            return None
+        if _shared_team is None or _shared_team.n_helpers < n_helpers:
+            if _shared_team is not None:
+                _shared_team.close()
+            _shared_team = _kernels.ThreadTeam(n_helpers)
+        _shared_team_in_use = True
+        return _shared_team
+
+
 def _acquire_team(n_helpers):
     """A ThreadTeam of at least n_helpers helpers for one fit, and whether it is shared.
 
     The process keeps one team across fits (a ``partial_fit`` stream would
-    otherwise start its threads at every call), restarted larger when a fit
-    needs more helpers; a fit that finds it in use gets a team of its own.
+    otherwise start its threads at every call); a fit that finds it in use
+    gets a team of its own.
     """
-    global _shared_team, _shared_team_in_use
-    with _team_lock:
-        if not _shared_team_in_use:
-            if _shared_team is None or _shared_team.n_helpers < n_helpers:
-                if _shared_team is not None:
-                    _shared_team.close()
-                _shared_team = _kernels.ThreadTeam(n_helpers)
-            _shared_team_in_use = True
-            return _shared_team, True
+    team = _take_shared_team(n_helpers)
+    if team is not None:
+        return team, True
     return _kernels.ThreadTeam(n_helpers), False
 
 
@@ -338,19 +348,13 @@ def one_row_team():
     waits and never starts a private team.  Give it back with
     ``release_one_row_team``.
     """
-    global _shared_team, _shared_team_in_use, _one_row_threads
+    global _one_row_threads
     now = time.monotonic()
     if now >= _one_row_threads[0]:
         _one_row_threads = (now + ONE_ROW_RECHECK_SECONDS, threads_available() > 1)
     if not _one_row_threads[1]:
         return None
-    with _team_lock:
-        if _shared_team_in_use:
-            return None
-        if _shared_team is None:
-            _shared_team = _kernels.ThreadTeam(1)
-        _shared_team_in_use = True
-        return _shared_team
+    return _take_shared_team(1)
 
 
 def release_one_row_team(team):
