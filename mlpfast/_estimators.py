@@ -45,7 +45,7 @@ from mlpfast._callbacks import FitTasks
 from mlpfast._inputs import (
     check_sample_weight, class_positions, indicator_matrix, kernel_matrix,
 )
-from mlpfast._network import NetworkLayout, glorot_uniform_params
+from mlpfast._network import NetworkLayout, aligned, glorot_uniform_params
 from mlpfast._schedules import SCHEDULES
 
 # Types of the public signatures. Annotations stay strings until asked for
@@ -264,7 +264,11 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
     def __setstate__(self, state):
         super().__setstate__(state)
         if "_params" in state:
-            self._set_params_vector(self._layout, self._params)
+            # Unpickled arrays start wherever numpy put them.
+            params = aligned(self._params)
+            if getattr(self, "_best_params", None) is self._params:
+                self._best_params = params
+            self._set_params_vector(self._layout, params)
 
     # ------------------------------------------------------------------
     # Fitting

@@ -16,11 +16,14 @@ to BLAS, as before.  What is checked here:
 * ``forward_few_rows`` and ``forward`` agree to the bit, through the
   estimators' ``predict_proba`` / ``predict`` and their general path;
 * ``_threads.one_row_team``'s policy: the shared team when more than one
-  thread may run and no fit holds it, else None.
+  thread may run and no fit holds it, else None;
+* the flat weight vector starts on a cache line however a model got it, and
+  weights elsewhere (one element off) give the same checked results.
 
 The kernel's bits on every SIMD path are checked in tests/c/platform_smoke.c
 (against the plain loop) and tests/test_dispatch_paths.py (whole models).
 """
+import pickle
 import threading
 import time
 import warnings
@@ -28,8 +31,11 @@ import warnings
 import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
+from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.neural_network import MLPClassifier as SklearnClassifier
 
+import mlpfast
 from mlpfast import MLPClassifier, MLPRegressor, _kernels, _threads
 
 # Layer widths (input first).  784 x 256 is split in both dtypes (784 KiB
@@ -86,28 +92,39 @@ def reference_with_bound(model, row):
     return expected, own + rounding_bound(model, row, np.float64)[1]
 
 
+def off_the_line(params):
+    """A copy of params starting one element past a 16-byte boundary: never on a
+    cache line, as a vector from elsewhere than mlpfast may start."""
+    buffer = np.empty(params.shape[0] + 1, dtype=params.dtype)
+    buffer[1:] = params
+    return buffer[1:]
+
+
+@pytest.mark.parametrize("placed", ["aligned", "off the line"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("network", NETWORKS)
-def test_one_row_pass_is_the_float64_reference_to_rounding(network, dtype):
+def test_one_row_pass_is_the_float64_reference_to_rounding(network, dtype, placed):
     model, rows = fitted_regressor(NETWORKS[network], dtype)
+    params = model._params if placed == "aligned" else off_the_line(model._params)
     team = _kernels.ThreadTeam(1)
     try:
         for row in rows:
             row = row[None, :]
             expected, bound = reference_with_bound(model, row)
-            got = _kernels.forward_few_rows(model._network(), row, model._params,
-                                            threads=team)
+            got = _kernels.forward_few_rows(model._network(), row, params, threads=team)
             assert got.dtype == dtype
             assert np.all(np.abs(got - expected) <= bound), (got - expected, bound)
     finally:
         team.close()
 
 
+@pytest.mark.parametrize("placed", ["aligned", "off the line"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("network", NETWORKS)
-def test_the_threads_change_no_bit(network, dtype):
+def test_the_threads_change_no_bit(network, dtype, placed):
     model, rows = fitted_regressor(NETWORKS[network], dtype, activation="tanh")
-    network_, params = model._network(), model._params
+    network_ = model._network()
+    params = model._params if placed == "aligned" else off_the_line(model._params)
     team = _kernels.ThreadTeam(1)
     try:
         for row in rows:
@@ -246,3 +263,53 @@ def test_predictions_from_threads_at_once_are_each_alone_or_on_the_team(classifi
         thread.join()
     assert failures == []
     assert not _threads._shared_team_in_use
+
+
+def starts_on_a_line(model):
+    return model._params.ctypes.data % 64 == 0
+
+
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_weights_start_on_a_cache_line_however_they_came(solver, tmp_path):
+    # Every way a model gets its flat vector: a fit, weights set by hand,
+    # unpickling, loading a file, conversion from scikit-learn.
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((60, 7)), rng.integers(0, 3, 60)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = MLPClassifier(hidden_layer_sizes=(5,), solver=solver, max_iter=3,
+                              random_state=0).fit(X, y)
+        reference = SklearnClassifier(hidden_layer_sizes=(5,), max_iter=3,
+                                      random_state=0).fit(X, y)
+    assert starts_on_a_line(model)
+
+    unpickled = pickle.loads(pickle.dumps(model))
+    assert starts_on_a_line(unpickled)
+    assert_array_equal(unpickled.predict_proba(X), model.predict_proba(X))
+
+    mlpfast.save(model, tmp_path / "model.mlpf")
+    assert starts_on_a_line(mlpfast.load(tmp_path / "model.mlpf"))
+    assert starts_on_a_line(mlpfast.from_sklearn(reference))
+
+    by_hand = clone(model)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        by_hand.fit(X, y)
+    by_hand.coefs_ = [off_the_line(coef.ravel()).reshape(coef.shape) for coef in model.coefs_]
+    by_hand.predict(X)
+    assert starts_on_a_line(by_hand)
+
+
+def test_unpickled_early_stopping_model_keeps_its_snapshot_as_its_weights():
+    # After an early-stopping fit the best weights are the weights themselves
+    # (one object): moving the unpickled vector onto a cache line keeps that.
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((80, 7)), rng.integers(0, 3, 80)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = MLPClassifier(hidden_layer_sizes=(5,), early_stopping=True, max_iter=5,
+                              random_state=0).fit(X, y)
+    assert model._best_params is model._params
+    unpickled = pickle.loads(pickle.dumps(model))
+    assert unpickled._best_params is unpickled._params
+    assert starts_on_a_line(unpickled)
