@@ -292,11 +292,12 @@ def threads_available():
     return max(1, min(threads, _kernels.MAX_PARTS))
 
 
-def batch_parts():
+def batch_parts(threads=None):
     """How many parts a fit cuts its batches into: ``threads_available()``,
     at least 2 (one core computes the two parts in turn, with the bits of
-    two cores)."""
-    return max(2, threads_available())
+    two cores).  ``threads``: ``threads_available()`` if already read (it
+    costs several microseconds, a few percent of a small ``partial_fit``)."""
+    return max(2, threads_available() if threads is None else threads)
 
 
 _team_lock = threading.Lock()
@@ -457,16 +458,20 @@ class HelperThreadChoice:
             self._team = None
 
     @classmethod
-    def for_training(cls, layer_units, n_rows, dtype, n_parts, back_to_back=True):
+    def for_training(cls, layer_units, n_rows, dtype, n_parts, back_to_back=True,
+                     threads=None):
         """The choice for calls over n_rows rows at a time, or None when ruled out.
 
         Call it before entering ``single_blas_thread``.  The helpers are
         ruled out for batches too small to be cut in parts, where one thread
         is available (``threads_available``: one core, a threadpoolctl limit
         of one BLAS thread), and while another fit of this process runs.
-        ``n_parts``: see the class; ``back_to_back``: see the class.
+        ``n_parts``: see the class; ``back_to_back``: see the class;
+        ``threads``: ``threads_available()`` if already read.
         """
-        if (n_rows < _kernels.SPLIT_MIN_ROWS or threads_available() < 2
+        if threads is None:
+            threads = threads_available()
+        if (n_rows < _kernels.SPLIT_MIN_ROWS or threads < 2
                 or _single_thread_users > 0):
             return None
         return cls((tuple(layer_units), n_rows, np.dtype(dtype).str, n_parts), n_parts,

@@ -64,7 +64,8 @@ from mlpfast._callbacks import LbfgsIterationTasks
 from mlpfast._inputs import kernel_matrix
 from mlpfast._network import aligned
 from mlpfast._solvers import follow_step_rules, make_optimizer
-from mlpfast._threads import HelperThreadChoice, batch_parts, call_kernel, training_threads
+from mlpfast._threads import (HelperThreadChoice, batch_parts, call_kernel, threads_available,
+                              training_threads)
 
 STOCHASTIC_SOLVERS = ("sgd", "adam")
 
@@ -312,7 +313,8 @@ def _epoch_runner(estimator, training, dropout=None):
     dtype = estimator._params.dtype
     batch_size = _clipped_batch_size(estimator.batch_size, training.X.shape[0])
     sample_weight = training.sample_weight
-    n_parts = batch_parts()
+    threads = threads_available()
+    n_parts = batch_parts(threads)
     return EpochRunner(
         estimator._network(),
         kernel_matrix(training.X, dtype),
@@ -323,7 +325,7 @@ def _epoch_runner(estimator, training, dropout=None):
         estimator.shuffle,
         n_parts,
         HelperThreadChoice.for_training(estimator._layout.layer_units, batch_size, dtype,
-                                        n_parts),
+                                        n_parts, threads=threads),
         dropout,
     )
 
@@ -543,10 +545,11 @@ def fit_lbfgs(estimator, X, y, sample_weight, tasks):
     if sample_weight is not None:
         sample_weight = np.ascontiguousarray(sample_weight, dtype=dtype)
     network = estimator._network()
-    n_parts = batch_parts()
+    threads = threads_available()
+    n_parts = batch_parts(threads)
     helper_threads = HelperThreadChoice.for_training(
         estimator._layout.layer_units, min(X.shape[0], _kernels.MAX_CHUNK_ROWS), dtype,
-        n_parts, back_to_back=False)
+        n_parts, back_to_back=False, threads=threads)
 
     def loss_and_gradient(params):
         # A new gradient array at every call: scipy keeps earlier ones.

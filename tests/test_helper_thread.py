@@ -617,6 +617,10 @@ def test_choice_ruled_out_on_one_core(monkeypatch):
     assert HelperThreadChoice.for_training(SMALL_UNITS, 64, np.float64, 2) is None
     monkeypatch.setattr(_threads, "_usable_cores", lambda: 2)
     assert HelperThreadChoice.for_training(SMALL_UNITS, 64, np.float64, 2) is not None
+    # A count of threads already read is taken as it is.
+    assert HelperThreadChoice.for_training(SMALL_UNITS, 64, np.float64, 2, threads=1) is None
+    monkeypatch.setattr(_threads, "_usable_cores", lambda: 1)
+    assert HelperThreadChoice.for_training(SMALL_UNITS, 64, np.float64, 2, threads=2) is not None
 
 
 @needs_two_blas_threads
@@ -1027,7 +1031,7 @@ def apply_helper_mode(monkeypatch, mode):
         return
     monkeypatch.setattr(
         HelperThreadChoice, "for_training",
-        classmethod(lambda cls, units, batch_size, dtype, n_parts, back_to_back=True:
+        classmethod(lambda cls, units, batch_size, dtype, n_parts, back_to_back=True, **_:
                     cls((tuple(units), batch_size, np.dtype(dtype).str, n_parts), n_parts,
                         back_to_back=back_to_back)))
     if mode == "two_batch_calls":

@@ -237,6 +237,9 @@ def test_threads_available_reads_the_variable(monkeypatch):
     monkeypatch.setenv(_threads.THREADS_VARIABLE, "1")
     assert _threads.threads_available() == 1
     assert _threads.batch_parts() == 2   # one thread computes two parts in turn
+    # A count already read is taken as it is, not read again.
+    assert _threads.batch_parts(threads=3) == 3
+    assert _threads.batch_parts(threads=1) == 2
     monkeypatch.setenv(_threads.THREADS_VARIABLE, str(10 * MAX_PARTS))
     assert _threads.threads_available() == MAX_PARTS
     for bad in ("0", "-2", "two", "1.5"):
