@@ -8,6 +8,8 @@ Against scikit-learn (ratio scikit-learn / mlpfast), on the digits network
 
 * ``partial_fit 200 rows``: one call of a stream of 200-row chunks (what
   ``dask_ml.Incremental`` and online learning do);
+* ``partial_fit 200 rows, classes``: the same with ``classes`` given to
+  every call, as ``dask_ml``'s ``Incremental`` gives them (digits);
 * ``partial_fit 200 rows, 1 thread``: the same under
   ``threadpool_limits(1)``, where neither library starts a thread (mlpfast
   runs without its helper thread);
@@ -77,14 +79,19 @@ def started_stream(cls, X, y, params=None):
     return estimator
 
 
-def partial_fit_calls(cls, X, y, params, calls):
-    """Seconds of each of ``calls`` partial_fit calls on 200-row chunks."""
+def partial_fit_calls(cls, X, y, params, calls, classes_each_call=False):
+    """Seconds of each of ``calls`` partial_fit calls on 200-row chunks.
+
+    ``classes_each_call``: pass ``classes`` to every call, as
+    ``dask_ml.wrappers.Incremental`` does, not to the first alone.
+    """
     estimator = started_stream(cls, X, y, params)
+    more = dict(classes=np.unique(y)) if classes_each_call else {}
     seconds = []
     for call in range(calls):
         start = (call * CHUNK_ROWS) % (len(X) - CHUNK_ROWS)
         began = time.perf_counter()
-        estimator.partial_fit(X[start:start + CHUNK_ROWS], y[start:start + CHUNK_ROWS])
+        estimator.partial_fit(X[start:start + CHUNK_ROWS], y[start:start + CHUNK_ROWS], **more)
         seconds.append(time.perf_counter() - began)
     return seconds
 
@@ -138,6 +145,10 @@ def compare_with_sklearn(implementations, data, repeats):
         "partial_fit 200 rows": (
             STREAM_NETWORKS,
             lambda cls, X, y, params: np.median(partial_fit_calls(cls, X, y, params, 50))),
+        "partial_fit 200 rows, classes": (
+            ("digits",),
+            lambda cls, X, y, params: np.median(
+                partial_fit_calls(cls, X, y, params, 50, classes_each_call=True))),
         "partial_fit 200 rows, 1 thread": (
             STREAM_NETWORKS,
             lambda cls, X, y, params: np.median(

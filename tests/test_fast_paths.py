@@ -176,6 +176,15 @@ def _error_of(call):
     return type(info.value), str(info.value)
 
 
+def _outcome(call):
+    """None if call() returns, else its error's type and message."""
+    try:
+        call()
+    except Exception as error:
+        return type(error), str(error)
+    return None
+
+
 @pytest.mark.parametrize("kind,case", [(kind, case) for kind in KINDS for case in
                                        list(BAD_SECOND_CALLS) + list(CLASSIFIER_ONLY)
                                        if kind == "classifier" or case in BAD_SECOND_CALLS])
@@ -198,6 +207,44 @@ def test_partial_fit_classes_mismatch_is_sklearn_error():
     other = np.array([0, 1, 5])
     assert _error_of(lambda: ours.partial_fit(X, y, classes=other)) == \
         _error_of(lambda: theirs.partial_fit(X, y, classes=other))
+
+
+@pytest.mark.parametrize("given", [
+    "classes_ itself", "equal array", "other integer dtype", "list", "reversed",
+    "with a duplicate", "one class more", "one class less"])
+def test_classes_given_again_are_checked_as_sklearn_checks_them(given, monkeypatch):
+    # dask_ml's Incremental passes classes on every call. Whatever form they
+    # take, the call does what scikit-learn's does (trains, or raises its
+    # error) and trains as a call without classes would; classes equal to
+    # classes_ (same dtype) skip unique_labels.
+    X, y = make_data("multiclass", n_samples=2 * BLOCK_ROWS)
+    ours = _started(MLPClassifier, "classifier", X, y)
+    theirs = _started(SkMLPClassifier, "classifier", X, y)
+    without = _started(MLPClassifier, "classifier", X, y)
+    known = ours.classes_
+    classes = {
+        "classes_ itself": known,
+        "equal array": known.copy(),
+        "other integer dtype": known.astype(np.int32),
+        "list": known.tolist(),
+        "reversed": known[::-1].copy(),
+        "with a duplicate": np.concatenate([known, known[:1]]),
+        "one class more": np.append(known, known.max() + 1),
+        "one class less": known[:-1].copy(),
+    }[given]
+    unique_labels_calls = []
+    original = mlpfast._estimators.unique_labels
+    monkeypatch.setattr(mlpfast._estimators, "unique_labels",
+                        lambda *a: unique_labels_calls.append(1) or original(*a))
+    rest_X, rest_y = X[BLOCK_ROWS:], y[BLOCK_ROWS:]
+    expected = _outcome(lambda: theirs.partial_fit(rest_X, rest_y, classes=classes))
+    assert _outcome(lambda: ours.partial_fit(rest_X, rest_y, classes=classes)) == expected
+    if expected is None:
+        _assert_same_model(ours, without.partial_fit(rest_X, rest_y))
+    if given in ("classes_ itself", "equal array"):
+        assert unique_labels_calls == []
+    else:
+        assert unique_labels_calls == [1]
 
 
 # ---------------------------------------------------------------------------
