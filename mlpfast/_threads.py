@@ -505,7 +505,7 @@ class HelperThreadChoice:
         is costly); then the way with the faster call per row is kept until
         its timing is ``_keep_seconds()`` old, except for one more call of
         the slower way once its round is CONFIRM_SECONDS old, if its calls
-        were all timed within CONFIRM_SECONDS.
+        were all timed within CONFIRM_SECONDS and ``_confirms`` says so.
         """
         now = time.monotonic()
         with_helper = self._current_round(True, now)
@@ -516,7 +516,8 @@ class HelperThreadChoice:
             return with_helper.calls <= without.calls, True
         helper_faster = with_helper.fastest <= without.fastest
         slower = without if helper_faster else with_helper
-        if (slower.calls == SAMPLES_PER_CHOICE and slower.last - slower.started < CONFIRM_SECONDS
+        if (self._confirms(helper_faster) and slower.calls == SAMPLES_PER_CHOICE
+                and slower.last - slower.started < CONFIRM_SECONDS
                 and now - slower.started >= CONFIRM_SECONDS):
             return not helper_faster, True
         return helper_faster, False
@@ -548,6 +549,22 @@ class HelperThreadChoice:
             return n_rows
         batches = max(1, int(np.ceil(TIMING_CALL_SECONDS / (per_row * batch_size))))
         return min(n_rows, batches * batch_size)
+
+    def _confirms(self, helper_faster):
+        """Whether the slower way's quick round is timed once more (``_next_call``).
+
+        The confirmation guards the helper's timings against OpenBLAS's
+        threads spinning on its core (after a scikit-learn fit, say).  The
+        other way's have no such neighbour: the helper stops polling within
+        0.2 ms of its last call.  So where the helper is the faster way and
+        a switch back to it is costly (``_switch_is_costly``), there is
+        nothing to confirm, and a confirmation would cost its slower call
+        and a settling call after it: the first 6-epoch fit of 784 -> 256 ->
+        128 -> 10 float32 in a process spent a tenth of its time on the
+        timing of OpenBLAS's threads, half of it on the confirmation
+        (bench/MEASUREMENTS.md, 'No confirmation of OpenBLAS's threads').
+        """
+        return not (helper_faster and self._switch_is_costly())
 
     def _switch_is_costly(self):
         """Whether a call with the helper right after one on OpenBLAS's threads is slowed.

@@ -718,6 +718,36 @@ def test_choice_times_the_slower_way_once_more_after_confirm_seconds(clock):
         assert choice.use_helper() is True
 
 
+@pytest.mark.parametrize("helper_faster", [True, False])
+def test_openblas_threads_slower_are_not_timed_once_more(clock, helper_faster):
+    # Where the other way is OpenBLAS's threads and switching back to the
+    # helper is costly, only the helper's timings are confirmed: OpenBLAS's
+    # calls have no spinning neighbour to be slowed by.
+    seconds = {True: 0.01, False: 0.015} if helper_faster else {True: 0.015, False: 0.01}
+
+    def run(choice, used):
+        clock.now += seconds[used]
+        choice.record(used, seconds[used], 1000)
+
+    costly = HelperThreadChoice(((784, 1024, 1024, 10), 512, "<f4"),
+                                blas_threads_alone=True, back_to_back=True)
+    for used in (True, True, False, False):
+        assert costly.use_helper() is used
+        run(costly, used)
+    clock.now += _threads.CONFIRM_SECONDS
+    # Confirmed: the helper, once more, then the faster; not: the helper.
+    assert costly.use_helper() is True
+    run(costly, True)
+    assert costly.use_helper() is helper_faster
+    # The same timings where a switch is not costly: the slower way once more.
+    cheap = HelperThreadChoice(((784, 1024, 1024, 10), 256, "<f4"))
+    for used in EXPLORATION:
+        assert cheap.use_helper() is used
+        run(cheap, used)
+    clock.now += _threads.CONFIRM_SECONDS
+    assert cheap.use_helper() is not helper_faster
+
+
 def test_choice_spread_over_confirm_seconds_is_not_timed_once_more(clock):
     # The slower way's calls already lie CONFIRM_SECONDS apart (two fits, or
     # epochs of a partial_fit stream): no confirmation.
@@ -1248,7 +1278,8 @@ def test_fit_on_layers_that_may_use_openblas_threads_times_each_way_in_a_row(
     # SINGLE_THREAD_MAX_MACS, so the other way is OpenBLAS's threads and each
     # switch to the helper is costly: the helper's timing calls come first,
     # then OpenBLAS's, and the first call with the helper after them trains
-    # without being counted.
+    # without being counted.  The helper being faster, OpenBLAS's threads are
+    # not timed once more (no confirmation: see _confirms).
     X, y = make_data("multiclass", n_samples=301)
     X = np.tile(X, (1, -(-64 // X.shape[1])))[:, :64]    # 64 features
     assert _threads._largest_product((64, 2048, 3), 64) >= _threads.SINGLE_THREAD_MAX_MACS
@@ -1267,12 +1298,10 @@ def test_fit_on_layers_that_may_use_openblas_threads_times_each_way_in_a_row(
     assert calls == ([(True, 301)]                       # epoch 1
                      + [(True, 192), (False, 109)]        # epoch 2: the helper's second,
                      + [(False, 192), (True, 109)]        # then OpenBLAS's two in a row
-                     + [(True, 301)]
-                     + [(False, 192), (True, 109)]        # epoch 5: the confirmation
-                     + [(True, 301)] * 5)
+                     + [(True, 301)] * 7)
     # Only the helper's calls that begin within OPENBLAS_SPIN_SECONDS of the end
     # of OpenBLAS's last call are left uncounted: here the one right after it
     # (109 rows, 0.036 s) and the whole epoch after that.
     settling = [i for i, (_, was_settling) in enumerate(recorded) if was_settling]
-    assert settling == [4, 5, 7, 8]
+    assert settling == [4, 5]
     assert [used for used, _ in recorded] == [used for used, _ in calls]
