@@ -30,6 +30,7 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import fit_quiet
 from numpy.testing import assert_array_equal
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
@@ -275,12 +276,10 @@ def test_weights_start_on_a_cache_line_however_they_came(solver, tmp_path):
     # unpickling, loading a file, conversion from scikit-learn.
     rng = np.random.default_rng(0)
     X, y = rng.standard_normal((60, 7)), rng.integers(0, 3, 60)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        model = MLPClassifier(hidden_layer_sizes=(5,), solver=solver, max_iter=3,
-                              random_state=0).fit(X, y)
-        reference = SklearnClassifier(hidden_layer_sizes=(5,), max_iter=3,
-                                      random_state=0).fit(X, y)
+    model = fit_quiet(MLPClassifier(hidden_layer_sizes=(5,), solver=solver, max_iter=3,
+                                    random_state=0), X, y)
+    reference = fit_quiet(SklearnClassifier(hidden_layer_sizes=(5,), max_iter=3,
+                                            random_state=0), X, y)
     assert starts_on_a_line(model)
 
     unpickled = pickle.loads(pickle.dumps(model))
@@ -291,10 +290,7 @@ def test_weights_start_on_a_cache_line_however_they_came(solver, tmp_path):
     assert starts_on_a_line(mlpfast.load(tmp_path / "model.mlpf"))
     assert starts_on_a_line(mlpfast.from_sklearn(reference))
 
-    by_hand = clone(model)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        by_hand.fit(X, y)
+    by_hand = fit_quiet(clone(model), X, y)
     by_hand.coefs_ = [off_the_line(coef.ravel()).reshape(coef.shape) for coef in model.coefs_]
     by_hand.predict(X)
     assert starts_on_a_line(by_hand)
@@ -305,10 +301,8 @@ def test_unpickled_early_stopping_model_keeps_its_snapshot_as_its_weights():
     # (one object): moving the unpickled vector onto a cache line keeps that.
     rng = np.random.default_rng(0)
     X, y = rng.standard_normal((80, 7)), rng.integers(0, 3, 80)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        model = MLPClassifier(hidden_layer_sizes=(5,), early_stopping=True, max_iter=5,
-                              random_state=0).fit(X, y)
+    model = fit_quiet(MLPClassifier(hidden_layer_sizes=(5,), early_stopping=True, max_iter=5,
+                                    random_state=0), X, y)
     assert model._best_params is model._params
     unpickled = pickle.loads(pickle.dumps(model))
     assert unpickled._best_params is unpickled._params
