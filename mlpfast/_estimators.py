@@ -1145,7 +1145,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                 and np.array_equal(known, classes)):
             # The classes_ array itself, or its equal: already what
             # unique_labels gives (sorted, unique, its checks passed), whose
-            # generic checks took a quarter of a 200-row digits call.
+            # generic checks took a third of a 200-row digits call.
             # dask_ml's Incremental passes classes on every call.
             return False
         if not np.array_equal(known, unique_labels(classes)):

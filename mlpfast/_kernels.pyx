@@ -232,8 +232,9 @@ cdef enum:
     # ran both halves on one thread (784 -> 1024 -> 1024 -> 10 float32: 250
     # us, against 140 with OpenBLAS's threads).
     ONE_ROW_BLAS_MIN_BYTES = 1 << 21
-    # Bytes of a cache line (64 on x86-64 and on the arm64 cores we build for;
-    # 128 on Apple's, where padding by 64 still halves what is shared).
+    # Bytes of a cache line: 64 on x86-64 and most arm64 cores.  Apple's have
+    # 128-byte lines, where what is padded to 64 may still share one (slower
+    # there, never wrong).
     CACHE_LINE_BYTES = 64
 
 # scikit-learn's loss (numpy.average) raises this for weights summing to 0.
@@ -751,7 +752,8 @@ cdef inline void *split_scratch(void *allocated) noexcept nogil:
     output. Sharing a line, the two cores passed it back and forth at every
     pass over the outputs: 784 -> 256 -> 10 float32, whose hidden layer came
     right before the scratch, took 10.9 us per row with the helper and 8.5
-    alone (bench/MEASUREMENTS.md, 'One-row forward pass on two threads').
+    alone (bench/MEASUREMENTS.md, 'The helper's scratch on cache lines of
+    its own').
     """
     cdef uintptr_t address = <uintptr_t> allocated
     return <void *> ((address + CACHE_LINE_BYTES - 1) // CACHE_LINE_BYTES * CACHE_LINE_BYTES)

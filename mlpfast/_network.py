@@ -11,9 +11,9 @@ from mlpfast._activations import ACTIVATIONS
 # Where flat parameter vectors start: on a cache line (64 bytes), so that a
 # weight matrix whose rows are a multiple of 64 bytes has every row on a line
 # boundary. numpy's own arrays start on 16 bytes; from there a one-row product
-# of 784 x 256 float32 weights took 4.3 us against 3.5 from a line boundary,
-# its vector loads straddling two lines (bench/MEASUREMENTS.md, 'One-row
-# forward pass on two threads').
+# of 392 x 256 float32 weights (half of a 784 x 256 layer) took 4.3 us against
+# 3.5 from a line boundary, its vector loads straddling two lines
+# (bench/MEASUREMENTS.md, 'Weights on cache lines').
 VECTOR_ALIGNMENT = 64
 
 
