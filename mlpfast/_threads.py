@@ -560,7 +560,7 @@ class HelperThreadChoice:
         a switch back to it is costly (``_switch_is_costly``), there is
         nothing to confirm, and a confirmation would cost its slower call
         and a settling call after it: the first 6-epoch fit of 784 -> 256 ->
-        128 -> 10 float32 in a process spent a tenth of its time on the
+        128 -> 10 float32 in a process spent a twelfth of its time on the
         timing of OpenBLAS's threads, half of it on the confirmation
         (bench/MEASUREMENTS.md, 'No confirmation of OpenBLAS's threads').
         """
