@@ -219,9 +219,12 @@ cdef enum:
     TRANSPOSED_COPY_MAX_MACS = 1000000
     # Size of the weights from which a forward pass of one dense row splits a
     # layer's product in two (one_row_matmul): 131,072 weights in float32.
-    # Below, the threads' meeting (half a microsecond to one) takes what the
-    # second thread saves: 256 x 256 float32 weights took 2.4 us in two
-    # halves on two threads and 2.5 in turn on one, 512 x 256 3.4 and 5.0.
+    # Below, the threads' meeting (about a microsecond) takes what the second
+    # thread saves: one-row passes of 256 -> 256 -> 10 float32 took 3.5 us
+    # with its layer split on two threads and 2.9 unsplit, 512 -> 256 -> 10
+    # 5.1 either way, 784 -> 512 -> 10 12.8 against 19.9 (Intel Xeon,
+    # AVX-512; bench/MEASUREMENTS.md, 'The helper's scratch on cache lines
+    # of its own').
     SPLIT_MIN_BYTES = 1 << 19
     # Size of the weights from which a one-row pass leaves a layer's product
     # to BLAS, as before one_row_matmul: a matrix larger than one core's L2
@@ -230,7 +233,8 @@ cdef enum:
     # helper sleeps after 0.2 ms, and on this virtual machine a woken
     # helper landed on the caller's core: calls a few milliseconds apart
     # ran both halves on one thread (784 -> 1024 -> 1024 -> 10 float32: 250
-    # us, against 140 with OpenBLAS's threads).
+    # us, against 140 with OpenBLAS's threads).  Back to back, its halves
+    # took 132 us against OpenBLAS's 152, alone 238 (Intel Xeon, AVX-512).
     ONE_ROW_BLAS_MIN_BYTES = 1 << 21
     # Bytes of a cache line: 64 on x86-64 and most arm64 cores.  Apple's have
     # 128-byte lines, where what is padded to 64 may still share one (slower

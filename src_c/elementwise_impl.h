@@ -682,8 +682,9 @@ MLPF_DISPATCH void MLPF_NAME(mlpf_column_sums, SFX)(const REAL *delta, ptrdiff_t
  * layer, each z[j] summed over i in increasing order from 0 (the same bits
  * on every SIMD path).  Four rows of w at a time stream past z, which
  * stays in L1: w is read in order, as the hardware prefetcher likes best.
- * BLAS is not called here: split_matmul runs this on two threads at once,
- * where OpenBLAS would start threads of its own for each half.
+ * BLAS is not called here: one_row_matmul (_kernels.pyx) runs this on two
+ * threads at once, where OpenBLAS would start threads of its own for each
+ * half.
  */
 MLPF_DISPATCH void MLPF_NAME(mlpf_row_times_matrix, SFX)(const REAL *restrict x,
                                                          const REAL *restrict w,
