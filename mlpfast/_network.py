@@ -36,13 +36,18 @@ def aligned_empty(n, dtype):
     return buffer[start : start + n * itemsize].view(dtype)
 
 
+def aligned_copy(values, dtype):
+    """A new vector of ``dtype`` holding ``values`` (1-D), starting on a VECTOR_ALIGNMENT boundary."""
+    copy = aligned_empty(len(values), dtype)
+    copy[...] = values
+    return copy
+
+
 def aligned(vector):
     """``vector`` itself if it starts on a VECTOR_ALIGNMENT boundary, else an aligned copy."""
     if vector.ctypes.data % VECTOR_ALIGNMENT == 0:
         return vector
-    copy = aligned_empty(vector.shape[0], vector.dtype)
-    copy[...] = vector
-    return copy
+    return aligned_copy(vector, vector.dtype)
 
 
 class NetworkLayout:

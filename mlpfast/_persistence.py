@@ -84,7 +84,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from mlpfast import _training
 from mlpfast._estimators import MLPClassifier, MLPRegressor
-from mlpfast._network import aligned
+from mlpfast._network import aligned_copy
 
 # Where a model file is written or read: a path, or an open binary file.
 ModelFile = str | os.PathLike[str] | BinaryIO
@@ -680,7 +680,7 @@ def _load_npz(npz):
               f"{dtype.name} [{n_params}]")
     fitted = _check_fitted_scalars(header["fitted"], units)
 
-    params = aligned(np.array(_load_array(npz, header, "params"), dtype=dtype))
+    params = aligned_copy(_load_array(npz, header, "params"), dtype)
     if not np.isfinite(params).all():
         _fail("params hold non-finite values")
     best = None

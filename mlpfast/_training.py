@@ -62,7 +62,7 @@ from sklearn.model_selection import train_test_split
 from mlpfast import _checks, _kernels
 from mlpfast._callbacks import LbfgsIterationTasks
 from mlpfast._inputs import kernel_matrix
-from mlpfast._network import aligned
+from mlpfast._network import aligned_copy
 from mlpfast._solvers import follow_step_rules, make_optimizer
 from mlpfast._threads import (HelperThreadChoice, batch_parts, call_kernel, threads_available,
                               training_threads)
@@ -580,8 +580,7 @@ def fit_lbfgs(estimator, X, y, sample_weight, tasks):
         estimator.n_iter_ = _warn_if_lbfgs_failed(result, estimator.max_iter)
     estimator.loss_ = result.fun
     snapshot_is_live = getattr(estimator, "_best_params", None) is estimator._params
-    estimator._set_params_vector(estimator._layout,
-                                 aligned(np.array(result.x, dtype=np.float64)))
+    estimator._set_params_vector(estimator._layout, aligned_copy(result.x, np.float64))
     if snapshot_is_live:
         # scikit-learn writes the result into the coefs_/intercepts_ lists,
         # which are its snapshot's lists after an early-stopping fit.
